@@ -1,0 +1,85 @@
+"""`docchat` command line: one click group; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from docchat.cli.common import AppContext, run_guarded
+
+
+class _FoldersOrCommand(click.Group):
+    """`docchat ~/papers` opens the app on a folder, `docchat index ...` runs a command: the
+    first positional that is not a command name starts the list of folders."""
+
+    _VALUED = frozenset({"--config", "--data-dir", "-c", "--collection"})
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a in self._VALUED:
+                i += 2
+                continue
+            if a.startswith("-"):
+                i += 1
+                continue
+            if a not in self.commands:
+                ctx.meta["folders"] = [x for x in args[i:] if not x.startswith("-")]
+                args = args[:i] + [x for x in args[i:] if x.startswith("-")]
+            break
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    cls=_FoldersOrCommand,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option("--config", "config_file", metavar="FILE", help="Config file (or DOCCHAT_CONFIG).")
+@click.option("--data-dir", metavar="DIR", help="Where collections live (or DOCCHAT_DATA_DIR).")
+@click.option("-c", "--collection", help="Collection to open in the app.")
+@click.version_option(package_name="docchat")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    config_file: str | None,
+    data_dir: str | None,
+    collection: str | None,
+) -> None:
+    """Chat with your documents, offline. With no command, opens the terminal app.
+
+    `docchat FOLDER...` indexes the folders into a collection named after the first one,
+    then opens it.
+    """
+    folders = ctx.meta.get("folders", [])
+    ctx.obj = AppContext(config_file=config_file, data_dir=data_dir)
+    if ctx.invoked_subcommand is None:
+        from docchat.cli.app import open_app
+
+        run_guarded(lambda: open_app(ctx.obj, collection, list(folders)))
+
+
+def _register() -> None:
+    from docchat.cli import collections, index, search
+
+    for module in (index, search, collections):
+        for command in module.COMMANDS:
+            main.add_command(command)
+    # Commands from later stages register themselves if present (answers, eval, sessions).
+    for optional in ("ask", "sessions", "eval"):
+        try:
+            module = __import__(f"docchat.cli.{optional}", fromlist=["COMMANDS"])
+        except ModuleNotFoundError as e:
+            if e.name != f"docchat.cli.{optional}":
+                raise
+            continue
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":
+    sys.exit(main())

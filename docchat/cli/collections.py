@@ -1,0 +1,115 @@
+"""`docchat collections list|check|rebuild|rm|reembed`."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from docchat.cli.common import AppContext, print_json, run_guarded
+
+
+@click.group()
+def collections() -> None:
+    """Manage collections."""
+
+
+@collections.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_(app: AppContext, as_json: bool) -> None:
+    """Name, documents, chunks, model, dimension, size on disk, last indexed."""
+
+    def body() -> int:
+        infos = app.service().collections()
+        if as_json:
+            print_json([i.to_json() for i in infos])
+            return 0
+        if not infos:
+            click.echo("no collections yet — try: docchat index FOLDER -c NAME")
+        for i in infos:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_indexed or 0))
+            click.echo(
+                f"{i.name:<20} {i.documents:>7} docs {i.chunks:>8} chunks  "
+                f"{i.model or '-'} ({i.dimension or '-'}d)  {_size(i.size_bytes):>9}  {when}"
+            )
+        return 0
+
+    run_guarded(body)
+
+
+@collections.command()
+@click.argument("name")
+@click.pass_obj
+def check(app: AppContext, name: str) -> None:
+    """Verify that SQLite and FAISS agree; exit 1 and say what is wrong if not."""
+
+    def body() -> int:
+        report = app.service().check(name)
+        if report.ok:
+            click.echo(f"{name}: ok ({report.chunks} chunks, {report.vectors} vectors)")
+            return 0
+        for p in report.problems:
+            click.echo(f"{name}: {p}", err=True)
+        click.echo(f"repair with: docchat collections rebuild {name}", err=True)
+        return 1
+
+    run_guarded(body)
+
+
+@collections.command()
+@click.argument("name")
+@click.pass_obj
+def rebuild(app: AppContext, name: str) -> None:
+    """Rebuild the FAISS file from SQLite."""
+    run_guarded(lambda: click.echo(f"{name}: rebuilt, {app.service().rebuild(name)} vectors"))
+
+
+@collections.command()
+@click.argument("name")
+@click.option("--model", required=True, help="The embedding model to switch to.")
+@click.pass_obj
+def reembed(app: AppContext, name: str, model: str) -> None:
+    """Re-embed a collection with another model."""
+
+    def body() -> int:
+        total = 0
+        for done, total in app.service().reembed(name, model):
+            click.echo(f"\r{done}/{total} chunks", nl=False, err=True)
+        click.echo(f"\n{name}: re-embedded {total} chunks with {model}")
+        return 0
+
+    run_guarded(body)
+
+
+@collections.command("rm")
+@click.argument("name")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask.")
+@click.pass_obj
+def rm(app: AppContext, name: str, yes: bool) -> None:
+    """Delete a collection (its index only; your files are untouched)."""
+
+    def body() -> int:
+        service = app.service()
+        if name not in service.collection_names():
+            from docchat.errors import CollectionError
+
+            raise CollectionError(f"no collection named '{name}'")
+        if not yes and click.get_text_stream("stdin").isatty():
+            click.confirm(f"delete collection '{name}'?", abort=True)
+        service.remove(name)
+        click.echo(f"removed collection '{name}'")
+        return 0
+
+    run_guarded(body)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+COMMANDS = [collections]

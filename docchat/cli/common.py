@@ -1,0 +1,76 @@
+"""What every command shares: settings, the service, error handling and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import click
+
+from docchat.errors import DocchatError
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_PARTIAL = 0, 1, 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class AppContext:
+    """Global options; the service is built on first use so `--help` stays instant."""
+
+    config_file: str | None = None
+    data_dir: str | None = None
+    _service: Any = field(default=None, repr=False)
+
+    def service(self, **overrides: Any) -> Any:
+        from docchat.config import load_settings
+        from docchat.service import Docchat
+
+        if self._service is None or overrides:
+            flags: dict[str, Any] = {k: v for k, v in overrides.items() if v}
+            if self.data_dir:
+                flags["data_dir"] = self.data_dir
+            settings = load_settings(self.config_file, _nest(flags))
+            self._service = Docchat(settings)
+        return self._service
+
+
+def _nest(flags: dict[str, Any]) -> dict[str, Any]:
+    """{"search.k": 3} -> {"search": {"k": 3}}."""
+    out: dict[str, Any] = {}
+    for key, value in flags.items():
+        *sections, last = key.split(".")
+        node = out
+        for s in sections:
+            node = node.setdefault(s, {})
+        node[last] = value
+    return out
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
+    click.echo(f"docchat: {message}", err=True)
+    sys.exit(code)
+
+
+def run_guarded(fn: Callable[[], int | None]) -> None:
+    """Run a command body: DocchatError -> one line + exit 1; Ctrl-C -> exit 130."""
+    try:
+        code = fn()
+    except DocchatError as e:
+        fail(str(e), e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("docchat: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    sys.exit(code or EXIT_OK)
+
+
+def print_json(value: object) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def pass_app(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.pass_obj(fn)

@@ -1,0 +1,123 @@
+"""`docchat index PATH... -c NAME`: progress bar, then a summary (or --json)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from docchat.cli.common import EXIT_INTERRUPTED, EXIT_PARTIAL, AppContext, print_json, run_guarded
+from docchat.types import FileDone, IndexStarted, IndexSummary
+
+
+@contextmanager
+def cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
+    """First Ctrl-C asks the run to stop cleanly (it checkpoints); a second one aborts."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        click.echo("\nstopping after the current file… (Ctrl-C again to abort)", err=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-c", "--collection", required=True, help="Collection to index into.")
+@click.option("--model", help="Embedding model (new collections only).")
+@click.option("--exclude", multiple=True, help="Gitignore-style pattern to leave out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.pass_obj
+def index(
+    app: AppContext,
+    paths: tuple[str, ...],
+    collection: str,
+    model: str | None,
+    exclude: tuple[str, ...],
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Index files and folders into a collection (only changes are redone)."""
+
+    def body() -> int:
+        flags: dict[str, Any] = {"embed.model": model}
+        if exclude:
+            flags["index.exclude"] = list(exclude)
+        service = app.service(**flags)
+        if exclude:
+            merged = list(service.settings.index.exclude)
+            service.settings.index.exclude = merged
+        cancel = threading.Event()
+        with cancel_on_sigint(cancel):
+            summary = _drive(service.index(collection, paths, cancel), quiet or as_json)
+        if as_json:
+            print_json(summary.to_json())
+        else:
+            _print_summary(summary)
+        if summary.cancelled:
+            return EXIT_INTERRUPTED
+        return EXIT_PARTIAL if summary.failed else 0
+
+    run_guarded(body)
+
+
+def _drive(events: Iterator[Any], quiet: bool) -> IndexSummary:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    summary: IndexSummary | None = None
+    started = time.perf_counter()
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rates]}"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}", style="dim"),
+    )
+    with Progress(*columns, transient=True, disable=quiet) as progress:
+        task = progress.add_task("indexing", total=None, rates="", current="")
+        for event in events:
+            if isinstance(event, IndexStarted):
+                progress.update(task, total=event.files_total)
+            elif isinstance(event, FileDone):
+                dt = max(time.perf_counter() - started, 1e-6)
+                rates = f"{event.files_done / dt:.1f} files/s {event.chunks_done / dt:.0f} chunks/s"
+                name = event.path.name[-40:]
+                progress.update(task, completed=event.files_done, rates=rates, current=name)
+                if event.status in ("failed",) and not quiet:
+                    progress.console.print(f"[red]failed[/] {event.path}: {event.reason}")
+            elif isinstance(event, IndexSummary):
+                summary = event
+    assert summary is not None
+    return summary
+
+
+def _print_summary(s: IndexSummary) -> None:
+    head = "stopped" if s.cancelled else "done"
+    click.echo(
+        f"{head} in {s.seconds:.1f}s — {s.indexed} indexed, {s.unchanged} unchanged, "
+        f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed; "
+        f"chunks +{s.chunks_added} −{s.chunks_removed}"
+    )
+    reasons: dict[str, int] = {}
+    for _, reason in s.skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, n in sorted(reasons.items(), key=lambda r: -r[1]):
+        click.echo(f"  skipped {n}: {reason}")
+    for path, error in s.failed:
+        click.echo(f"  failed: {path}: {error}", err=True)
+
+
+COMMANDS = [index]

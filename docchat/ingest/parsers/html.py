@@ -1,0 +1,120 @@
+"""HTML pages: the main text only, as Markdown so headings survive.
+
+Saved web pages are mostly navigation, scripts and footers; indexing those would make every
+page match every menu word. trafilatura finds the article; when it finds nothing (tiny or
+unusual pages) a plain lxml pass keeps the visible text instead of losing the file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from docchat.errors import UnsupportedFile, missing
+from docchat.ingest.parsers.common import normalize_newlines, read_bytes
+from docchat.ingest.parsers.text import markdown_headings, title_from
+from docchat.types import Page, ParsedDocument
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+
+# Never text a reader came for: code, styling and (for web pages) the site's chrome.
+_HIDDEN_TAGS = ("script", "style", "noscript", "template", "svg", "head")
+_CHROME_TAGS = ("nav", "header", "footer", "aside")
+# Blocks that end a paragraph get a blank line (chunkers split there); list items, table rows
+# and line breaks only a newline; table cells a column separator.
+_PARAGRAPH_TAGS = frozenset(
+    "address article blockquote div dl figcaption figure h1 h2 h3 h4 h5 h6 hr main ol p pre "
+    "section table ul".split()
+)
+_LINE_TAGS = frozenset("br dd dt li tr".split())
+_HEADING_LEVELS = {f"h{n}": n for n in range(1, 7)}
+_SPACES = re.compile(r"[ \t\xa0]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
+    """The text of an HTML document as Markdown with "\\n" newlines ('' when none).
+
+    With `main_only`, trafilatura keeps the article and drops menus, ads and footers. Without
+    it (e-book chapters, which are all content) every visible block is kept, because the
+    article heuristics also drop short lists and captions.
+    """
+    if not main_only:
+        return _visible_text(data, drop_chrome=False)
+    try:
+        import trafilatura
+    except ImportError:
+        raise missing("trafilatura", "reading HTML files") from None
+    try:
+        text = trafilatura.extract(
+            data,
+            output_format="markdown",
+            include_tables=True,
+            include_comments=False,
+            include_images=False,
+            include_links=False,
+            favor_recall=True,
+        )
+    except Exception:  # noqa: BLE001 - a bad page must fall back, not stop indexing
+        text = None
+    if text and text.strip():
+        lines = (line.rstrip() for line in normalize_newlines(text).split("\n"))
+        return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
+    return _visible_text(data, drop_chrome=True)
+
+
+def _visible_text(data: bytes | str, *, drop_chrome: bool) -> str:
+    """Every visible block of the page, headings marked with `#` as in Markdown."""
+    from lxml import etree, html
+
+    try:
+        root: HtmlElement = html.document_fromstring(data)
+    except (etree.ParserError, ValueError):
+        return ""
+    dropped = _HIDDEN_TAGS + (_CHROME_TAGS if drop_chrome else ())
+    for bad in root.xpath(" | ".join(f"//{tag}" for tag in dropped)):
+        bad.drop_tree()
+    for el in root.iter():
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag in _PARAGRAPH_TAGS:
+            marker = "#" * _HEADING_LEVELS[tag] + " " if tag in _HEADING_LEVELS else ""
+            el.text = "\n\n" + marker + (el.text or "")
+            el.tail = "\n\n" + (el.tail or "")
+        elif tag == "br":
+            el.tail = "\n" + (el.tail or "")
+        elif tag in _LINE_TAGS:
+            el.text = ("\n- " if tag == "li" else "\n") + (el.text or "")
+        elif tag in ("td", "th"):
+            el.tail = " | " + (el.tail or "")
+    text = normalize_newlines(str(root.text_content()))
+    lines = (_SPACES.sub(" ", line).strip().removesuffix(" |") for line in text.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def html_title(data: bytes | str) -> str | None:
+    """The page title from <title> or OpenGraph/Dublin Core metadata."""
+    import trafilatura
+
+    try:
+        meta = trafilatura.extract_metadata(data)
+    except Exception:  # noqa: BLE001 - a missing title is no reason to fail the file
+        return None
+    title = meta.title if meta is not None else None
+    return title.strip() if title and title.strip() else None
+
+
+def parse_html(path: Path) -> ParsedDocument:
+    """Parse one HTML file into a single page of Markdown."""
+    data = read_bytes(path)
+    if not data.strip():
+        raise UnsupportedFile("empty file")
+    text = html_to_markdown(data)
+    if not text:
+        raise UnsupportedFile("no text in HTML file")
+    headings = markdown_headings(text)
+    title = html_title(data) or title_from(headings)
+    return ParsedDocument(pages=(Page(text=text, headings=headings),), title=title, kind="html")

@@ -1,0 +1,135 @@
+"""PDF files, one Page per physical page.
+
+Real-world PDFs are often damaged, encrypted or image-only. Each of those must become one
+line in the index report rather than a traceback, so every call into pypdf is guarded and its
+exception turned into ParseError (the file is broken) or UnsupportedFile (nothing to read).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from docchat.errors import DocchatError, ParseError, UnsupportedFile, missing
+from docchat.ingest.parsers.common import normalize_newlines, one_line, read_bytes
+from docchat.types import Heading, Page, ParsedDocument
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+
+PDF_SUFFIXES = (".pdf",)
+
+_NON_WORD = re.compile(r"\W+")
+# A ParseError, not MissingDependency: one AES-encrypted file must not stop a whole index run.
+_NEEDS_CRYPTOGRAPHY = "encrypted PDF (AES) needs the 'cryptography' package: pip install cryptography"
+
+
+def parse_pdf(path: Path) -> ParsedDocument:
+    """Parse a PDF; pages without text are left out but the others keep their numbers."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        raise missing("pypdf", "reading PDF files") from None
+    data = read_bytes(path)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        _unlock(reader)
+        count = len(reader.pages)
+    except DocchatError:
+        raise
+    except Exception as err:  # noqa: BLE001 - pypdf raises anything on a damaged file
+        raise ParseError(f"broken PDF: {one_line(err)}") from None
+
+    from pypdf.errors import DependencyError
+
+    texts: dict[int, str] = {}
+    first_error: str | None = None
+    for number in range(1, count + 1):
+        try:
+            raw = reader.pages[number - 1].extract_text()
+        except DependencyError:
+            raise ParseError(_NEEDS_CRYPTOGRAPHY) from None
+        except Exception as err:  # noqa: BLE001 - one bad page should not lose the others
+            first_error = first_error or one_line(err)
+            continue
+        if text := _clean(raw):
+            texts[number] = text
+    if not texts:
+        if first_error:
+            raise ParseError(f"broken PDF: {first_error}")
+        raise UnsupportedFile("no extractable text (scanned PDF?)")
+
+    headings = _outline_headings(reader, texts)
+    pages = tuple(
+        Page(text=text, number=n, headings=tuple(headings.get(n, ()))) for n, text in texts.items()
+    )
+    return ParsedDocument(pages=pages, title=_title(reader), kind="pdf")
+
+
+def _unlock(reader: PdfReader) -> None:
+    """Open PDFs that are encrypted with an empty user password, as viewers do silently."""
+    if not reader.is_encrypted:
+        return
+    from pypdf.errors import DependencyError
+
+    try:
+        unlocked = reader.decrypt("")
+    except DependencyError:
+        raise ParseError(_NEEDS_CRYPTOGRAPHY) from None
+    except Exception as err:  # noqa: BLE001
+        raise ParseError(f"encrypted PDF, cannot decrypt: {one_line(err)}") from None
+    if not unlocked:
+        raise ParseError("encrypted PDF, needs a password")
+
+
+def _clean(raw: str) -> str:
+    # Broken ToUnicode maps can yield lone surrogates, which cannot be stored as UTF-8.
+    text = normalize_newlines(raw).encode("utf-8", "replace").decode("utf-8")
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
+def _title(reader: PdfReader) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:  # noqa: BLE001 - a bad info dictionary only costs the title
+        return None
+    if not title or not str(title).strip():
+        return None
+    return str(title).strip()
+
+
+def _outline_headings(reader: PdfReader, texts: dict[int, str]) -> dict[int, list[Heading]]:
+    """Bookmarks placed on the line of their page that carries the bookmark's title.
+
+    A bookmark whose title cannot be found on its page is left out: a heading must point at
+    a real line.
+    """
+    found: dict[int, list[Heading]] = {}
+    try:
+        for level, item in _outline_items(reader.outline, 1):
+            number = reader.get_destination_page_number(item) + 1
+            title = str(item.title or "").strip()
+            key = _NON_WORD.sub("", title.casefold())
+            if number not in texts or not key:
+                continue
+            for i, line in enumerate(texts[number].split("\n"), start=1):
+                if key in _NON_WORD.sub("", line.casefold()):
+                    found.setdefault(number, []).append(Heading(i, level, title))
+                    break
+    except Exception:  # noqa: BLE001 - a broken outline only costs the headings
+        return found
+    for headings in found.values():
+        headings.sort(key=lambda h: h.line)
+    return found
+
+
+def _outline_items(outline: list[Any], level: int) -> Iterator[tuple[int, Any]]:
+    """pypdf nests an entry's children as a list right after the entry."""
+    for item in outline:
+        if isinstance(item, list):
+            yield from _outline_items(item, level + 1)
+        else:
+            yield level, item

@@ -1,0 +1,50 @@
+"""Where things live on disk: config file, data dir, one folder per collection, logs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from docchat.errors import CollectionError
+
+APP = "docchat"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def user_config_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def user_log_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP, appauthor=False))
+
+
+def data_dir(configured: str = "") -> Path:
+    """The configured data dir (DOCCHAT_DATA_DIR / --data-dir land here too) or the default."""
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def validate_collection_name(name: str) -> str:
+    """Letters, digits, '-', '_', '.'; starts with a letter or digit; no '..'; <= 64 chars."""
+    if not _NAME.match(name) or ".." in name:
+        raise CollectionError(
+            f"invalid collection name {name!r}: use letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit (at most 64 characters)"
+        )
+    return name
+
+
+def collections_root(configured_data_dir: str = "") -> Path:
+    return data_dir(configured_data_dir) / "collections"
+
+
+def collection_dir(name: str, configured_data_dir: str = "") -> Path:
+    return collections_root(configured_data_dir) / validate_collection_name(name)

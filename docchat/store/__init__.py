@@ -1,0 +1,1 @@
+"""Storage: SQLite (truth) + FAISS (rebuildable vector cache), one folder per collection."""

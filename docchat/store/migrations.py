@@ -1,0 +1,76 @@
+"""Numbered schema migrations, applied in order; PRAGMA user_version records the last one.
+
+Append new migrations to MIGRATIONS; never edit one that has shipped.
+
+Chunk `state` makes the SQLite <-> FAISS pair crash-safe (see store/collection.py):
+0 = live (in the saved FAISS file), 1 = added since the last FAISS save, 2 = removed since the
+last FAISS save (a tombstone, hidden from every query).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: documents, chunks, embeddings by text hash, FTS5 over chunk text, metadata.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT,
+        pages INTEGER,
+        indexed_at REAL NOT NULL
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL,
+        ordinal INTEGER NOT NULL,
+        state INTEGER NOT NULL DEFAULT 1,
+        text TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        page INTEGER,
+        line_start INTEGER NOT NULL,
+        line_end INTEGER NOT NULL,
+        char_start INTEGER NOT NULL,
+        char_end INTEGER NOT NULL,
+        heading TEXT
+    );
+    CREATE INDEX chunks_document ON chunks(document_id);
+    CREATE INDEX chunks_state ON chunks(state) WHERE state != 0;
+    CREATE INDEX chunks_hash ON chunks(text_hash);
+    CREATE TABLE embeddings (text_hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, heading, content='chunks', content_rowid='id', tokenize='porter unicode61'
+    );
+    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, text, heading) VALUES (new.id, new.text, new.heading);
+    END;
+    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text, heading)
+        VALUES ('delete', old.id, old.text, old.heading);
+    END;
+    CREATE TRIGGER chunks_au AFTER UPDATE OF text, heading ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text, heading)
+        VALUES ('delete', old.id, old.text, old.heading);
+        INSERT INTO chunks_fts(rowid, text, heading) VALUES (new.id, new.text, new.heading);
+    END;
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to date; each migration commits on its own."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > len(MIGRATIONS):
+        from docchat.errors import CollectionError
+
+        raise CollectionError(
+            f"collection was written by a newer docchat (schema {current}); upgrade docchat"
+        )
+    for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
+        conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")

@@ -1,0 +1,134 @@
+"""The FAISS side of a collection: an IndexIDMap2 keyed by chunk id, inner product on
+normalised vectors (= cosine). Exact (flat) by default; IVF past a size measured in
+benchmarks/ (store.approximate_above). Saved atomically: temp file, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docchat.errors import missing
+
+IVF_NPROBE = 16
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError:
+        raise missing("faiss-cpu", "vector search") from None
+    return faiss
+
+
+class VectorIndex:
+    def __init__(self, dimension: int, index: Any = None) -> None:
+        faiss = _faiss()
+        self.dimension = dimension
+        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+    # ------------------------------------------------------------ construction
+
+    @classmethod
+    def load(cls, path: Path, dimension: int) -> VectorIndex:
+        faiss = _faiss()
+        index = faiss.read_index(str(path))
+        if index.d != dimension:
+            from docchat.errors import CollectionError
+
+            raise CollectionError(
+                f"vector file {path} has dimension {index.d}, collection says {dimension}; "
+                "run: docchat collections rebuild"
+            )
+        _set_nprobe(index)
+        return cls(dimension, index)
+
+    @classmethod
+    def build(
+        cls, dimension: int, ids: np.ndarray, vectors: np.ndarray, approximate_above: int
+    ) -> VectorIndex:
+        """A fresh index holding exactly these vectors, exact or IVF by size."""
+        faiss = _faiss()
+        n = len(ids)
+        if approximate_above and n > approximate_above:
+            nlist = int(4 * math.sqrt(n))
+            quantizer = faiss.IndexFlatIP(dimension)
+            ivf = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+            rng = np.random.default_rng(0)
+            sample = vectors[rng.choice(n, size=min(n, nlist * 64), replace=False)]
+            ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+            index = faiss.IndexIDMap2(ivf)
+            _set_nprobe(index)
+        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        out = cls(dimension, index)
+        out.add(ids, vectors)
+        return out
+
+    @property
+    def approximate(self) -> bool:
+        return "IVF" in type(_inner(self.index)).__name__
+
+    # ------------------------------------------------------------ mutation
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32),
+                np.ascontiguousarray(ids, dtype=np.int64),
+            )
+
+    def remove(self, ids: np.ndarray | list[int]) -> int:
+        if len(ids) == 0:
+            return 0
+        return int(self.index.remove_ids(np.asarray(ids, dtype=np.int64)))
+
+    # ------------------------------------------------------------ queries
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def ids(self) -> np.ndarray:
+        faiss = _faiss()
+        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each of shape (len(queries), k); missing slots have id -1."""
+        k = max(1, min(k, len(self)))
+        q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
+        scores, ids = self.index.search(q, k)
+        return scores, ids
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a reader sees the old file or the new one, never half of one."""
+        faiss = _faiss()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            faiss.write_index(self.index, str(tmp))
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _inner(index: Any) -> Any:
+    faiss = _faiss()
+    return faiss.downcast_index(index.index) if hasattr(index, "index") else index
+
+
+def _set_nprobe(index: Any) -> None:
+    inner = _inner(index)
+    if hasattr(inner, "nprobe"):
+        inner.nprobe = IVF_NPROBE

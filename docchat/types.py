@@ -1,0 +1,288 @@
+"""Plain data passed between the stages of the data path.
+
+Everything here is a frozen dataclass with no behaviour beyond small derived properties, so
+any stage (and the UI, and the tests) can build and compare them freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+# ---------------------------------------------------------------- ingest
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading found by a parser: `line` is 1-based within its page's text."""
+
+    line: int
+    level: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """Extracted text of one page (PDF) or of a whole unpaged file (`number` is None)."""
+
+    text: str
+    number: int | None = None
+    headings: tuple[Heading, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """What a parser returns: the text of a file, page by page."""
+
+    pages: tuple[Page, ...]
+    title: str | None = None
+    kind: str = "text"  # parser name, e.g. "pdf", "html", "markdown"
+
+
+@dataclass(frozen=True)
+class ChunkSpan:
+    """A chunk of one page's text.
+
+    `text == page.text[char_start:char_end]` exactly; `line_start`/`line_end` are the 1-based
+    lines of that page's text holding the first and last character of the chunk.
+    """
+
+    text: str
+    page: int | None
+    char_start: int
+    char_end: int
+    line_start: int
+    line_end: int
+    heading: str | None = None
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result. `rank` is 1-based; higher `score` is better."""
+
+    rank: int
+    score: float
+    chunk_id: int
+    path: str
+    page: int | None
+    line_start: int
+    line_end: int
+    heading: str | None
+    text: str
+    # Per-retriever detail for --explain: e.g. {"dense_rank": 3, "dense_score": 0.61, ...}
+    explain: dict[str, float | int | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "chunk_id": self.chunk_id,
+            "path": self.path,
+            "page": self.page,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "heading": self.heading,
+            "text": self.text,
+            **self.explain,
+        }
+
+
+# ---------------------------------------------------------------- indexing progress
+
+
+@dataclass(frozen=True)
+class IndexStarted:
+    collection: str
+    files_total: int
+
+
+@dataclass(frozen=True)
+class FileDone:
+    """One file finished. `status` says what happened to it."""
+
+    path: Path
+    status: Literal["indexed", "unchanged", "skipped", "failed", "removed"]
+    chunks: int = 0
+    reason: str | None = None
+    files_done: int = 0
+    files_total: int = 0
+    chunks_done: int = 0
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    collection: str
+    indexed: int
+    unchanged: int
+    skipped: list[tuple[str, str]]
+    failed: list[tuple[str, str]]
+    removed: int
+    chunks_added: int
+    chunks_removed: int
+    seconds: float
+    cancelled: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "collection": self.collection,
+            "indexed": self.indexed,
+            "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "removed": self.removed,
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+            "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
+            "failed_files": [{"path": p, "error": e} for p, e in self.failed],
+        }
+
+
+IndexEvent = IndexStarted | FileDone | IndexSummary
+
+
+# ---------------------------------------------------------------- collections
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    documents: int
+    chunks: int
+    model: str | None
+    dimension: int | None
+    size_bytes: int
+    last_indexed: float | None  # unix time
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "model": self.model,
+            "dimension": self.dimension,
+            "size_bytes": self.size_bytes,
+            "last_indexed": self.last_indexed,
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    collection: str
+    problems: list[str]
+    chunks: int
+    vectors: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# ---------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage offered to the model as `[n]`.
+
+    It copies path/page/lines out of the Hit so that a stored answer keeps pointing at the
+    right place after the collection is re-indexed (chunk ids do not survive that).
+    """
+
+    n: int
+    path: str
+    page: int | None
+    line_start: int
+    line_end: int
+    score: float
+    text: str = ""
+    heading: str | None = None
+    chunk_id: int | None = None
+
+    @property
+    def location(self) -> str:
+        """'p. 3, lines 10–24' (or 'lines 10–24' for unpaged files)."""
+        lines = (
+            f"line {self.line_start}"
+            if self.line_start == self.line_end
+            else f"lines {self.line_start}–{self.line_end}"
+        )
+        return f"p. {self.page}, {lines}" if self.page is not None else lines
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "path": self.path,
+            "page": self.page,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class AnswerTimings:
+    """Milliseconds, except tokens_per_s; None where the step did not run."""
+
+    retrieval_ms: float | None = None
+    condense_ms: float | None = None
+    load_ms: float | None = None
+    ttft_ms: float | None = None  # from asking the model to its first piece of text
+    tokens_per_s: float | None = None  # answer tokens / time after the first one
+    total_ms: float | None = None
+
+    def to_json(self) -> dict[str, float | None]:
+        return {
+            k: (None if v is None else round(v, 2))
+            for k, v in (
+                ("retrieval_ms", self.retrieval_ms),
+                ("condense_ms", self.condense_ms),
+                ("load_ms", self.load_ms),
+                ("ttft_ms", self.ttft_ms),
+                ("tokens_per_s", self.tokens_per_s),
+                ("total_ms", self.total_ms),
+            )
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of one question: text, sources offered and cited, and how it went."""
+
+    text: str
+    question: str
+    query: str  # the standalone search query (the question itself unless rewritten)
+    sources: tuple[Source, ...] = ()
+    cited: tuple[int, ...] = ()  # source numbers cited in the text, in order of first use
+    abstained: bool = False
+    stopped: bool = False
+    model: str = ""
+    session: int | None = None
+    timings: AnswerTimings = field(default_factory=AnswerTimings)
+
+    @property
+    def rewritten(self) -> bool:
+        return self.query.strip() != self.question.strip()
+
+    @property
+    def cited_sources(self) -> tuple[Source, ...]:
+        by_n = {s.n: s for s in self.sources}
+        return tuple(by_n[n] for n in self.cited if n in by_n)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "answer": self.text,
+            "sources": [s.to_json() for s in self.sources],
+            "cited": list(self.cited),
+            "abstained": self.abstained,
+            "stopped": self.stopped,
+            "query": self.query,
+            "timings": self.timings.to_json(),
+            "model": self.model,
+            "session": self.session,
+        }

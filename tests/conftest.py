@@ -1,0 +1,76 @@
+"""Shared fixtures: every test gets its own data and config dirs, never the real home."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))  # so `import fakes` works, in-process and as a plugin
+
+from fakes import FakeEmbedder  # noqa: E402
+
+from docchat.config import Settings, load_settings  # noqa: E402
+from docchat.service import Docchat  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """DOCCHAT_DATA_DIR / config / HOME point into tmp_path for every test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("DOCCHAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DOCCHAT_CONFIG", str(home / "docchat.toml"))
+    for key in [k for k in __import__("os").environ if k.startswith("DOCCHAT_")]:
+        if key not in ("DOCCHAT_DATA_DIR", "DOCCHAT_CONFIG"):
+            monkeypatch.delenv(key)
+    return tmp_path
+
+
+@pytest.fixture
+def fake_settings(tmp_path: Path) -> Settings:
+    """Settings that use the fake embedder (small chunks, so chunking is exercised)."""
+    return load_settings(
+        overrides={
+            "embed": {"backend": "fake", "model": "fake-embedder"},
+            "index": {"chunk_tokens": 64, "chunk_overlap": 8, "checkpoint_seconds": 0.001},
+        }
+    )
+
+
+@pytest.fixture
+def service(fake_settings: Settings) -> Docchat:
+    return Docchat(fake_settings)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A small folder of text documents about distinct topics."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "dropout.md").write_text(
+        "# Regularisation\n\nDropout randomly zeroes activations during training.\n\n"
+        "## Overfitting\n\nDropout reduces overfitting in deep neural networks.\n",
+        encoding="utf-8",
+    )
+    (root / "bread.txt").write_text(
+        "Sourdough bread needs a starter, flour, water and salt.\nBake it at 250 degrees.\n",
+        encoding="utf-8",
+    )
+    sub = root / "notes"
+    sub.mkdir()
+    (sub / "rivers.rst").write_text(
+        "Rivers\n======\n\nThe Danube flows through ten countries into the Black Sea.\n",
+        encoding="utf-8",
+    )
+    return root

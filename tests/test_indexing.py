@@ -1,0 +1,207 @@
+"""Index runs through the facade: incremental sync, dedupe, model changes, locking, cancel."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from docchat.errors import CollectionError, CollectionLocked, DocchatError, ModelMismatch
+from docchat.service import Docchat
+from docchat.store.collection import ADDED, REMOVED
+from docchat.store.lock import WriterLock
+from docchat.types import FileDone, IndexSummary
+
+
+def run(service: Docchat, name: str, *paths: Path, cancel: threading.Event | None = None):
+    events = list(service.index(name, [str(p) for p in paths], cancel))
+    summary = events[-1]
+    assert isinstance(summary, IndexSummary)
+    return summary, [e for e in events if isinstance(e, FileDone)]
+
+
+def embedded(service: Docchat) -> int:
+    return service.embedder().texts_embedded  # type: ignore[attr-defined]
+
+
+def test_first_index_then_search_finds_the_right_file(service: Docchat, docs: Path) -> None:
+    summary, _ = run(service, "t", docs)
+    assert (summary.indexed, summary.unchanged, summary.failed) == (3, 0, [])
+    assert summary.chunks_added >= 3
+    hits = service.search("t", "dropout overfitting neural networks", k=3)
+    assert Path(hits[0].path).name == "dropout.md"
+    assert hits[0].path == str((docs / "dropout.md").resolve())
+    assert hits[0].heading is not None and "Regularisation" in hits[0].heading
+    assert service.check("t").ok
+
+
+def test_second_run_touches_nothing(service: Docchat, docs: Path) -> None:
+    run(service, "t", docs)
+    before = embedded(service)
+    summary, _ = run(service, "t", docs)
+    assert (summary.indexed, summary.unchanged, summary.chunks_added) == (0, 3, 0)
+    assert embedded(service) == before
+
+
+def test_touch_without_change_is_not_reembedded(service: Docchat, docs: Path) -> None:
+    run(service, "t", docs)
+    before = embedded(service)
+    f = docs / "bread.txt"
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10_000_000_000))
+    summary, _ = run(service, "t", docs)
+    assert summary.unchanged == 3 and summary.indexed == 0
+    assert embedded(service) == before
+
+
+def test_edit_delete_and_rename(service: Docchat, docs: Path) -> None:
+    run(service, "t", docs)
+    (docs / "bread.txt").write_text("Rye bread is dense and sour.\n", encoding="utf-8")
+    (docs / "notes" / "rivers.rst").unlink()
+    summary, events = run(service, "t", docs)
+    assert summary.indexed == 1 and summary.removed == 1
+    assert {e.path.name for e in events if e.status == "removed"} == {"rivers.rst"}
+    assert "Rye" in service.search("t", "rye bread", k=1, mode="keyword")[0].text
+    assert not service.search("t", "Danube", mode="keyword")
+    # A rename is a removal plus an addition, but its text is not embedded again.
+    before = embedded(service)
+    (docs / "dropout.md").rename(docs / "regularisation.md")
+    summary, _ = run(service, "t", docs)
+    assert (summary.indexed, summary.removed) == (1, 1)
+    assert embedded(service) == before
+    assert Path(service.search("t", "dropout", k=1)[0].path).name == "regularisation.md"
+    assert service.check("t").ok
+
+
+def test_identical_chunks_are_embedded_once(service: Docchat, tmp_path: Path) -> None:
+    root = tmp_path / "dupes"
+    root.mkdir()
+    for i in range(5):
+        (root / f"copy{i}.txt").write_text("The very same paragraph.\n", encoding="utf-8")
+    summary, _ = run(service, "d", root)
+    assert summary.chunks_added == 5
+    assert embedded(service) == 1 + 1  # one text, plus the model fingerprint probe
+    assert len(service.search("d", "same paragraph", k=10)) == 5
+
+
+def test_indexing_one_root_keeps_another(service: Docchat, docs: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("Completely separate topic: volcanoes.\n", encoding="utf-8")
+    run(service, "t", docs, other)
+    summary, _ = run(service, "t", other)
+    assert summary.removed == 0
+    assert service.collections()[0].documents == 4
+
+
+def test_bad_files_are_reported_and_the_run_goes_on(service: Docchat, docs: Path) -> None:
+    (docs / "blob.bin").write_bytes(bytes(range(256)) * 10)
+    (docs / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    summary, _ = run(service, "t", docs)
+    assert summary.indexed == 3
+    assert len(summary.failed) + len(summary.skipped) == 3
+    reasons = dict(summary.skipped + summary.failed)
+    assert all(reasons.values())  # each one says why
+
+
+def test_model_change_stops_with_the_command_to_reembed(
+    service: Docchat, fake_settings, docs: Path
+) -> None:
+    run(service, "t", docs)
+    other = Docchat(fake_settings.model_copy(deep=True))
+    other.settings.embed.model = "other-model"
+    with pytest.raises(ModelMismatch) as err:
+        list(other.index("t", [docs]))
+    assert "docchat collections reembed t --model other-model" in str(err.value)
+
+
+def test_reembed_switches_the_model(service: Docchat, docs: Path) -> None:
+    run(service, "t", docs)
+    steps = list(service.reembed("t", "other-model"))
+    assert steps[-1][0] == steps[-1][1] > 0
+    info = service.collections()[0]
+    assert info.model == "other-model"
+    assert service.check("t").ok
+    assert Path(service.search("t", "sourdough starter", k=1)[0].path).name == "bread.txt"
+
+
+def test_second_writer_is_refused_with_the_holder_named(service: Docchat, docs: Path) -> None:
+    run(service, "t", docs)
+    coll = service.open_collection("t")
+    with WriterLock(coll.folder / "write.lock", "t"), pytest.raises(CollectionLocked) as err:
+        list(service.index("t", [docs]))
+    assert f"pid {os.getpid()}" in str(err.value)
+    # Searching is still fine while a writer holds the lock.
+    assert service.search("t", "bread", k=1)
+
+
+def test_cancel_stops_and_leaves_a_consistent_collection(service: Docchat, tmp_path: Path) -> None:
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(120):
+        (root / f"f{i:03}.txt").write_text(f"Document {i} talks about topic {i}.\n", "utf-8")
+    cancel = threading.Event()
+    events = []
+    for event in service.index("m", [root], cancel):
+        events.append(event)
+        if isinstance(event, FileDone) and event.status == "indexed":
+            cancel.set()
+    summary = events[-1]
+    assert summary.cancelled and 0 < summary.indexed < 120
+    assert service.check("m").ok
+    summary, _ = run(service, "m", root)
+    assert summary.indexed + summary.unchanged == 120 and not summary.cancelled
+    info = service.collections()[0]
+    assert info.chunks == 120 and info.documents == 120
+    assert service.check("m").ok
+
+
+def test_half_done_state_is_consistent_and_recovered(service: Docchat, docs: Path) -> None:
+    """What a kill -9 between the SQLite commit and the FAISS save leaves behind."""
+    run(service, "t", docs)
+    coll = service.open_collection("t")
+    ids = [r[0] for r in coll.db.execute("SELECT id FROM chunks")]
+    coll.db.execute("UPDATE chunks SET state=? WHERE id=?", (ADDED, ids[0]))
+    coll.vectors().remove([ids[0]])
+    coll.vectors().save(coll.vectors_path)
+    coll.db.execute("UPDATE chunks SET state=? WHERE id=?", (REMOVED, ids[1]))
+    assert service.check("t").ok
+    hidden = coll.chunks([ids[1]])
+    assert hidden == {}
+    summary, _ = run(service, "t", docs)
+    report = service.check("t")
+    assert report.ok and report.vectors == report.chunks
+    assert coll.db.execute("SELECT count(*) FROM chunks WHERE state!=0").fetchone()[0] == 0
+
+
+def test_check_reports_disagreement_and_rebuild_repairs(service: Docchat, docs: Path) -> None:
+    run(service, "t", docs)
+    coll = service.open_collection("t")
+    index = coll.vectors()
+    index.remove(index.ids()[:1])
+    index.save(coll.vectors_path)
+    report = service.check("t")
+    assert not report.ok and "missing from the vector file" in report.problems[0]
+    service.rebuild("t")
+    assert service.check("t").ok
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "..", ".hidden", "", "x" * 65, "a b", "é"])
+def test_hostile_collection_names_are_refused(service: Docchat, docs: Path, name: str) -> None:
+    with pytest.raises(CollectionError, match="invalid collection name"):
+        list(service.index(name, [docs]))
+
+
+def test_missing_folder_is_a_clear_error(service: Docchat, tmp_path: Path) -> None:
+    with pytest.raises(DocchatError, match="no such file or folder"):
+        list(service.index("t", [tmp_path / "nope"]))
+
+
+def test_remove_collection(service: Docchat, docs: Path) -> None:
+    run(service, "t", docs)
+    service.remove("t")
+    assert service.collection_names() == []
+    with pytest.raises(CollectionError, match="no collection named 't'"):
+        service.search("t", "bread")
