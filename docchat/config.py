@@ -193,12 +193,15 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+def config_path(
+    explicit: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None
+) -> Path:
     """--config FILE, else DOCCHAT_CONFIG, else the platform's user config dir."""
+    env = os.environ if environ is None else environ
     if explicit:
         return Path(explicit).expanduser()
-    if os.environ.get("DOCCHAT_CONFIG"):
-        return Path(os.environ["DOCCHAT_CONFIG"]).expanduser()
+    if env.get("DOCCHAT_CONFIG"):
+        return Path(env["DOCCHAT_CONFIG"]).expanduser()
     from docchat.locations import user_config_dir
 
     return user_config_dir() / "config.toml"
@@ -223,7 +226,7 @@ def load_settings(
 ) -> Settings:
     """Build Settings from every layer; `overrides` are CLI flags ({"search": {"k": 3}})."""
     env = dict(os.environ if environ is None else environ)
-    path = config_path(config_file)
+    path = config_path(config_file, env)
     if config_file and not path.exists():
         raise ConfigError(f"config file not found: {path}")
     layers: list[tuple[str, dict[str, Any]]] = [(str(path), read_toml(path))]

@@ -13,6 +13,17 @@ from docchat.embed.models import resolve_embedding_model
 from docchat.errors import ModelError, missing
 
 
+def quiet_hf_logging() -> None:
+    """Model loading must not paint progress bars or warnings over our own output."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import logging
+
+    for name in ("transformers", "sentence_transformers", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def pick_device(device: str) -> str:
     if device != "auto":
         return device
@@ -25,6 +36,7 @@ def pick_device(device: str) -> str:
 
 class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model: str, device: str = "auto") -> None:
+        quiet_hf_logging()
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
@@ -41,7 +53,10 @@ class SentenceTransformerEmbedder(Embedder):
                 "(give a local folder, or a bundled model such as all-MiniLM-L6-v2)"
             ) from None
         self.name = model
-        self.dimension = int(self.model.get_sentence_embedding_dimension())
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(get_dim())
         self.tokenizer = self.model.tokenizer
         # Leave room for the [CLS]/[SEP] the model adds around every input.
         specials = self.tokenizer.num_special_tokens_to_add(pair=False)

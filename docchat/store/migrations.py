@@ -60,6 +60,41 @@ MIGRATIONS: list[str] = [
         INSERT INTO chunks_fts(rowid, text, heading) VALUES (new.id, new.text, new.heading);
     END;
     """,
+    # 2: chat sessions. message_sources copies path/page/lines (not just chunk ids) so that
+    # stored answers and their exports survive re-indexing.
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        query TEXT,
+        model TEXT,
+        abstained INTEGER NOT NULL DEFAULT 0,
+        stopped INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX messages_session ON messages(session_id, id);
+    CREATE TABLE message_sources (
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        page INTEGER,
+        line_start INTEGER NOT NULL,
+        line_end INTEGER NOT NULL,
+        heading TEXT,
+        score REAL NOT NULL,
+        cited INTEGER NOT NULL DEFAULT 0,
+        chunk_id INTEGER,
+        PRIMARY KEY (message_id, n)
+    );
+    """,
 ]
 
 

@@ -33,6 +33,8 @@ def parse_pdf(path: Path) -> ParsedDocument:
         from pypdf import PdfReader
     except ImportError:
         raise missing("pypdf", "reading PDF files") from None
+    from pypdf.errors import DependencyError
+
     data = read_bytes(path)
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -40,10 +42,10 @@ def parse_pdf(path: Path) -> ParsedDocument:
         count = len(reader.pages)
     except DocchatError:
         raise
+    except DependencyError:
+        raise ParseError(_NEEDS_CRYPTOGRAPHY) from None
     except Exception as err:  # noqa: BLE001 - pypdf raises anything on a damaged file
         raise ParseError(f"broken PDF: {one_line(err)}") from None
-
-    from pypdf.errors import DependencyError
 
     texts: dict[int, str] = {}
     first_error: str | None = None
@@ -96,9 +98,8 @@ def _title(reader: PdfReader) -> str | None:
         title = reader.metadata.title if reader.metadata else None
     except Exception:  # noqa: BLE001 - a bad info dictionary only costs the title
         return None
-    if not title or not str(title).strip():
-        return None
-    return str(title).strip()
+    title = normalize_newlines(str(title or "")).strip()
+    return title or None
 
 
 def _outline_headings(reader: PdfReader, texts: dict[int, str]) -> dict[int, list[Heading]]:

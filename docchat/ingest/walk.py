@@ -1,0 +1,237 @@
+"""Find the files to index under the folders (and files) a user names.
+
+The walk honours `.gitignore`, `.ignore` and `.docchatignore` files the way git does (each
+applies to its own folder and below; a deeper file can re-include what a parent ignored),
+skips hidden entries, build and dependency folders and virtualenvs, and never loops on
+symlinks. Files docchat cannot read are still yielded, with a `skip_reason`, so the index
+report can say why they were left out; ignored files are left out silently, as git does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from docchat.errors import DocchatError, missing
+from docchat.ingest.parsers import parser_for
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
+log = logging.getLogger(__name__)
+
+IGNORE_FILES = (".gitignore", ".ignore", ".docchatignore")
+# Never worth indexing and often huge; hidden ones (.git, .venv, .tox ...) go with the hidden rule.
+ALWAYS_SKIPPED_DIRS = frozenset({".git", "__pycache__", "node_modules"})
+VENV_MARKER = "pyvenv.cfg"  # a virtualenv of any name holds thousands of library files
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WalkItem:
+    """A file found by `walk`: parse it when `skip_reason` is None, else report it as skipped."""
+
+    path: Path  # absolute, resolved to the real file
+    skip_reason: str | None = None
+
+
+# Ignore rules in force for one folder: (the folder they are relative to, as a path prefix
+# ending in a separator; its spec), outermost first.
+_Rules = tuple[tuple[str, "GitIgnoreSpec"], ...]
+
+
+def walk(
+    roots: Sequence[Path],
+    *,
+    exclude: Sequence[str] = (),
+    include_hidden: bool = False,
+    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+    follow_symlinks: bool = True,
+) -> Iterator[WalkItem]:
+    """Yield every file under `roots` in a stable (sorted, depth-first) order, each once.
+
+    `exclude` holds gitignore-style patterns relative to each root. A root that is a file is
+    yielded even when hidden or ignored: the user named it. Raises DocchatError for a missing
+    root before anything is yielded, so a typo does not index half a list.
+    """
+    try:
+        from pathspec import GitIgnoreSpec
+    except ImportError:
+        raise missing("pathspec", "walking folders") from None
+    checked = []
+    for root in roots:
+        path = Path(root).expanduser()
+        if not path.exists():
+            raise DocchatError(f"no such file or folder: {root}")
+        checked.append(Path(os.path.abspath(path)))
+    excluded = GitIgnoreSpec.from_lines(exclude) if exclude else None
+    walker = _Walker(include_hidden, max_file_bytes, follow_symlinks, excluded)
+    return walker.run(checked)
+
+
+class _Walker:
+    def __init__(
+        self,
+        include_hidden: bool,
+        max_file_bytes: int | None,
+        follow_symlinks: bool,
+        excluded: GitIgnoreSpec | None,
+    ) -> None:
+        self.include_hidden = include_hidden
+        self.max_file_bytes = max_file_bytes
+        self.follow_symlinks = follow_symlinks
+        self.excluded = excluded
+        self.seen_files: set[Path] = set()
+        self.seen_dirs: set[tuple[int, int]] = set()
+
+    def run(self, roots: list[Path]) -> Iterator[WalkItem]:
+        for root in roots:
+            if root.is_dir():
+                yield from self._walk_root(root)
+            else:
+                try:
+                    real = root.resolve(strict=True)
+                    size = real.stat().st_size
+                except (OSError, RuntimeError):
+                    continue
+                if item := self._file_item(real, size):
+                    yield item
+
+    def _walk_root(self, root: Path) -> Iterator[WalkItem]:
+        # Depth-first with an explicit stack: deep trees must not hit the recursion limit.
+        # Each folder carries its real path so files need no resolve() (a syscall per part).
+        stack: list[tuple[str, Path, str, _Rules]] = [
+            (str(root), root.resolve(), "", _parent_rules(root))
+        ]
+        while stack:
+            folder, real_folder, rel, rules = stack.pop()
+            try:
+                st = os.stat(folder)
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as err:
+                log.warning("cannot read folder %s: %s", folder, err.strerror or err)
+                continue
+            if (st.st_dev, st.st_ino) in self.seen_dirs:
+                continue  # reached again through a symlink
+            self.seen_dirs.add((st.st_dev, st.st_ino))
+            names = {e.name for e in entries}
+            if rel and VENV_MARKER in names:
+                continue
+            rules = rules + _own_rules(folder, names)
+            subfolders = []
+            for entry in entries:
+                if entry.name.startswith(".") and not self.include_hidden:
+                    continue
+                is_dir = self._is_dir(entry)
+                if is_dir is None or (is_dir and entry.name in ALWAYS_SKIPPED_DIRS):
+                    continue
+                entry_rel = rel + entry.name
+                if self._ignored(entry.path, entry_rel, is_dir, rules):
+                    continue
+                try:
+                    real = (
+                        Path(entry.path).resolve(strict=True)
+                        if entry.is_symlink()
+                        else real_folder / entry.name
+                    )
+                    size = 0 if is_dir else entry.stat().st_size
+                except (OSError, RuntimeError):  # vanished, or a link loop
+                    continue
+                if is_dir:
+                    subfolders.append((entry.path, real, entry_rel + "/", rules))
+                elif item := self._file_item(real, size):
+                    yield item
+            stack.extend(reversed(subfolders))
+
+    def _is_dir(self, entry: os.DirEntry[str]) -> bool | None:
+        """True/False for folder/file; None for what the walk must not enter or yield."""
+        try:
+            if not self.follow_symlinks and entry.is_symlink():
+                return None
+            # Both follow links and answer False for a broken one.
+            if entry.is_dir():
+                return True
+            if entry.is_file():
+                return False
+        except OSError:
+            pass
+        return None  # broken links, sockets, fifos, devices
+
+    def _ignored(self, path: str, rel: str, is_dir: bool, rules: _Rules) -> bool:
+        suffix = "/" if is_dir else ""
+        if self.excluded is not None and self.excluded.match_file(rel + suffix):
+            return True
+        # As in git, the deepest ignore file with a matching pattern decides (it may re-include).
+        for prefix, spec in reversed(rules):
+            rel_to_base = path[len(prefix) :].replace(os.sep, "/")
+            decision = spec.check_file(rel_to_base + suffix).include
+            if decision is not None:
+                return decision
+        return False
+
+    def _file_item(self, real: Path, size: int) -> WalkItem | None:
+        if real in self.seen_files:
+            return None
+        self.seen_files.add(real)
+        if parser_for(real) is None:
+            return WalkItem(real, f"unsupported file type '{real.suffix or real.name}'")
+        if self.max_file_bytes is not None and size > self.max_file_bytes:
+            return WalkItem(real, f"too large ({_mb(size)} > {_mb(self.max_file_bytes)})")
+        return WalkItem(real)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _prefix(folder: str) -> str:
+    return folder if folder.endswith(os.sep) else folder + os.sep
+
+
+def _own_rules(folder: str, names: set[str]) -> _Rules:
+    """The ignore files of `folder` itself, merged into one spec in a fixed order."""
+    from pathspec import GitIgnoreSpec
+
+    lines: list[str] = []
+    for name in IGNORE_FILES:
+        if name in names:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    lines.extend(f.read().splitlines())
+            except OSError as err:
+                log.warning("cannot read %s: %s", path, err.strerror or err)
+    return ((_prefix(folder), GitIgnoreSpec.from_lines(lines)),) if lines else ()
+
+
+def _parent_rules(root: Path) -> _Rules:
+    """Ignore files above `root` up to the top of its git work tree, as git applies them.
+
+    Outside a git work tree only the root's own files count: a stray ignore file in the home
+    folder should not silently hide documents. Nor do they count when they ignore the root
+    itself: the user asked for that folder by name.
+    """
+    parents = []
+    for folder in root.parents:
+        parents.append(folder)
+        if (folder / ".git").exists():
+            break
+    else:
+        return ()
+    rules: _Rules = ()
+    for folder in reversed(parents):
+        try:
+            names = set(os.listdir(folder))
+        except OSError:
+            continue
+        rules += _own_rules(str(folder), names & set(IGNORE_FILES))
+    for prefix, spec in reversed(rules):
+        decision = spec.check_file(str(root)[len(prefix) :].replace(os.sep, "/") + "/").include
+        if decision is not None:
+            return () if decision else rules
+    return rules

@@ -1,0 +1,84 @@
+"""Typed messages that workers post back to the UI thread.
+
+Workers never touch widgets: they iterate a service generator on a thread and report through
+these messages, which Textual delivers on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from docchat.types import CollectionInfo, Hit, IndexSummary
+
+
+@dataclass
+class Booted(Message):
+    """The service is built; `collection` is what the app should open ("" = none)."""
+
+    service: Any
+    collection: str
+
+
+@dataclass
+class ModelsReady(Message):
+    """Models finished loading in the background (error is a user-facing message, or None)."""
+
+    error: str | None = None
+
+
+@dataclass
+class CollectionStats(Message):
+    info: CollectionInfo
+
+
+@dataclass
+class IndexBegan(Message):
+    files_total: int
+
+
+@dataclass
+class IndexProgress(Message):
+    """Coalesced progress: the latest counters plus the log lines gathered since the last one."""
+
+    files_done: int
+    files_total: int
+    chunks_done: int
+    current: str
+    log: list[tuple[str, str, str]] = field(default_factory=list)  # (status, path, reason)
+
+
+@dataclass
+class IndexFinished(Message):
+    summary: IndexSummary
+
+
+@dataclass
+class IndexFailed(Message):
+    error: str
+
+
+@dataclass
+class SearchDone(Message):
+    query: str
+    hits: list[Hit]
+
+
+@dataclass
+class AnswerPiece(Message):
+    text: str
+
+
+@dataclass
+class AnswerDone(Message):
+    answer: Any  # docchat.types.Answer
+
+
+@dataclass
+class WorkFailed(Message):
+    """A worker hit a DocchatError (or a bug); `what` names the job for the notification."""
+
+    what: str
+    error: str

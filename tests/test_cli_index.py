@@ -1,0 +1,195 @@
+"""The real `docchat` command in subprocesses: kill -9 mid-run, locking, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+
+
+def docchat_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCCHAT_", "FAKE_"))}
+    env.update(
+        PYTHONPATH=f"{TESTS}{os.pathsep}{env.get('PYTHONPATH', '')}",
+        DOCCHAT_DATA_DIR=str(tmp_path / "data"),
+        DOCCHAT_CONFIG=str(tmp_path / "none.toml"),
+        DOCCHAT_PLUGINS="fakes",
+        DOCCHAT_EMBED_BACKEND="fake",
+        DOCCHAT_EMBED_MODEL="fake-embedder",
+    )
+    env.update(extra)
+    return env
+
+
+def docchat(*args: str, env: dict[str, str], check: bool = False) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "docchat", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and proc.returncode:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait for a marker file the fake embedder drops when it reaches its hang point."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"docchat exited early: {proc.stderr.read() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("docchat never reached the hang point")
+        time.sleep(0.02)  # polling for an event, not timing anything
+
+
+def make_corpus(root: Path, n: int) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (root / f"doc{i:04}.txt").write_text(
+            f"Document {i} is about subject {i % 17}.\n\nIt has a second paragraph {i}.\n",
+            encoding="utf-8",
+        )
+    return root
+
+
+@pytest.mark.parametrize("checkpoint", ["1000", "0.001"])
+def test_kill_9_mid_run_then_check_passes_and_resume_finishes(
+    tmp_path: Path, checkpoint: str
+) -> None:
+    """Killed with SIGKILL before (1000 s) or after (0.001 s) a vector-file checkpoint."""
+    corpus = make_corpus(tmp_path / "corpus", 300)
+    marker = tmp_path / "hung"
+    env = docchat_env(
+        tmp_path,
+        FAKE_EMBED_HANG_AFTER="3",
+        FAKE_EMBED_MARKER=str(marker),
+        DOCCHAT_INDEX_CHECKPOINT_SECONDS=checkpoint,
+        DOCCHAT_EMBED_BATCH_SIZE="64",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "docchat", "index", str(corpus), "-c", "k", "-q"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(marker, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    clean = docchat_env(tmp_path)
+    check = docchat("collections", "check", "k", env=clean)
+    assert check.returncode == 0, check.stderr
+    listed = json.loads(docchat("collections", "list", "--json", env=clean, check=True).stdout)
+    assert 0 < listed[0]["documents"] < 300  # some work was saved, not all
+
+    resumed = docchat("index", str(corpus), "-c", "k", "--json", env=clean, check=True)
+    summary = json.loads(resumed.stdout)
+    assert summary["indexed"] + summary["unchanged"] == 300
+    assert summary["indexed"] > 0
+    check = docchat("collections", "check", "k", env=clean)
+    assert check.returncode == 0, check.stderr
+    listed = json.loads(docchat("collections", "list", "--json", env=clean, check=True).stdout)
+    assert listed[0]["documents"] == 300
+    assert listed[0]["chunks"] == 300  # no duplicates, no orphans
+    assert "ok (300 chunks, 300 vectors)" in check.stdout
+
+
+def test_second_writer_gets_a_message_naming_the_first(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus", 200)
+    marker = tmp_path / "hung"
+    env = docchat_env(tmp_path, FAKE_EMBED_HANG_AFTER="1", FAKE_EMBED_MARKER=str(marker))
+    first = subprocess.Popen(
+        [sys.executable, "-m", "docchat", "index", str(corpus), "-c", "k", "-q"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(marker, first)
+        second = docchat("index", str(corpus), "-c", "k", env=docchat_env(tmp_path))
+        assert second.returncode == 1
+        assert f"pid {first.pid}" in second.stderr
+        assert "being written" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1  # one line, no traceback
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_index_json_summary_and_partial_failure_exit_code(tmp_path: Path, docs: Path) -> None:
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4\n garbage without objects")
+    (docs / "data.bin").write_bytes(b"\0\1\2" * 100)
+    proc = docchat("index", str(docs), "-c", "j", "--json", env=docchat_env(tmp_path))
+    summary = json.loads(proc.stdout)
+    for key in ("indexed", "unchanged", "skipped", "failed", "chunks_added", "chunks_removed"):
+        assert isinstance(summary[key], int)
+    assert isinstance(summary["seconds"], float)
+    assert summary["indexed"] == 3
+    problems = {Path(f["path"]).name for f in summary["failed_files"] + summary["skipped_files"]}
+    assert problems == {"broken.pdf", "data.bin"}
+    assert proc.returncode == (2 if summary["failed"] else 0)
+
+
+def test_search_json_hits_have_the_documented_keys(tmp_path: Path, docs: Path) -> None:
+    env = docchat_env(tmp_path)
+    docchat("index", str(docs), "-c", "s", "-q", env=env, check=True)
+    proc = docchat("search", "sourdough starter", "-c", "s", "-k", "2", "--json", env=env)
+    hits = json.loads(proc.stdout)
+    assert len(hits) == 2
+    for key in ("rank", "score", "path", "page", "line_start", "line_end", "heading", "text"):
+        assert key in hits[0]
+    assert hits[0]["rank"] == 1 and Path(hits[0]["path"]).is_absolute()
+    assert hits[0]["path"].endswith("bread.txt") and hits[0]["page"] is None
+
+
+@pytest.mark.parametrize(
+    ("env_key", "value", "expected"),
+    [
+        ("DOCCHAT_EMBED_BATCH_SIZE", "lots", "embed.batch_size"),
+        ("DOCCHAT_SEARCH_MODE", "psychic", "search.mode"),
+        ("DOCCHAT_EMBED_DEVICE", "tpu", "embed.device"),
+    ],
+)
+def test_bad_config_value_is_one_line_naming_the_key(
+    tmp_path: Path, env_key: str, value: str, expected: str
+) -> None:
+    proc = docchat("collections", "list", env=docchat_env(tmp_path, **{env_key: value}))
+    assert proc.returncode == 1
+    line = proc.stderr.strip()
+    assert "\n" not in line and expected in line and env_key in line
+
+
+def test_bad_collection_name_and_missing_collection(tmp_path: Path, docs: Path) -> None:
+    env = docchat_env(tmp_path)
+    proc = docchat("index", str(docs), "-c", "../../etc", env=env)
+    assert proc.returncode == 1 and "invalid collection name" in proc.stderr
+    assert not (tmp_path / "etc").exists()
+    proc = docchat("search", "x", "-c", "nothing", env=env)
+    assert proc.returncode == 1 and "no collection named 'nothing'" in proc.stderr
+
+
+def test_collections_check_fails_on_disagreement(tmp_path: Path, docs: Path) -> None:
+    env = docchat_env(tmp_path)
+    docchat("index", str(docs), "-c", "c", "-q", env=env, check=True)
+    vectors = tmp_path / "data" / "collections" / "c" / "vectors.faiss"
+    vectors.unlink()
+    proc = docchat("collections", "check", "c", env=env)
+    assert proc.returncode == 1 and "vector file missing" in proc.stderr
+    docchat("collections", "rebuild", "c", env=env, check=True)
+    assert docchat("collections", "check", "c", env=env).returncode == 0
+    docchat("collections", "rm", "c", "-y", env=env, check=True)
+    assert json.loads(docchat("collections", "list", "--json", env=env).stdout) == []
