@@ -76,9 +76,47 @@ class StoreSettings(_Section):
 
 
 class SearchSettings(_Section):
+    """Defaults chosen by measurement: see benchmarks/README.md (docchat eval)."""
+
     k: int = Field(5, ge=1, le=1000, description="Hits returned by a search.")
     mode: Literal["hybrid", "dense", "keyword"] = Field(
         "hybrid", description="Retrieval mode: dense (vectors), keyword (BM25), or both fused."
+    )
+    fusion: Literal["rrf", "minmax", "zscore"] = Field(
+        "minmax",
+        description="How hybrid mode fuses the two lists: rrf (weighted reciprocal rank), "
+        "minmax or zscore (weighted sum of normalised scores).",
+    )
+    dense_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the dense list in the fusion; the keyword list gets the rest.",
+    )
+    rrf_k: int = Field(60, ge=1, description="The constant k of reciprocal-rank fusion.")
+    candidates: int = Field(
+        100,
+        ge=1,
+        le=10000,
+        description="Results taken from each retriever before fusion (at least k).",
+    )
+    drop_stopwords: bool = Field(
+        True, description="Leave common English words out of the keyword query."
+    )
+    mmr_lambda: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Diversity of hits by maximal marginal relevance: 1 = off (pure "
+        "relevance), lower values penalise passages similar to ones already shown.",
+    )
+    rerank_model: str = Field(
+        "",
+        description="Cross-encoder (local folder or sentence-transformers name) that re-scores "
+        "the top hits; empty = off.",
+    )
+    rerank_candidates: int = Field(
+        30, ge=1, le=1000, description="How many fused hits the cross-encoder re-scores."
     )
 
 
@@ -110,6 +148,14 @@ class GenerateSettings(_Section):
     )
     api_key_env: str = Field(
         "OPENAI_API_KEY", description="Environment variable holding the API key (openai only)."
+    )
+    abstain_below: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Answer \"the documents don't cover that\" without asking the model when "
+        "the best hit's dense cosine is below this; 0 never abstains. Calibrated for "
+        "all-MiniLM-L6-v2 by benchmarks/calibrate_abstention.py (see docs/answers.md).",
     )
 
 

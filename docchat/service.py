@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from docchat.config import EmbedSettings, Settings
 from docchat.embed.base import Embedder
 from docchat.errors import CollectionError, ConfigError, DocchatError
 from docchat.store.collection import Collection, list_collections, remove_collection
-from docchat.types import CheckReport, CollectionInfo, Hit, IndexEvent
+from docchat.types import Answer, CheckReport, CollectionInfo, Hit, IndexEvent
+
+if TYPE_CHECKING:
+    from docchat.generate.base import Generator
 
 
 def load_plugins(modules: Sequence[str]) -> None:
@@ -129,4 +133,98 @@ class Docchat:
         embedder = self.embedder_for(coll) if mode != "keyword" else None
         if embedder is None and mode == "dense":
             raise CollectionError(f"collection '{collection}' has nothing indexed yet")
-        return search(coll, embedder, query, k or self.settings.search.k, mode)
+        k = k or self.settings.search.k
+        return search(coll, embedder, query, k, mode, self.settings.search)
+
+    # ------------------------------------------------------------ answers
+
+    def generator(self, **overrides: Any) -> Generator:
+        """The chat model (generate settings, plus `overrides`), loaded once per process and
+        reused; the TUI calls this in a worker to warm the model up."""
+        from docchat.generate.registry import get_generator, with_overrides
+
+        return get_generator(with_overrides(self.settings.generate, overrides))
+
+    def ask(
+        self,
+        collection: str,
+        question: str,
+        *,
+        session: str | int | None = None,
+        cancel: threading.Event | None = None,
+        k: int | None = None,
+        on_query: Callable[[str], None] | None = None,
+        **generation_overrides: Any,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's text pieces, then the Answer. `session`: None (a one-off, not
+        stored), "new", "last" or an id; setting `cancel` stops the model and keeps the
+        partial answer; `on_query` hears the rewritten query of a follow-up before search."""
+        from docchat.generate.base import GenerationOptions
+        from docchat.generate.models import display_name
+        from docchat.generate.pipeline import ask_in_session
+        from docchat.generate.registry import with_overrides
+
+        if not question.strip():
+            raise DocchatError("empty question")
+        cfg = with_overrides(self.settings.generate, generation_overrides)
+        yield from ask_in_session(
+            self.open_collection(collection).db,
+            question.strip(),
+            session,
+            search=lambda query: self.search(collection, query, k),
+            generator=lambda: self.generator(**generation_overrides),
+            options=GenerationOptions.from_settings(cfg),
+            abstain_below=cfg.abstain_below,
+            cancel=cancel,
+            on_query=on_query,
+            model_name=display_name(cfg.model),
+        )
+
+    # ------------------------------------------------------------ TUI helpers (additive)
+
+    def rename_collection(self, old: str, new: str) -> None:
+        """Rename a collection's folder, under its writer lock, if `new` is free."""
+        from docchat.locations import collection_dir, validate_collection_name
+        from docchat.store.collection import LOCK_FILE
+        from docchat.store.lock import WriterLock
+
+        validate_collection_name(new)
+        names = self.collection_names()
+        if old not in names:
+            raise CollectionError(f"no collection named '{old}'")
+        target = collection_dir(new, self.settings.data_dir)
+        if new in names or target.exists():
+            raise CollectionError(f"a collection named '{new}' already exists")
+        with self._lock:
+            coll = self._collections.pop(old, None)
+            if coll:
+                coll.close()
+            folder = collection_dir(old, self.settings.data_dir)
+            with WriterLock(folder / LOCK_FILE, old):
+                folder.rename(target)
+
+    def sessions(self, collection: str) -> list[Any]:
+        """The collection's chat sessions (store.sessions.SessionRow), most recent first."""
+        from docchat.store.sessions import list_sessions
+
+        return list_sessions(self.open_collection(collection).db)
+
+    def session_messages(self, collection: str, session: int) -> list[Any]:
+        """A session's messages (store.sessions.MessageRow), oldest first."""
+        from docchat.store.sessions import get_session, messages
+
+        db = self.open_collection(collection).db
+        if get_session(db, session) is None:
+            raise CollectionError(f"no session {session} in collection '{collection}'")
+        return messages(db, session)
+
+    def export_session(self, collection: str, session: int) -> str:
+        """A session as Markdown with its citations as footnotes."""
+        from docchat.generate.export import to_markdown
+        from docchat.store.sessions import get_session
+
+        db = self.open_collection(collection).db
+        row = get_session(db, session)
+        if row is None:
+            raise CollectionError(f"no session {session} in collection '{collection}'")
+        return to_markdown(row, self.session_messages(collection, session), collection)

@@ -3,6 +3,8 @@
 FakeEmbedder is a hashed bag of words: texts sharing words get similar vectors, so search
 tests are meaningful, and it costs microseconds. It registers as the embed backend "fake"
 (import this module as a plugin: DOCCHAT_PLUGINS=fakes with tests/ on PYTHONPATH).
+FakeGenerator (below) echoes its first source with a citation and registers as the generate
+backend "fake".
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from docchat.config import EmbedSettings
+from docchat.config import EmbedSettings, GenerateSettings
 from docchat.embed.base import Embedder, normalize
 from docchat.embed.registry import register_embedder
+from docchat.generate.base import (
+    ChatMessage,
+    GenerationOptions,
+    Generator,
+    cut_at_stop,
+)
+from docchat.generate.registry import register_generator
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -68,3 +77,72 @@ def _factory(settings: EmbedSettings) -> Embedder:
 
 
 register_embedder("fake", _factory)
+
+
+# ---------------------------------------------------------------- generator
+
+
+class FakeGenerator(Generator):
+    """An echo generator: fast, deterministic, and it honours stop/cancel like a real one.
+
+    Tokens are words and punctuation marks. Unless `responses` scripts the replies, an
+    answer quotes the first source and cites it ("[1]"), and a condensation request returns
+    the previous question joined to the follow-up. `on_piece(i)` runs after each piece is
+    yielded, so a test can set the cancel event at an exact point.
+    """
+
+    def __init__(
+        self, name: str = "fake-generator", n_ctx: int = 4096, responses: Sequence[str] = ()
+    ) -> None:
+        self.name = name
+        self.n_ctx = n_ctx
+        self.responses = list(responses)
+        self.calls: list[list[ChatMessage]] = []
+        self.pieces_yielded = 0
+        self.on_piece: Callable[[int], None] | None = None
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        return cut_at_stop(self._stream(messages, options, cancel), options.stop)
+
+    def _stream(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: threading.Event | None,
+    ) -> Iterator[str]:
+        self.calls.append(list(messages))
+        text = self.responses.pop(0) if self.responses else self._echo(messages)
+        for i, piece in enumerate(re.findall(r"\s*\S+", text)[: options.max_tokens]):
+            if cancel is not None and cancel.is_set():
+                return
+            self.pieces_yielded += 1
+            yield piece
+            if self.on_piece is not None:
+                self.on_piece(i)
+
+    def count_tokens(self, text: str) -> int:
+        return len(_TOKEN.findall(text))
+
+    @staticmethod
+    def _echo(messages: Sequence[ChatMessage]) -> str:
+        last = messages[-1]["content"]
+        if messages[0]["content"].startswith("Rewrite"):
+            previous = re.findall(r"^User: (.*)$", last, re.MULTILINE)[-1]
+            follow_up = re.search(r"Follow-up question: (.*)", last)
+            return f"{previous} {follow_up.group(1) if follow_up else ''}".strip()
+        source = re.search(r"^\[1\] [^\n]*\n([^\n]*)", last, re.MULTILINE)
+        if source is None:
+            return "I don't know."
+        return f"The documents say: {source.group(1)[:200]} [1]"
+
+
+def _generator_factory(settings: GenerateSettings) -> Generator:
+    return FakeGenerator(name=settings.model or "fake-generator", n_ctx=settings.n_ctx)
+
+
+register_generator("fake", _generator_factory)

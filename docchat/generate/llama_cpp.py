@@ -9,7 +9,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from docchat.errors import ModelError, missing
 from docchat.generate.base import ChatMessage, GenerationOptions, Generator
@@ -113,7 +113,7 @@ def _template_renderer(
     )
 
     def render(messages: list[ChatMessage]) -> tuple[str, bool]:
-        result = formatter(messages=messages)
+        result = formatter(messages=cast(Any, messages))
         return result.prompt, not result.added_special
 
     return render

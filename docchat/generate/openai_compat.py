@@ -59,13 +59,15 @@ class OpenAICompatGenerator(Generator):
             self.url, data=json.dumps(body).encode(), headers=headers, method="POST"
         )
         try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310
+            response = urllib.request.urlopen(request, timeout=self.timeout)
         except urllib.error.HTTPError as e:
             detail = e.read().decode("utf-8", "replace")[:200]
             raise ModelError(f"{self.url} answered {e.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
-            raise ModelError(f"cannot reach {self.url}: {reason} (is the server running?)") from None
+            raise ModelError(
+                f"cannot reach {self.url}: {reason} (is the server running?)"
+            ) from None
         # Closing the response drops the connection; servers then stop generating.
         with response:
             for text in _sse_pieces(response):

@@ -103,3 +103,22 @@ def clear_cache() -> None:
         while _cache:
             _, old = _cache.popitem(last=False)
             old.close()
+
+
+def with_overrides(settings: GenerateSettings, overrides: dict[str, object]) -> GenerateSettings:
+    """`settings` with some fields replaced (None means "not given"), validated, so a bad
+    flag value gets the same one-line ConfigError as a bad config value."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return settings
+    unknown = sorted(set(given) - set(GenerateSettings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown generation setting(s): {', '.join(unknown)}")
+    from pydantic import ValidationError
+
+    try:
+        return GenerateSettings.model_validate({**settings.model_dump(), **given})
+    except ValidationError as e:
+        first = e.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"generate.{key} = {first.get('input')!r}: {first['msg']}") from None

@@ -56,9 +56,10 @@ class TransformersGenerator(Generator):
         self.device, dtype = pick_device_dtype(device)
         try:
             self.tokenizer: Any = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
-            self.model: Any = transformers.AutoModelForCausalLM.from_pretrained(
+            loaded: Any = transformers.AutoModelForCausalLM.from_pretrained(
                 source, dtype=dtype, **kwargs
-            ).to(self.device)
+            )
+            self.model: Any = loaded.to(self.device)
         except Exception as e:  # transformers raises OSError, ValueError, RuntimeError, ...
             raise _load_error(model or path, e) from None
         self.model.eval()
@@ -157,7 +158,8 @@ def _event_stop(halt: threading.Event, cancel: threading.Event | None) -> Any:
     class EventStop(transformers.StoppingCriteria):  # type: ignore[misc]
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
             stop = halt.is_set() or (cancel is not None and cancel.is_set())
-            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+            size = (input_ids.shape[0],)
+            return torch.full(size, stop, dtype=torch.bool, device=input_ids.device)
 
     return EventStop()
 

@@ -56,8 +56,16 @@ def chunk_page(
         if n > max_tokens:
             sub = Page(text[start:end], page.number)
             for piece in chunk_page(sub, count_tokens, max_tokens * 3 // 4, 0):
-                spans.append(_span(text, line_starts, start + piece.char_start,
-                                   start + piece.char_end, page.number, sections[section][2]))
+                spans.append(
+                    _span(
+                        text,
+                        line_starts,
+                        start + piece.char_start,
+                        start + piece.char_end,
+                        page.number,
+                        sections[section][2],
+                    )
+                )
             continue
         spans.append(_span(text, line_starts, start, end, page.number, sections[section][2]))
     return spans
@@ -163,7 +171,9 @@ def _pack(units: list[_Unit], max_tokens: int, overlap: int) -> list[tuple[int, 
     total = 0
     for unit in units:
         new_section = bool(current) and unit.section != current[-1].section
-        if current and (total + unit.tokens > max_tokens or (new_section and total >= max_tokens // 2)):
+        if current and (
+            total + unit.tokens > max_tokens or (new_section and total >= max_tokens // 2)
+        ):
             chunks.append((current[0].start, current[-1].end, current[0].section))
             carry: list[_Unit] = []
             if overlap and not new_section:

@@ -111,14 +111,14 @@ class _Walker:
             folder, real_folder, rel, rules = stack.pop()
             try:
                 st = os.stat(folder)
+                if (st.st_dev, st.st_ino) in self.seen_dirs:
+                    continue  # reached again through a symlink (or a second root)
+                self.seen_dirs.add((st.st_dev, st.st_ino))
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as err:
                 log.warning("cannot read folder %s: %s", folder, err.strerror or err)
                 continue
-            if (st.st_dev, st.st_ino) in self.seen_dirs:
-                continue  # reached again through a symlink
-            self.seen_dirs.add((st.st_dev, st.st_ino))
             names = {e.name for e in entries}
             if rel and VENV_MARKER in names:
                 continue
@@ -216,6 +216,8 @@ def _parent_rules(root: Path) -> _Rules:
     folder should not silently hide documents. Nor do they count when they ignore the root
     itself: the user asked for that folder by name.
     """
+    if (root / ".git").exists():
+        return ()  # the root is a work tree of its own; a repository around it does not count
     parents = []
     for folder in root.parents:
         parents.append(folder)

@@ -1,50 +1,124 @@
-"""Query → hits: run the retrievers the mode asks for, fuse, fetch the chunk texts."""
+"""Query → hits: parse the query, run the retrievers the mode asks for, fuse, optionally
+rerank / diversify, fetch the chunk texts."""
 
 from __future__ import annotations
 
+from docchat.config import SearchSettings
 from docchat.embed.base import Embedder
+from docchat.errors import DocchatError
 from docchat.retrieve.dense import dense_search
+from docchat.retrieve.filters import Restriction, allowed_ids, restriction
+from docchat.retrieve.fusion import fuse
 from docchat.retrieve.keyword import keyword_search
-from docchat.store.collection import Collection
+from docchat.retrieve.query import parse_query
+from docchat.store.collection import REMOVED, ChunkRow, Collection
 from docchat.types import Hit
 
-RRF_K = 60
+Ranked = list[tuple[int, float]]
 
 
 def search(
-    coll: Collection, embedder: Embedder | None, query: str, k: int, mode: str = "hybrid"
+    coll: Collection,
+    embedder: Embedder | None,
+    query: str,
+    k: int,
+    mode: str = "hybrid",
+    settings: SearchSettings | None = None,
 ) -> list[Hit]:
-    fetch = max(k * 4, 20)
-    dense = dense_search(coll, embedder, query, fetch) if mode != "keyword" and embedder else []
-    keyword = keyword_search(coll, query, fetch) if mode != "dense" else []
-    explain: dict[int, dict[str, float | int | None]] = {}
-    fused: dict[int, float] = {}
-    for name, results in (("dense", dense), ("keyword", keyword)):
-        for rank, (cid, score) in enumerate(results, start=1):
-            e = explain.setdefault(cid, {})
-            e[f"{name}_rank"], e[f"{name}_score"] = rank, score
-            fused[cid] = fused.get(cid, 0.0) + (score if mode != "hybrid" else 1 / (RRF_K + rank))
-    order = sorted(fused, key=lambda c: -fused[c])
-    rows = coll.chunks(order[: k * 2])
-    hits: list[Hit] = []
-    for cid in order:
-        row = rows.get(cid)
-        if row is None:
-            continue
-        hits.append(
-            Hit(
-                rank=len(hits) + 1,
-                score=fused[cid],
-                chunk_id=cid,
-                path=row.path,
-                page=row.page,
-                line_start=row.line_start,
-                line_end=row.line_end,
-                heading=row.heading,
-                text=row.text,
-                explain=explain[cid],
-            )
+    s = settings or SearchSettings()
+    q = parse_query(query)
+    text = q.ranking_text
+    if not text.strip():
+        raise DocchatError("the query has only filters; add some words to search for")
+    where = restriction(coll, q) if q.filtered else Restriction(f"c.state != {REMOVED}", (), None)
+    depth = max(s.candidates, k)
+    lists: dict[str, Ranked] = {}
+    if mode != "keyword" and embedder is not None and coll.dimension is not None:
+        allowed = allowed_ids(coll, where) if q.filtered else None
+        lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, allowed)
+    if mode != "dense":
+        lists["keyword"] = keyword_search(
+            coll.db, text, depth, where, drop_stopwords=s.drop_stopwords
         )
-        if len(hits) == k:
-            break
-    return hits
+    if len(lists) == 2:
+        ranked = fuse(lists, s.fusion, s.dense_weight, s.rrf_k)
+    else:  # one retriever: its own scores are the ranking
+        ranked = next(iter(lists.values()), [])
+    explain = _explain(lists)
+    pool = max(k, s.rerank_candidates if s.rerank_model else k, 4 * k if s.mmr_lambda < 1 else k)
+    rows = _fetch(coll, ranked, pool)
+    ranked = [(cid, score) for cid, score in ranked if cid in rows]
+    if s.rerank_model:
+        ranked = _rerank(s, text, ranked, rows, explain)
+    if s.mmr_lambda < 1.0 and len(ranked) > 1:
+        from docchat.retrieve.mmr import mmr
+
+        ids, vecs = coll.vectors_for([cid for cid, _ in ranked])
+        ranked = mmr(ranked, dict(zip(ids.tolist(), vecs, strict=True)), k, s.mmr_lambda)
+    return [
+        _hit(n, cid, score, rows[cid], explain[cid])
+        for n, (cid, score) in enumerate(ranked[:k], start=1)
+    ]
+
+
+def _explain(lists: dict[str, Ranked]) -> dict[int, dict[str, float | int | None]]:
+    """Per chunk: each retriever's rank and score (None where it did not find the chunk)."""
+    out: dict[int, dict[str, float | int | None]] = {}
+    for name in ("keyword", "dense"):
+        for rank, (cid, score) in enumerate(lists.get(name, []), start=1):
+            e = out.setdefault(
+                cid,
+                {
+                    "keyword_rank": None,
+                    "keyword_score": None,
+                    "dense_rank": None,
+                    "dense_score": None,
+                },
+            )
+            e[f"{name}_rank"], e[f"{name}_score"] = rank, round(score, 6)
+    return out
+
+
+def _fetch(coll: Collection, ranked: Ranked, want: int) -> dict[int, ChunkRow]:
+    """Texts of the first `want` visible chunks (tombstones are skipped, so fetch on)."""
+    rows: dict[int, ChunkRow] = {}
+    start, step = 0, max(want, 8)
+    while len(rows) < want and start < len(ranked):
+        rows.update(coll.chunks([cid for cid, _ in ranked[start : start + step]]))
+        start += step
+    return rows
+
+
+def _rerank(
+    s: SearchSettings,
+    text: str,
+    ranked: Ranked,
+    rows: dict[int, ChunkRow],
+    explain: dict[int, dict[str, float | int | None]],
+) -> Ranked:
+    from docchat.retrieve.rerank import load_reranker
+
+    head = ranked[: s.rerank_candidates]
+    rescored = load_reranker(s.rerank_model).rerank(
+        text, [(cid, rows[cid].text) for cid, _ in head]
+    )
+    for cid, score in rescored:
+        explain[cid]["rerank_score"] = round(score, 6)
+    return rescored + ranked[len(head) :]
+
+
+def _hit(
+    rank: int, cid: int, score: float, row: ChunkRow, explain: dict[str, float | int | None]
+) -> Hit:
+    return Hit(
+        rank=rank,
+        score=score,
+        chunk_id=cid,
+        path=row.path,
+        page=row.page,
+        line_start=row.line_start,
+        line_end=row.line_end,
+        heading=row.heading,
+        text=row.text,
+        explain={**explain, "fused_score": round(score, 6)},
+    )

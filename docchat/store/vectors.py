@@ -96,12 +96,27 @@ class VectorIndex:
         faiss = _faiss()
         return faiss.vector_to_array(self.index.id_map).astype(np.int64)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each of shape (len(queries), k); missing slots have id -1."""
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each of shape (len(queries), k); missing slots have id -1.
+
+        `allowed` restricts the search to those ids (query filters) inside FAISS, so a
+        filter never starves the result list the way filtering after the search would.
+        """
         k = max(1, min(k, len(self)))
         q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
-        scores, ids = self.index.search(q, k)
-        return scores, ids
+        if allowed is None:
+            return self.index.search(q, k)
+        faiss = _faiss()
+        sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        inner = _inner(self.index)
+        if hasattr(inner, "nprobe"):
+            # A narrow filter leaves few allowed vectors per list: probe wider to find them.
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=min(inner.nlist, 4 * inner.nprobe))
+        else:
+            params = faiss.SearchParameters(sel=sel)
+        return self.index.search(q, k, params=params)
 
     # ------------------------------------------------------------ persistence
 

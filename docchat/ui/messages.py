@@ -82,3 +82,26 @@ class WorkFailed(Message):
 
     what: str
     error: str
+
+
+@dataclass
+class CollectionsLoaded(Message):
+    infos: list[CollectionInfo]
+
+
+@dataclass
+class SessionsLoaded(Message):
+    rows: list[Any]  # docchat.store.sessions.SessionRow
+
+
+@dataclass
+class SessionOpened(Message):
+    session: int
+    turns: list[tuple[str, Any]]  # (question, Answer)
+
+
+@dataclass
+class Done(Message):
+    """A short job finished; `text` is said in a notification."""
+
+    text: str

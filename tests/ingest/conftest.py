@@ -13,9 +13,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from docchat.types import ParsedDocument
 
 SAMPLES = Path(__file__).resolve().parents[1] / ".samples"
 
@@ -76,3 +79,24 @@ def docx_samples() -> Path:
 @pytest.fixture(scope="session")
 def html_samples() -> Path:
     return _fetch("html")
+
+
+def assert_positions_hold(doc: ParsedDocument) -> None:
+    """The contract every parser keeps: "\\n"-only text and headings on their own lines."""
+    numbers = [page.number for page in doc.pages]
+    if any(n is not None for n in numbers):
+        assert all(isinstance(n, int) and n >= 1 for n in numbers)
+        assert numbers == sorted(set(numbers))  # type: ignore[type-var]
+    for page in doc.pages:
+        assert page.text.strip()
+        assert "\r" not in page.text and "\x00" not in page.text
+        assert page.text.splitlines() == page.text.removesuffix("\n").split("\n")
+        lines = page.text.split("\n")
+        for heading in page.headings:
+            assert 1 <= heading.line <= len(lines)
+            assert heading.title and heading.title in lines[heading.line - 1]
+
+
+@pytest.fixture(scope="session")
+def check_positions() -> Callable[[ParsedDocument], None]:
+    return assert_positions_hold

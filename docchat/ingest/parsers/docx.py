@@ -34,7 +34,7 @@ def parse_docx(path: Path) -> ParsedDocument:
         raise missing("python-docx", "reading Word files") from None
     try:
         document = docx.Document(str(path))
-    except Exception as err:  # noqa: BLE001 - bad zip, wrong content type, broken XML ...
+    except Exception as err:  # bad zip, wrong content type, broken XML ...
         raise ParseError(f"not a readable .docx file: {one_line(err)}") from None
 
     lines: list[str] = []
@@ -53,7 +53,7 @@ def parse_docx(path: Path) -> ParsedDocument:
                 lines.extend([""] if lines else [])
                 lines.extend(block_lines)
         core_title = document.core_properties.title
-    except Exception as err:  # noqa: BLE001 - malformed XML inside a valid zip
+    except Exception as err:  # malformed XML inside a valid zip
         raise ParseError(f"broken .docx file: {one_line(err)}") from None
 
     text = "\n".join(lines)
@@ -90,8 +90,10 @@ def _table_lines(table: Table) -> list[str]:
                 continue
             previous = cell._tc
             cells.append(_cell_text(cell))
-        if any(cells):
-            out.append(" | ".join(cells).strip())
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            out.append(" | ".join(cells))
     return out
 
 

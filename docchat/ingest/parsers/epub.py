@@ -37,7 +37,7 @@ def parse_epub(path: Path) -> ParsedDocument:
             if item is not None and item.get_type() == ebooklib.ITEM_DOCUMENT:
                 chapters.append(item.get_content())
         titles = book.get_metadata("DC", "title")
-    except Exception as err:  # noqa: BLE001 - bad zip, missing OPF, broken XML ...
+    except Exception as err:  # bad zip, missing OPF, broken XML ...
         raise ParseError(f"not a readable EPUB file: {one_line(err)}") from None
 
     blocks: list[str] = []

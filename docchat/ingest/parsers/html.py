@@ -21,18 +21,20 @@ if TYPE_CHECKING:
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 
-# Never text a reader came for: code, styling and (for web pages) the site's chrome.
-_HIDDEN_TAGS = ("script", "style", "noscript", "template", "svg", "head")
-_CHROME_TAGS = ("nav", "header", "footer", "aside")
+# Never text a reader came for: code, styling, menus (an e-book's <nav> is its table of
+# contents) and, for web pages, the site's other chrome.
+_HIDDEN_TAGS = ("script", "style", "noscript", "template", "svg", "head", "nav")
+_CHROME_TAGS = ("header", "footer", "aside")
 # Blocks that end a paragraph get a blank line (chunkers split there); list items, table rows
 # and line breaks only a newline; table cells a column separator.
-_PARAGRAPH_TAGS = frozenset(
-    "address article blockquote div dl figcaption figure h1 h2 h3 h4 h5 h6 hr main ol p pre "
-    "section table ul".split()
-)
-_LINE_TAGS = frozenset("br dd dt li tr".split())
+_PARAGRAPH_TAGS = frozenset((
+    "address", "article", "blockquote", "div", "dl", "figcaption", "figure", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "main", "ol", "p", "pre", "section", "table", "ul",
+))  # fmt: skip
+_LINE_TAGS = frozenset(["br", "dd", "dt", "li", "tr"])
 _HEADING_LEVELS = {f"h{n}": n for n in range(1, 7)}
 _SPACES = re.compile(r"[ \t\xa0]+")
+_WHITESPACE = re.compile(r"\s+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -59,7 +61,7 @@ def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
             include_links=False,
             favor_recall=True,
         )
-    except Exception:  # noqa: BLE001 - a bad page must fall back, not stop indexing
+    except Exception:  # a page trafilatura chokes on falls back, it does not stop indexing
         text = None
     if text and text.strip():
         lines = (line.rstrip() for line in normalize_newlines(text).split("\n"))
@@ -80,6 +82,12 @@ def _visible_text(data: bytes | str, *, drop_chrome: bool) -> str:
         bad.drop_tree()
     for el in root.iter():
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        # Source line breaks are just spaces in HTML (except in <pre>): only blocks break lines.
+        in_pre = next(el.iterancestors("pre"), None) is not None
+        if el.text and not in_pre and tag != "pre":
+            el.text = _WHITESPACE.sub(" ", el.text)
+        if el.tail and not in_pre:
+            el.tail = _WHITESPACE.sub(" ", el.tail)
         if tag in _PARAGRAPH_TAGS:
             marker = "#" * _HEADING_LEVELS[tag] + " " if tag in _HEADING_LEVELS else ""
             el.text = "\n\n" + marker + (el.text or "")
@@ -101,7 +109,7 @@ def html_title(data: bytes | str) -> str | None:
 
     try:
         meta = trafilatura.extract_metadata(data)
-    except Exception:  # noqa: BLE001 - a missing title is no reason to fail the file
+    except Exception:  # a missing title is no reason to fail the file
         return None
     title = meta.title if meta is not None else None
     return title.strip() if title and title.strip() else None

@@ -38,7 +38,7 @@ def parse_notebook(path: Path) -> ParsedDocument:
         nb = nbformat.convert(reads(source), 4)
         cells = list(nb.get("cells", []))
         metadata = nb.get("metadata", {})
-    except Exception as err:  # noqa: BLE001 - bad JSON or an unknown notebook version
+    except Exception as err:  # bad JSON or an unknown notebook version
         raise ParseError(f"not a readable notebook: {one_line(err)}") from None
 
     language = _language(metadata)
@@ -106,7 +106,7 @@ def _short_outputs(outputs: list[Any]) -> list[str]:
         else:  # errors: tracebacks are long and say nothing about the notebook's subject
             continue
         text = _ANSI.sub("", text).strip("\n")
-        if text.strip() and len(text) <= _MAX_OUTPUT_CHARS:
-            if text.count("\n") < _MAX_OUTPUT_LINES:
-                found.append(text)
+        short = len(text) <= _MAX_OUTPUT_CHARS and text.count("\n") < _MAX_OUTPUT_LINES
+        if text.strip() and short:
+            found.append(text)
     return found

@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 PDF_SUFFIXES = (".pdf",)
 
 _NON_WORD = re.compile(r"\W+")
+_SECTION_NUMBER = re.compile(r"^\d+")
 # A ParseError, not MissingDependency: one AES-encrypted file must not stop a whole index run.
-_NEEDS_CRYPTOGRAPHY = "encrypted PDF (AES) needs the 'cryptography' package: pip install cryptography"
+_NEEDS_CRYPTOGRAPHY = (
+    "encrypted PDF (AES) needs the 'cryptography' package: pip install cryptography"
+)
 
 
 def parse_pdf(path: Path) -> ParsedDocument:
@@ -44,7 +47,7 @@ def parse_pdf(path: Path) -> ParsedDocument:
         raise
     except DependencyError:
         raise ParseError(_NEEDS_CRYPTOGRAPHY) from None
-    except Exception as err:  # noqa: BLE001 - pypdf raises anything on a damaged file
+    except Exception as err:  # pypdf raises anything on a damaged file
         raise ParseError(f"broken PDF: {one_line(err)}") from None
 
     texts: dict[int, str] = {}
@@ -54,7 +57,7 @@ def parse_pdf(path: Path) -> ParsedDocument:
             raw = reader.pages[number - 1].extract_text()
         except DependencyError:
             raise ParseError(_NEEDS_CRYPTOGRAPHY) from None
-        except Exception as err:  # noqa: BLE001 - one bad page should not lose the others
+        except Exception as err:  # one bad page should not lose the others
             first_error = first_error or one_line(err)
             continue
         if text := _clean(raw):
@@ -81,7 +84,7 @@ def _unlock(reader: PdfReader) -> None:
         unlocked = reader.decrypt("")
     except DependencyError:
         raise ParseError(_NEEDS_CRYPTOGRAPHY) from None
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:  # as above: any exception means a damaged file
         raise ParseError(f"encrypted PDF, cannot decrypt: {one_line(err)}") from None
     if not unlocked:
         raise ParseError("encrypted PDF, needs a password")
@@ -96,35 +99,41 @@ def _clean(raw: str) -> str:
 def _title(reader: PdfReader) -> str | None:
     try:
         title = reader.metadata.title if reader.metadata else None
-    except Exception:  # noqa: BLE001 - a bad info dictionary only costs the title
+    except Exception:  # a bad info dictionary only costs the title
         return None
-    title = normalize_newlines(str(title or "")).strip()
-    return title or None
+    return " ".join(str(title or "").replace("\x00", "").split()) or None
 
 
 def _outline_headings(reader: PdfReader, texts: dict[int, str]) -> dict[int, list[Heading]]:
-    """Bookmarks placed on the line of their page that carries the bookmark's title.
+    """Bookmarks placed on the line of their page that reads as the bookmark's title.
 
-    A bookmark whose title cannot be found on its page is left out: a heading must point at
-    a real line.
+    The line must match the whole title (ignoring case, punctuation and section numbers), so
+    a word of body text is not taken for a heading; the Heading keeps the line's own wording.
+    A bookmark not found that way is left out: a heading must point at a real line.
     """
     found: dict[int, list[Heading]] = {}
     try:
         for level, item in _outline_items(reader.outline, 1):
-            number = reader.get_destination_page_number(item) + 1
-            title = str(item.title or "").strip()
-            key = _NON_WORD.sub("", title.casefold())
+            index = reader.get_destination_page_number(item)
+            number = index + 1 if index is not None else 0
+            key = _title_key(str(item.title or ""))
             if number not in texts or not key:
                 continue
+            taken = {h.line for h in found.get(number, ())}
             for i, line in enumerate(texts[number].split("\n"), start=1):
-                if key in _NON_WORD.sub("", line.casefold()):
-                    found.setdefault(number, []).append(Heading(i, level, title))
+                if i not in taken and _title_key(line) == key:
+                    found.setdefault(number, []).append(Heading(i, level, line.strip()))
                     break
-    except Exception:  # noqa: BLE001 - a broken outline only costs the headings
+    except Exception:  # a broken outline only costs the headings
         return found
     for headings in found.values():
         headings.sort(key=lambda h: h.line)
     return found
+
+
+def _title_key(text: str) -> str:
+    """Match key: "3.2  Histology:" and "HISTOLOGY" both give "histology"."""
+    return _SECTION_NUMBER.sub("", _NON_WORD.sub("", text.casefold()))
 
 
 def _outline_items(outline: list[Any], level: int) -> Iterator[tuple[int, Any]]:

@@ -38,6 +38,7 @@ CODE_NAMES = (
 DOC_NAMES = ("README", "LICENSE", "COPYING", "AUTHORS", "CHANGELOG", "NOTICE", "CONTRIBUTING")
 
 _SNIFF_BYTES = 8192
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
 _BOMS = (  # longest first: the UTF-32-LE BOM starts with the UTF-16-LE one
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -45,6 +46,8 @@ _BOMS = (  # longest first: the UTF-32-LE BOM starts with the UTF-16-LE one
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
 def decode(data: bytes) -> str:
     """Decode file bytes to text, or raise UnsupportedFile for binary and empty files.
 
@@ -77,9 +80,16 @@ def _detect(data: bytes) -> str:
         from charset_normalizer import from_bytes
     except ImportError:
         raise missing("charset-normalizer", "reading text files that are not UTF-8") from None
-    best = from_bytes(data).best()
+    results = from_bytes(data)
+    best = results.best()
     if best is None:
         raise UnsupportedFile("binary file")
+    # Latin-script text often fits several 8-bit code pages equally well (è in Latin-1 is č in
+    # cp1250); on a tie, the Western one is by far the likeliest for a user's documents.
+    for match in results:
+        same = match.chaos == best.chaos and match.coherence == best.coherence
+        if same and match.encoding in _WESTERN:
+            return str(match)
     return str(best)
 
 
@@ -106,9 +116,9 @@ def markdown_headings(text: str) -> tuple[Heading, ...]:
         line = lines[i]
         m = _FENCE.match(line)
         if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                if not line.strip().strip(fence[0]):
-                    fence = None
+            closing = m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)
+            if closing and not line.strip().strip(fence[0]):
+                fence = None
             continue
         if m:
             fence = m.group(1)

@@ -1,0 +1,157 @@
+"""`docchat ask QUESTION -c NAME`: stream a cited answer, then list its sources.
+
+Ctrl-C stops the model at once (the partial answer is kept, marked stopped, and stored when
+in a session); a second Ctrl-C aborts outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+import click
+
+from docchat.cli.common import EXIT_INTERRUPTED, AppContext, fail, print_json, run_guarded
+from docchat.types import Answer, Source
+
+
+def shown_path(path: str) -> str:
+    """Relative to the working directory when under it: shorter, and still clickable."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def source_line(source: Source, cited: bool) -> str:
+    page = f" p.{source.page}" if source.page is not None else ""
+    lines = f"line {source.line_start}" if source.line_start == source.line_end else (
+        f"lines {source.line_start}–{source.line_end}"
+    )
+    mark = "  ← cited" if cited else ""
+    return f"  [{source.n}] {shown_path(source.path)}{page} {lines}{mark}"
+
+
+@contextlib.contextmanager
+def sigint_sets(cancel: threading.Event) -> Iterator[None]:
+    """While inside: the first Ctrl-C sets `cancel`, a second one interrupts for real."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def read_question(question: str | None) -> str:
+    if question is None and not sys.stdin.isatty():
+        question = sys.stdin.read()
+    if not question or not question.strip():
+        fail("give a question, as an argument or on standard input")
+    return question.strip()
+
+
+def print_footer(answer: Answer) -> None:
+    if answer.stopped:
+        click.secho("[stopped]", fg="yellow", err=True)
+    if answer.sources:
+        click.echo("\nSources:")
+        cited = set(answer.cited)
+        for source in answer.sources:
+            click.echo(source_line(source, source.n in cited))
+    t = answer.timings
+    facts = [answer.model] if answer.model and not answer.abstained else []
+    if t.retrieval_ms is not None:
+        facts.append(f"search {t.retrieval_ms:.0f} ms")
+    if t.ttft_ms is not None:
+        facts.append(f"first token {t.ttft_ms / 1000:.2f} s")
+    if t.tokens_per_s is not None:
+        facts.append(f"{t.tokens_per_s:.1f} tokens/s")
+    if answer.session is not None:
+        facts.append(f"session {answer.session}")
+    if facts:
+        click.secho(" · ".join(facts), dim=True, err=True)
+
+
+@click.command()
+@click.argument("question", required=False)
+@click.option("-c", "--collection", required=True, help="Collection to answer from.")
+@click.option("--session", metavar="new|last|ID", help="Start or continue a stored conversation.")
+@click.option("--backend", help="Generator backend: llama-cpp, transformers, openai, ...")
+@click.option("--model", help="GGUF file, model folder or name (default: the bundled model).")
+@click.option("--gpu-layers", type=int, help="Layers offloaded to the GPU (llama-cpp; -1 = all).")
+@click.option("--n-ctx", type=int, help="Context window in tokens.")
+@click.option("--max-tokens", type=int, help="Longest answer, in tokens.")
+@click.option("--temperature", type=float, help="Sampling temperature (0 = greedy).")
+@click.option("-k", type=int, help="Passages retrieved and offered to the model.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and sources as JSON.")
+@click.pass_obj
+def ask(
+    app: AppContext,
+    question: str | None,
+    collection: str,
+    session: str | None,
+    backend: str | None,
+    model: str | None,
+    gpu_layers: int | None,
+    n_ctx: int | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    k: int | None,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from a collection's documents, citing them (QUESTION may come on stdin)."""
+
+    def body() -> int:
+        text = read_question(question)
+        cancel = threading.Event()
+        overrides = {
+            "backend": backend,
+            "model": os.path.expanduser(model) if model else model,
+            "n_gpu_layers": gpu_layers,
+            "n_ctx": n_ctx,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+
+        def show_query(query: str) -> None:
+            if not as_json:
+                click.secho(f"(searching for: {query})", fg="cyan", err=True)
+
+        answer: Answer | None = None
+        with sigint_sets(cancel):
+            for item in app.service().ask(
+                collection, text, session=session, cancel=cancel, k=k, on_query=show_query,
+                **overrides,
+            ):
+                if isinstance(item, Answer):
+                    answer = item
+                elif not as_json:
+                    click.echo(item, nl=False)
+                    sys.stdout.flush()
+        assert answer is not None
+        if as_json:
+            print_json(answer.to_json())
+        else:
+            click.echo()
+            print_footer(answer)
+        return EXIT_INTERRUPTED if answer.stopped else 0
+
+    run_guarded(body)
+
+
+COMMANDS = [ask]

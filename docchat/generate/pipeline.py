@@ -1,0 +1,195 @@
+"""The ask flow: condense → retrieve → abstain? → prompt → stream → Answer.
+
+Written against a `search` callable and a lazy `generator` getter so it runs (and is tested)
+without the service, a collection or a real model; the model is not even loaded when the
+answer is an abstention on a first question.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+
+from docchat.generate.base import GenerationOptions, Generator
+from docchat.generate.citations import parse_citations
+from docchat.generate.condense import condense
+from docchat.generate.prompt import Turn, build_prompt
+from docchat.store import sessions as store
+from docchat.types import Answer, AnswerTimings, Hit, Source
+
+ABSTAIN_TEXT = (
+    "The documents in this collection don't seem to cover that, so I can't answer it from "
+    "them. Try rephrasing the question, or index the documents that would answer it."
+)
+
+SearchFn = Callable[[str], Sequence[Hit]]
+GeneratorSource = Generator | Callable[[], Generator]
+
+
+def relevance(hits: Sequence[Hit]) -> float | None:
+    """How well the best hit matches: the highest dense cosine among the hits.
+
+    Fused (hybrid) scores are rank-based and not comparable across queries, so abstention
+    reads the dense cosine each hit carries in `explain`; hits without one (keyword-only
+    search) fall back to their own score.
+    """
+    if not hits:
+        return None
+    dense = [h.explain.get("dense_score") for h in hits]
+    cosines = [float(d) for d in dense if d is not None]
+    return max(cosines) if cosines else float(hits[0].score)
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+def answer_stream(
+    question: str,
+    *,
+    search: SearchFn,
+    generator: GeneratorSource,
+    options: GenerationOptions,
+    history: Sequence[Turn] = (),
+    abstain_below: float = 0.0,
+    cancel: threading.Event | None = None,
+    on_query: Callable[[str], None] | None = None,
+    model_name: str = "",
+) -> Iterator[str | Answer]:
+    """Yield the answer's text pieces as they come, then the Answer."""
+    start = time.perf_counter()
+    loaded: list[Generator] = []
+    load_ms: list[float] = []
+
+    def model() -> Generator:
+        if not loaded:
+            t = time.perf_counter()
+            loaded.append(generator if isinstance(generator, Generator) else generator())
+            load_ms.append(_ms(t))
+        return loaded[0]
+
+    def cancelled() -> bool:
+        return cancel is not None and cancel.is_set()
+
+    def finish(
+        text: str,
+        query: str,
+        timings: AnswerTimings,
+        *,
+        sources: tuple[Source, ...] = (),
+        cited: tuple[int, ...] = (),
+        abstained: bool = False,
+        stopped: bool = False,
+    ) -> Answer:
+        timings = replace(timings, load_ms=load_ms[0] if load_ms else None, total_ms=_ms(start))
+        return Answer(
+            text=text,
+            question=question,
+            query=query,
+            sources=sources,
+            cited=cited,
+            abstained=abstained,
+            stopped=stopped,
+            model=loaded[0].name if loaded else model_name,
+            timings=timings,
+        )
+
+    query, condense_ms = question, None
+    if history:
+        t = time.perf_counter()
+        query = condense(model(), history, question, cancel)
+        condense_ms = _ms(t)
+        if on_query is not None and query != question:
+            on_query(query)
+    if cancelled():
+        yield finish("", query, AnswerTimings(condense_ms=condense_ms), stopped=True)
+        return
+
+    t = time.perf_counter()
+    hits = list(search(query))
+    retrieval_ms = _ms(t)
+    timings = AnswerTimings(retrieval_ms=retrieval_ms, condense_ms=condense_ms)
+    best = relevance(hits)
+    if best is None or best < abstain_below:
+        yield ABSTAIN_TEXT
+        yield finish(ABSTAIN_TEXT, query, timings, abstained=True)
+        return
+    if cancelled():
+        yield finish("", query, timings, stopped=True)
+        return
+
+    gen = model()
+    prompt = build_prompt(gen, question, hits, history, options.max_tokens)
+    pieces: list[str] = []
+    t_ask = time.perf_counter()
+    t_first: float | None = None
+    stream = gen.stream(prompt.messages, replace(options, max_tokens=prompt.max_tokens), cancel)
+    try:
+        for piece in stream:
+            if t_first is None:
+                t_first = time.perf_counter()
+            pieces.append(piece)
+            yield piece
+            if cancelled():
+                break
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # stops the model, also when our consumer stopped reading early
+    t_end = time.perf_counter()
+    text = "".join(pieces).strip()
+    n_tokens = gen.count_tokens(text)
+    rate = None
+    if t_first is not None and n_tokens > 1 and t_end > t_first:
+        rate = (n_tokens - 1) / (t_end - t_first)
+    timings = replace(
+        timings,
+        ttft_ms=(t_first - t_ask) * 1000 if t_first is not None else None,
+        tokens_per_s=rate,
+    )
+    yield finish(
+        text,
+        query,
+        timings,
+        sources=prompt.sources,
+        cited=tuple(parse_citations(text, len(prompt.sources))),
+        stopped=cancelled(),
+    )
+
+
+def ask_in_session(
+    conn: sqlite3.Connection | None,
+    question: str,
+    session: str | int | None,
+    **kwargs: object,
+) -> Iterator[str | Answer]:
+    """`answer_stream` with a stored conversation: `session` is new, last, an id, or None for
+    a one-off question that is not stored. History comes from, and the exchange goes to,
+    the collection's database."""
+    session_id: int | None = None
+    history: list[Turn] = []
+    if session is not None and conn is not None:
+        spec = str(session).strip().lower()
+        if spec == "last":
+            rows = store.list_sessions(conn)
+            session_id = rows[0].id if rows else None
+        elif spec != "new":
+            session_id = store.resolve_session(conn, spec, question)
+        if session_id is not None:
+            history = [Turn(q, a) for q, a in store.history(conn, session_id)]
+    answer: Answer | None = None
+    for item in answer_stream(question, history=history, **kwargs):  # type: ignore[arg-type]
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            yield item
+    assert answer is not None
+    if session is not None and conn is not None:
+        if session_id is None:  # created only now, so a failed first ask leaves no empty one
+            session_id = store.create_session(conn, question)
+        store.add_exchange(conn, session_id, answer)
+        answer = replace(answer, session=session_id)
+    yield answer

@@ -1,0 +1,1 @@
+"""Screens: main (search + chat), indexing, collections, sessions, settings, dialogs."""

@@ -1,0 +1,302 @@
+"""The indexing screen: choose folders, start/stop a run, watch progress and the skip log."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, OptionList, ProgressBar, RichLog, Static
+from textual.worker import get_current_worker
+
+from docchat.errors import DocchatError
+from docchat.locations import validate_collection_name
+from docchat.types import FileDone, IndexStarted, IndexSummary
+from docchat.ui.guard import describe
+from docchat.ui.messages import IndexBegan, IndexFailed, IndexFinished, IndexProgress
+from docchat.ui.widgets.path_input import PathSuggester
+
+if TYPE_CHECKING:
+    from docchat.ui.app import DocchatApp
+
+POST_EVERY_S = 0.1  # at most ~10 progress messages a second, however fast files go by
+
+now = time.monotonic  # module-level so snapshot tests can freeze the clock
+
+
+def display_path(path: str | Path) -> str:
+    """`~/x` under the home folder (shorter, and the same on every run of a test)."""
+    text = str(path)
+    home = os.path.expanduser("~")
+    return "~" + text[len(home) :] if text == home or text.startswith(home + "/") else text
+
+
+def relative_to_roots(path: Path, roots: list[Path]) -> str:
+    for root in roots:
+        if path == root or root in path.parents:
+            return path.relative_to(root).as_posix() or path.name
+    return display_path(path)
+
+
+def rate_line(files: int, total: int, chunks: int, seconds: float) -> str:
+    if seconds <= 0 or not files:
+        return f"{files}/{total} files · {chunks} chunks"
+    fps = files / seconds
+    eta = (total - files) / fps if fps > 0 else 0
+    return (
+        f"{files}/{total} files · {chunks} chunks · {fps:.1f} files/s · "
+        f"{chunks / seconds:.0f} chunks/s · ETA {_duration(eta)}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class IndexScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "start", "Start", id="index.start"),
+        Binding("escape", "stop_or_back", "Stop/Back", id="index.stop"),
+        Binding("delete", "remove_folder", "Remove folder", show=False, id="index.remove"),
+        Binding("ctrl+o", "open_collection", "Open", id="index.open"),
+    ]
+
+    def __init__(
+        self, collection: str = "", folders: list[str] | None = None, *, auto_start: bool = False
+    ) -> None:
+        super().__init__()
+        self.collection = collection
+        self.folders: list[Path] = [Path(f).expanduser().resolve() for f in folders or []]
+        self.auto_start = auto_start
+        self.cancel: threading.Event | None = None
+        self.running = False
+        self.finished: IndexSummary | None = None
+        self._started_at = 0.0
+        self._files_total = 0
+        self._log_lines = 0
+
+    @property
+    def dapp(self) -> DocchatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="index-form"):
+            with Horizontal(classes="field"):
+                yield Label("Collection ", classes="label")
+                yield Input(self.collection, placeholder="name", id="index-name")
+            with Horizontal(classes="field"):
+                yield Label("Add folder ", classes="label")
+                yield Input(
+                    placeholder="path (→ completes, Enter adds)",
+                    id="index-path",
+                    suggester=PathSuggester(),
+                )
+            yield OptionList(id="index-folders")
+            with Horizontal(classes="bar"):
+                yield Label("files  ", classes="label")
+                yield ProgressBar(id="files-bar", show_eta=False)
+            with Horizontal(classes="bar"):
+                yield Label("chunks ", classes="label")
+                yield ProgressBar(id="chunks-bar", show_eta=False)
+            yield Static("add a folder, then Ctrl+R to start", id="index-rate")
+            yield RichLog(id="index-log", markup=False, wrap=True, max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "docchat — index"
+        self.sub_title = self.collection or "new collection"
+        self._show_folders()
+        self.query_one("#index-path" if self.collection else "#index-name").focus()
+        if self.auto_start:
+            self.action_start()
+
+    def _show_folders(self) -> None:
+        folders = self.query_one("#index-folders", OptionList)
+        folders.clear_options()
+        folders.add_options([display_path(f) for f in self.folders])
+        folders.border_title = f"Folders ({len(self.folders)}) — Del removes"
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "index-name":
+            self.query_one("#index-path").focus()
+            return
+        raw = event.value.strip()
+        if not raw:
+            if self.folders:
+                self.action_start()
+            return
+        path = Path(raw).expanduser().resolve()
+        if not path.exists():
+            self.notify(f"no such file or folder: {raw}", severity="error")
+            return
+        if path not in self.folders:
+            self.folders.append(path)
+            self._show_folders()
+        if not self.query_one("#index-name", Input).value.strip():
+            self.query_one("#index-name", Input).value = collection_name_for(path)
+        event.input.clear()
+
+    def action_remove_folder(self) -> None:
+        folders = self.query_one("#index-folders", OptionList)
+        if self.running or folders.highlighted is None or not self.folders:
+            return
+        del self.folders[folders.highlighted]
+        self._show_folders()
+
+    # ------------------------------------------------------------ run
+
+    def action_start(self) -> None:
+        if self.running:
+            return
+        name = self.query_one("#index-name", Input).value.strip()
+        try:
+            validate_collection_name(name)
+        except DocchatError as e:
+            self.notify(str(e), severity="error")
+            return
+        if not self.folders:
+            self.notify("add a folder first", severity="warning")
+            return
+        self.collection = name
+        self.sub_title = name
+        self.running = True
+        self.finished = None
+        self.cancel = threading.Event()
+        self._started_at = now()
+        self.query_one("#files-bar", ProgressBar).update(total=None, progress=0)
+        self.query_one("#chunks-bar", ProgressBar).update(total=None, progress=0)
+        self.query_one("#index-rate", Static).update("scanning folders…")
+        self.query_one("#index-log", RichLog).clear()
+        self._log_lines = 0
+        self.run_index(name, list(self.folders), self.cancel)
+
+    @work(thread=True, exclusive=True, group="index")
+    def run_index(self, name: str, folders: list[Path], cancel: threading.Event) -> None:
+        worker = get_current_worker()
+        latest: FileDone | None = None
+        log: list[tuple[str, str, str]] = []
+        last_post = 0.0
+
+        def flush() -> None:
+            nonlocal log, last_post
+            if latest is not None:
+                self.post_message(
+                    IndexProgress(
+                        latest.files_done,
+                        latest.files_total,
+                        latest.chunks_done,
+                        relative_to_roots(latest.path, folders),
+                        log,
+                    )
+                )
+            log = []
+            last_post = time.monotonic()
+
+        try:
+            for event in self.dapp.service.index(name, folders, cancel):
+                if worker.is_cancelled:
+                    cancel.set()  # the run stops after this file and checkpoints
+                if isinstance(event, IndexStarted):
+                    self.post_message(IndexBegan(event.files_total))
+                elif isinstance(event, FileDone):
+                    latest = event
+                    if event.status in ("skipped", "failed"):
+                        where = relative_to_roots(event.path, folders)
+                        log.append((event.status, where, event.reason or ""))
+                    if time.monotonic() - last_post >= POST_EVERY_S:
+                        flush()
+                elif isinstance(event, IndexSummary):
+                    flush()
+                    self.post_message(IndexFinished(event))
+        except Exception as e:  # reported on screen; the writer lock is released by `with`
+            if not isinstance(e, DocchatError):
+                import logging
+
+                logging.getLogger("docchat.ui").exception("index run failed")
+            self.post_message(IndexFailed(describe(e)))
+
+    def on_index_began(self, message: IndexBegan) -> None:
+        self._files_total = message.files_total
+        self.query_one("#files-bar", ProgressBar).update(total=message.files_total, progress=0)
+        self.query_one("#index-rate", Static).update(f"0/{message.files_total} files")
+
+    def on_index_progress(self, message: IndexProgress) -> None:
+        m = message
+        self.query_one("#files-bar", ProgressBar).update(total=m.files_total, progress=m.files_done)
+        chunks_bar = self.query_one("#chunks-bar", ProgressBar)
+        # The chunk total is unknown until the end: estimate it from the files seen so far.
+        estimate = m.chunks_done * m.files_total / m.files_done if m.files_done else None
+        chunks_bar.update(total=max(estimate or 0, m.chunks_done) or None, progress=m.chunks_done)
+        elapsed = now() - self._started_at
+        line = rate_line(m.files_done, m.files_total, m.chunks_done, elapsed)
+        self.query_one("#index-rate", Static).update(f"{line}\n{m.current}")
+        log = self.query_one("#index-log", RichLog)
+        for status, path, reason in m.log:
+            style = "red" if status == "failed" else "yellow"
+            log.write(Text.assemble((f"{status:<8}", style), f"{path}: {reason}"))
+            self._log_lines += 1
+
+    async def on_index_finished(self, message: IndexFinished) -> None:
+        s = message.summary
+        self.running = False
+        self.finished = s
+        chunks = self.query_one("#chunks-bar", ProgressBar)
+        done_chunks = int(chunks.progress)
+        chunks.update(total=done_chunks or 1, progress=done_chunks or 1)
+        head = "stopped" if s.cancelled else "done"
+        seconds = now() - self._started_at
+        text = (
+            f"{head} in {seconds:.1f}s — {s.indexed} indexed, {s.unchanged} unchanged, "
+            f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed"
+        )
+        self.query_one("#index-rate", Static).update(text + "\nCtrl+O opens the collection")
+        if not s.cancelled:
+            self.query_one("#files-bar", ProgressBar).update(
+                total=self._files_total or 1, progress=self._files_total or 1
+            )
+        self.notify(
+            text, title=f"index {s.collection}", severity="warning" if s.failed else "information"
+        )
+        self.dapp.collections_changed()
+        if self.auto_start and not s.cancelled:
+            await self.action_open_collection()
+
+    def on_index_failed(self, message: IndexFailed) -> None:
+        self.running = False
+        self.query_one("#index-rate", Static).update(f"failed: {message.error}")
+        self.notify(message.error, title="index failed", severity="error", timeout=10)
+
+    async def action_stop_or_back(self) -> None:
+        if self.running and self.cancel is not None:
+            self.cancel.set()
+            self.query_one("#index-rate", Static).update("stopping after the current file…")
+            return
+        await self.dapp.leave_index_screen()
+
+    async def action_open_collection(self) -> None:
+        if self.running:
+            self.notify("still indexing: Esc stops the run", severity="warning")
+            return
+        if self.finished is None:
+            self.notify("nothing indexed yet: Ctrl+R starts", severity="warning")
+            return
+        await self.dapp.open_collection(self.collection)
+
+
+def collection_name_for(path: Path) -> str:
+    """A valid collection name from a folder's name ('My Papers' -> 'My-Papers')."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.name).strip("-._")[:64]
+    return name or "docs"

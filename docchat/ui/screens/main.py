@@ -1,0 +1,272 @@
+"""The main screen: one input (ask, or `/` to search), the results pane and the chat pane."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Markdown, Static
+from textual.worker import get_current_worker
+
+from docchat.ui.guard import guarded
+from docchat.ui.messages import (
+    AnswerDone,
+    AnswerPiece,
+    CollectionStats,
+    SearchDone,
+    WorkFailed,
+)
+from docchat.ui.screens.preview import PreviewScreen
+from docchat.ui.widgets.chat import ChatPane, ChatTurn, linkify, sources_line
+from docchat.ui.widgets.items import Passage, query_terms
+from docchat.ui.widgets.results import ResultsPane
+
+if TYPE_CHECKING:
+    from textual.widgets.markdown import MarkdownStream
+
+    from docchat.ui.app import DocchatApp
+
+ASK_HINT = "Ask a question — start with / to search"
+SEARCH_HINT = "Search the collection — Ctrl+T to ask instead"
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stop", "Stop", id="main.stop"),
+        Binding("ctrl+t", "toggle_mode", "Ask/Search", id="main.toggle_mode"),
+        Binding("ctrl+o", "open_source", "Open source", show=False, id="main.open_source"),
+        Binding("ctrl+n", "new_session", "New chat", id="main.new_session"),
+        Binding("ctrl+e", "export_session", "Export", show=False, id="main.export_session"),
+        Binding("ctrl+r", "focus('results')", "Results", show=False, id="main.focus_results"),
+        Binding("ctrl+y", "focus('chat')", "Chat", show=False, id="main.focus_chat"),
+        Binding("ctrl+l", "focus('query')", "Input", show=False, id="main.focus_input"),
+        Binding("down", "focus('results')", "Results", show=False, id="main.down_to_results"),
+    ]
+
+    def __init__(self, collection: str) -> None:
+        super().__init__()
+        self.collection = collection
+        self.search_mode = False
+        self.session: int | None = None
+        self.cancel: threading.Event | None = None
+        self._stream: MarkdownStream | None = None
+        self._turn: ChatTurn | None = None
+        self._last_query = ""
+
+    @property
+    def dapp(self) -> DocchatApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        # The input comes first in the DOM so Tab goes input → results → chat; CSS docks it.
+        yield Input(placeholder=ASK_HINT, id="query")
+        with Horizontal(id="panes"):
+            yield ResultsPane(id="results")
+            yield ChatPane(id="chat")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"docchat — {self.collection}"
+        self.refresh_stats()
+        self.update_status()
+        self.query_one("#query").focus()
+
+    # ------------------------------------------------------------ collection
+
+    async def set_collection(self, name: str) -> None:
+        self.action_stop()
+        self.collection = name
+        self.title = f"docchat — {name}"
+        self.session = None
+        self.query_one(ResultsPane).show([], "", "Results")
+        await self.query_one(ChatPane).clear()
+        self.refresh_stats()
+
+    @work(thread=True, exclusive=True, group="stats")
+    def refresh_stats(self) -> None:
+        with guarded(self, "collection"):
+            info = self.dapp.service.open_collection(self.collection).info()
+            self.post_message(CollectionStats(info))
+
+    def on_collection_stats(self, message: CollectionStats) -> None:
+        i = message.info
+        self.sub_title = f"{i.documents} docs · {i.chunks} chunks · {i.model or 'no model yet'}"
+
+    def update_status(self, text: str | None = None) -> None:
+        mode = "search" if self.search_mode else "ask"
+        models = "models ready" if self.dapp.models_ready else "loading models…"
+        if self.dapp.models_error:
+            models = "models failed to load"
+        session = f"session {self.session}" if self.session else "new chat"
+        self.query_one("#status", Static).update(
+            text or f"{mode} mode · {models} · {session} · Tab moves focus"
+        )
+
+    # ------------------------------------------------------------ input
+
+    def action_toggle_mode(self) -> None:
+        self.search_mode = not self.search_mode
+        self.query_one("#query", Input).placeholder = SEARCH_HINT if self.search_mode else ASK_HINT
+        self.update_status()
+
+    def action_focus(self, widget_id: str) -> None:
+        self.query_one(f"#{widget_id}").focus()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "query":
+            return
+        text = event.value.strip()
+        if not text:
+            return
+        event.input.clear()
+        if self.search_mode or text.startswith("/"):
+            query = text.lstrip("/").strip()
+            if query:
+                self._last_query = query
+                self.run_search(query)
+        else:
+            await self.ask(text)
+
+    # ------------------------------------------------------------ search
+
+    @work(thread=True, exclusive=True, group="search")
+    def run_search(self, query: str) -> None:
+        with guarded(self, "search"):
+            hits = self.dapp.service.search(self.collection, query)
+            self.post_message(SearchDone(query, hits))
+
+    def on_search_done(self, message: SearchDone) -> None:
+        results = self.query_one(ResultsPane)
+        passages = [Passage.from_hit(h) for h in message.hits]
+        # Focus stays in the input (type the next query at once); ↓ or Tab reaches the list.
+        results.show(passages, message.query, f"Results: {message.query}")
+
+    def on_results_pane_chosen(self, message: ResultsPane.Chosen) -> None:
+        self.app.push_screen(PreviewScreen(message.passage, self.query_one(ResultsPane).terms))
+
+    def on_results_pane_open_requested(self, message: ResultsPane.OpenRequested) -> None:
+        self.dapp.open_source(message.passage)
+
+    def action_open_source(self) -> None:
+        current = self.query_one(ResultsPane).current
+        if current:
+            self.dapp.open_source(current)
+
+    # ------------------------------------------------------------ ask
+
+    @property
+    def answering(self) -> bool:
+        return self._stream is not None
+
+    async def ask(self, question: str) -> None:
+        if not hasattr(self.dapp.service, "ask"):
+            self.notify("asking is not available in this build; searching instead", timeout=4)
+            self.run_search(question)
+            return
+        if self.answering:
+            self.action_stop()
+        self._last_query = question
+        turn = await self.query_one(ChatPane).new_turn(question)
+        self._turn = turn
+        self._stream = Markdown.get_stream(turn.answer_md)
+        self.cancel = threading.Event()
+        waiting = "" if self.dapp.models_ready else " (waiting for the models to load)"
+        self.update_status(f"answering…{waiting} — Esc stops")
+        self.run_ask(question, self.session if self.session is not None else "new", self.cancel)
+
+    @work(thread=True, exclusive=True, group="ask")
+    def run_ask(self, question: str, session: int | str, cancel: threading.Event) -> None:
+        worker = get_current_worker()
+        with guarded(self, "ask"):
+            for item in self.dapp.service.ask(
+                self.collection, question, session=session, cancel=cancel
+            ):
+                if worker.is_cancelled:
+                    cancel.set()  # keep draining: the final Answer still arrives, marked stopped
+                if isinstance(item, str):
+                    if not cancel.is_set():
+                        self.post_message(AnswerPiece(item))
+                else:
+                    self.post_message(AnswerDone(item))
+
+    async def on_answer_piece(self, message: AnswerPiece) -> None:
+        if self._stream is not None:
+            await self._stream.write(message.text)
+
+    async def _end_stream(self) -> ChatTurn | None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.stop()
+        turn, self._turn = self._turn, None
+        return turn
+
+    async def on_answer_done(self, message: AnswerDone) -> None:
+        answer = message.answer
+        turn = await self._end_stream()
+        if turn is None:
+            return
+        await turn.answer_md.update(linkify(answer.text) or "_(no answer)_")
+        turn.meta.update(sources_line(answer))
+        turn.answer = answer  # last: tests and citation keys treat it as "the turn is done"
+        if answer.session is not None:
+            self.session = answer.session
+        cited = set(answer.cited)
+        passages = [Passage.from_source(s, s.n in cited) for s in answer.sources]
+        self.query_one(ResultsPane).show(passages, answer.query, "Sources of the answer")
+        self.update_status()
+
+    async def on_work_failed(self, message: WorkFailed) -> None:
+        self.notify(message.error, title=f"{message.what} failed", severity="error", timeout=8)
+        if message.what == "ask":
+            turn = await self._end_stream()
+            if turn is not None:
+                turn.meta.update(f"error: {message.error}")
+            self.update_status()
+
+    def action_stop(self) -> None:
+        if self.cancel is not None and self.answering:
+            self.cancel.set()
+            self.update_status("stopping…")
+        elif self.focused is not self.query_one("#query"):
+            self.query_one("#query").focus()
+
+    def on_chat_pane_citation_chosen(self, message: ChatPane.CitationChosen) -> None:
+        results = self.query_one(ResultsPane)
+        passage = results.select_rank(message.n)
+        if passage is None:
+            self.app.bell()
+            return
+        self.app.push_screen(PreviewScreen(passage, query_terms(self._last_query)))
+
+    # ------------------------------------------------------------ sessions
+
+    async def action_new_session(self) -> None:
+        self.action_stop()
+        self.session = None
+        await self.query_one(ChatPane).clear()
+        self.update_status()
+
+    async def show_history(self, session: int, turns: list[tuple[str, Any]]) -> None:
+        """Reopen a stored session: its questions and answers, then continue it."""
+        chat = self.query_one(ChatPane)
+        await chat.clear()
+        self.session = session
+        for question, answer in turns:
+            turn = await chat.new_turn(question)
+            turn.answer = answer
+            await turn.answer_md.update(linkify(answer.text) or "_(no answer)_")
+            turn.meta.update(sources_line(answer))
+        self.update_status()
+
+    def action_export_session(self) -> None:
+        if self.session is None:
+            self.notify("nothing to export yet: ask a question first", severity="warning")
+            return
+        self.dapp.export_session(self.collection, self.session)

@@ -1,0 +1,79 @@
+"""A passage in context: the surrounding lines of its file with the passage marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from docchat.ui.widgets.items import Passage, highlight
+
+CONTEXT_LINES = 6
+MAX_BYTES = 4 * 1024 * 1024
+
+
+def in_context(p: Passage) -> tuple[Text, bool]:
+    """The passage with a few lines around it when its file is plain text on disk; otherwise
+    the passage alone (PDF pages and converted formats have no lines to show around it)."""
+    path = Path(p.path)
+    if p.page is None and path.suffix.lower() not in {".pdf", ".docx", ".epub", ".html", ".htm"}:
+        try:
+            if path.stat().st_size <= MAX_BYTES:
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+                if p.line_end <= len(lines):
+                    return _window(lines, p.line_start, p.line_end), True
+        except OSError:
+            pass
+    return Text(p.text), False
+
+
+def _window(lines: list[str], start: int, end: int) -> Text:
+    first = max(1, start - CONTEXT_LINES)
+    last = min(len(lines), end + CONTEXT_LINES)
+    out = Text()
+    width = len(str(last))
+    for n in range(first, last + 1):
+        inside = start <= n <= end
+        out.append(f"{n:>{width}} ", style="bold" if inside else "dim")
+        out.append("▌ " if inside else "  ", style="bold green" if inside else "")
+        out.append(lines[n - 1] + "\n", style="" if inside else "dim")
+    return out
+
+
+class PreviewScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss_preview", "Close", id="preview.close"),
+        Binding("o", "open_source", "Open source", id="preview.open"),
+    ]
+
+    def __init__(self, passage: Passage, terms: list[str]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.passage = passage
+        self.terms = terms
+
+    def compose(self) -> ComposeResult:
+        p = self.passage
+        body, _ = in_context(p)
+        with Vertical(id="preview", classes="dialog"):
+            title = f"{p.name} · {p.location} · {p.score:.3f}"
+            if p.heading:
+                title += f" · § {p.heading}"
+            yield Static(Text(title, style="bold"), id="preview-title")
+            with VerticalScroll(id="preview-body"):
+                yield Static(highlight(body, self.terms), id="preview-text")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#preview-body").focus()
+
+    def action_dismiss_preview(self) -> None:
+        self.dismiss(None)
+
+    def action_open_source(self) -> None:
+        self.app.open_source(self.passage)  # type: ignore[attr-defined]

@@ -1,0 +1,97 @@
+"""What the results pane and the preview show: one passage, from a search Hit or an answer's
+Source, with the query terms to highlight. Plain Python, so tests and snapshots can build it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+# Words too common to be worth highlighting.
+_STOP_TEXT = (
+    "a an and are as at be by do does for from how i in is it of on or the this to was what "
+    "when where which who why with"
+)
+_STOP = frozenset(_STOP_TEXT.split())
+
+
+@dataclass(frozen=True)
+class Passage:
+    path: str
+    page: int | None
+    line_start: int
+    line_end: int
+    score: float
+    text: str
+    heading: str | None = None
+    rank: int = 0  # search rank, or the source number [n] of an answer
+    cited: bool = False
+
+    @classmethod
+    def from_hit(cls, hit: Any) -> Passage:
+        return cls(
+            hit.path,
+            hit.page,
+            hit.line_start,
+            hit.line_end,
+            hit.score,
+            hit.text,
+            hit.heading,
+            hit.rank,
+        )
+
+    @classmethod
+    def from_source(cls, source: Any, cited: bool) -> Passage:
+        return cls(
+            source.path,
+            source.page,
+            source.line_start,
+            source.line_end,
+            source.score,
+            source.text,
+            source.heading,
+            source.n,
+            cited,
+        )
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def location(self) -> str:
+        lines = (
+            f"line {self.line_start}"
+            if self.line_start == self.line_end
+            else f"lines {self.line_start}–{self.line_end}"
+        )
+        return f"p. {self.page}, {lines}" if self.page is not None else lines
+
+
+def query_terms(query: str) -> list[str]:
+    words = re.findall(r"\w+", query.lower())
+    return sorted({w for w in words if len(w) > 1 and w not in _STOP}, key=len, reverse=True)
+
+
+def highlight(text: str | Text, terms: list[str], style: str = "bold reverse") -> Text:
+    out = text.copy() if isinstance(text, Text) else Text(text)
+    if terms:
+        pattern = r"(?i)\b(" + "|".join(re.escape(t) for t in terms) + r")\w*"
+        out.highlight_regex(pattern, style=style)
+    return out
+
+
+def snippet(text: str, terms: list[str], width: int = 220) -> str:
+    """A one-paragraph window of `text` around the first query term."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    lower = flat.lower()
+    found = [i for i in (lower.find(t) for t in terms) if i >= 0]
+    start = max(0, min(found) - width // 4) if found else 0
+    start = flat.rfind(" ", 0, start) + 1 if start else 0
+    piece = flat[start : start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")

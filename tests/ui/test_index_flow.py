@@ -1,0 +1,129 @@
+"""The indexing screen: add a folder (with completion), run, watch progress, stop cleanly."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from conftest import SIZE, make_app, wait_for
+from textual.widgets import Input, OptionList, ProgressBar, RichLog
+
+from docchat.service import Docchat
+from docchat.ui.screens.index import IndexScreen, collection_name_for, rate_line
+from docchat.ui.screens.main import MainScreen
+from docchat.ui.screens.welcome import WelcomeScreen
+from docchat.ui.widgets.path_input import complete_path
+
+
+def log_text(screen: IndexScreen) -> str:
+    return "\n".join(line.text for line in screen.query_one(RichLog).lines)
+
+
+async def test_welcome_then_index_a_folder_and_open_it(ui_service: Docchat, home_docs: Path) -> None:
+    (home_docs / "image.bin").write_bytes(b"\x00\x01\x02binary" * 50)
+    app = make_app(ui_service)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        screen = app.screen
+        assert screen.query_one("#index-name", Input).has_focus
+        await pilot.press("enter")  # on to the folder input
+        await pilot.press(*"~/do")
+        path_input = screen.query_one("#index-path", Input)
+        await wait_for(pilot, lambda: path_input._suggestion == "~/docs/")
+        await pilot.press("right")  # accept the completion
+        assert path_input.value == "~/docs/"
+        await pilot.press("enter")
+        assert screen.folders == [home_docs]
+        assert screen.query_one("#index-name", Input).value == "docs"  # named after the folder
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.finished is not None)
+        files = screen.query_one("#files-bar", ProgressBar)
+        assert files.total == files.progress == 4
+        assert screen.finished.indexed == 3
+        assert "skipped image.bin" in log_text(screen).replace("  ", " ").replace("  ", " ")
+        assert "done in" in str(screen.query_one("#index-rate").render())
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.screen.collection == "docs"
+        assert ui_service.settings.ui.last_collection == "docs"
+
+
+async def test_bad_folder_is_a_notification(ui_service: Docchat) -> None:
+    app = make_app(ui_service)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        app.screen.query_one("#index-path").focus()
+        await pilot.press(*"/no/such/folder", "enter")
+        assert app.screen.folders == []
+        assert any("no such file or folder" in n.message for n in app._notifications)
+
+
+async def test_escape_stops_indexing_and_the_collection_stays_consistent(
+    ui_service: Docchat, home_docs: Path
+) -> None:
+    for i in range(30):
+        (home_docs / f"note{i:02}.txt").write_text(f"note {i} about rivers and bread\n")
+    embedder = ui_service.embedder()
+    gate = threading.Event()
+    embedder.gate = gate  # type: ignore[attr-defined]  # hold the first batch
+    app = make_app(ui_service, folders=[str(home_docs)])  # like `docchat ~/docs`
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen) and app.screen.running)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen._files_total == 33)
+        await pilot.press("escape")
+        assert screen.cancel is not None and screen.cancel.is_set()
+        assert "stopping" in str(screen.query_one("#index-rate").render())
+        gate.set()
+        await wait_for(pilot, lambda: screen.finished is not None)
+        assert screen.finished.cancelled
+        assert "stopped in" in str(screen.query_one("#index-rate").render())
+        assert isinstance(app.screen, IndexScreen)  # a stopped run does not open the collection
+    assert ui_service.check("docs").ok
+
+
+async def test_folder_argument_indexes_then_opens(ui_service: Docchat, home_docs: Path) -> None:
+    app = make_app(ui_service, folders=[str(home_docs)])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.screen.collection == "docs"
+        await wait_for(pilot, lambda: "3 docs" in str(app.screen.sub_title))
+
+
+async def test_remove_a_folder_before_starting(ui_service: Docchat, home_docs: Path) -> None:
+    app = make_app(ui_service)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        screen = app.screen
+        screen.query_one("#index-path").focus()
+        await pilot.press(*str(home_docs), "enter", *str(home_docs / "notes"), "enter")
+        assert len(screen.folders) == 2
+        screen.query_one("#index-folders", OptionList).focus()
+        await pilot.press("down", "delete")
+        assert len(screen.folders) == 1
+
+
+def test_complete_path(tmp_path: Path) -> None:
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "paper.txt").write_text("x")
+    (tmp_path / ".hidden").mkdir()
+    assert complete_path(f"{tmp_path}/pa") == f"{tmp_path}/papers/"
+    assert complete_path(f"{tmp_path}/pi") == f"{tmp_path}/pictures/"
+    assert complete_path(f"{tmp_path}/pa", dirs_only=False) == f"{tmp_path}/paper.txt"
+    assert complete_path(f"{tmp_path}/x") is None
+    assert complete_path(f"{tmp_path}/.h") == f"{tmp_path}/.hidden/"
+    assert complete_path(f"{tmp_path}/") == f"{tmp_path}/papers/"
+
+
+def test_names_and_rates() -> None:
+    assert collection_name_for(Path("/x/My Papers (2024)")) == "My-Papers-2024"
+    assert collection_name_for(Path("/x/...")) == "docs"
+    assert rate_line(0, 10, 0, 0.0) == "0/10 files · 0 chunks"
+    assert rate_line(5, 10, 50, 2.0) == "5/10 files · 50 chunks · 2.5 files/s · 25 chunks/s · ETA 2s"
