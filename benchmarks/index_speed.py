@@ -71,19 +71,29 @@ def main() -> None:
 
     files = first.indexed + len(first.skipped) + len(first.failed)
     print(f"\ncorpus: {source} ({files} files{', first ' + str(args.limit) if args.limit else ''})")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, model {embedder.name}, device cpu\n")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, model {embedder.name}, device cpu\n"
+    )
     print("| run | files | chunks | seconds | files/s | chunks/s |")
     print("|---|---:|---:|---:|---:|---:|")
-    print(f"| docchat index (fresh) | {first.indexed} | {first.chunks_added} | {t_first:.1f} | "
-          f"{first.indexed / t_first:.1f} | {first.chunks_added / t_first:.1f} |")
-    print(f"| raw ST encode, same chunks | - | {len(texts)} | {t_raw:.1f} | - | "
-          f"{len(texts) / t_raw:.1f} |")
-    print(f"| docchat index (no change) | {second.unchanged} | 0 | {t_second:.2f} | "
-          f"{second.unchanged / t_second:.0f} | - |")
-    print(f"\nskipped {len(first.skipped)}, failed {len(first.failed)}; distinct chunk texts "
-          f"{len(texts)} of {first.chunks_added}; pipeline / raw encode = "
-          f"{(first.chunks_added / t_first) / (len(texts) / t_raw):.2f}")
+    print(
+        f"| docchat index (fresh) | {first.indexed} | {first.chunks_added} | {t_first:.1f} | "
+        f"{first.indexed / t_first:.1f} | {first.chunks_added / t_first:.1f} |"
+    )
+    print(
+        f"| raw ST encode, same chunks | - | {len(texts)} | {t_raw:.1f} | - | "
+        f"{len(texts) / t_raw:.1f} |"
+    )
+    print(
+        f"| docchat index (no change) | {second.unchanged} | 0 | {t_second:.2f} | "
+        f"{second.unchanged / t_second:.0f} | - |"
+    )
+    print(
+        f"\nskipped {len(first.skipped)}, failed {len(first.failed)}; distinct chunk texts "
+        f"{len(texts)} of {first.chunks_added}; pipeline / raw encode = "
+        f"{(first.chunks_added / t_first) / (len(texts) / t_raw):.2f}"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

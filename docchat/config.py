@@ -153,7 +153,7 @@ class GenerateSettings(_Section):
         0.0,
         ge=0.0,
         le=1.0,
-        description="Answer \"the documents don't cover that\" without asking the model when "
+        description='Answer "the documents don\'t cover that" without asking the model when '
         "the best hit's dense cosine is below this; 0 never abstains. Calibrated for "
         "all-MiniLM-L6-v2 by benchmarks/calibrate_abstention.py (see docs/answers.md).",
     )

@@ -33,7 +33,9 @@ def _fields(model: type[BaseModel], instance: BaseModel) -> list[str]:
     for name, info in model.model_fields.items():
         if isinstance(getattr(instance, name), BaseModel):
             continue
-        lines += textwrap.wrap(info.description or "", 96, initial_indent="# ", subsequent_indent="# ")
+        lines += textwrap.wrap(
+            info.description or "", 96, initial_indent="# ", subsequent_indent="# "
+        )
         choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
         if choices:
             lines.append("# One of: " + ", ".join(str(c) for c in choices) + ".")

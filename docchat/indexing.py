@@ -11,19 +11,28 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from docchat.config import Settings
 from docchat.embed.base import Embedder
-from docchat.errors import DocchatError, ModelMismatch
+from docchat.errors import DocchatError, ModelMismatch, UnsupportedFile
 from docchat.ingest.chunking import chunk_page
 from docchat.ingest.parsers import parse
 from docchat.ingest.walk import walk
 from docchat.store.collection import Collection
 from docchat.store.vectors import VectorIndex
-from docchat.types import ChunkSpan, FileDone, IndexEvent, IndexStarted, IndexSummary, ParsedDocument
+from docchat.types import (
+    ChunkSpan,
+    FileDone,
+    IndexEvent,
+    IndexStarted,
+    IndexSummary,
+    ParsedDocument,
+)
 
+Status = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
 
@@ -120,7 +129,10 @@ class IndexRun:
                 event = self._examine(item.path, pending)
                 if event is not None:
                     yield self._count(event, total)
-                if len(pending) >= FLUSH_FILES or sum(len(p.chunks) for p in pending) >= FLUSH_CHUNKS:
+                if (
+                    len(pending) >= FLUSH_FILES
+                    or sum(len(p.chunks) for p in pending) >= FLUSH_CHUNKS
+                ):
                     yield from self._flush(pending, total)
             yield from self._flush(pending, total)
             if not self.cancel.is_set():
@@ -178,9 +190,10 @@ class IndexRun:
                     self.settings.index.chunk_overlap,
                 )
             ]
+        except UnsupportedFile as e:
+            return FileDone(path, "skipped", reason=str(e))
         except DocchatError as e:
-            kind = "skipped" if type(e).__name__ == "UnsupportedFile" else "failed"
-            return FileDone(path, kind, reason=str(e))
+            return FileDone(path, "failed", reason=str(e))
         except (OSError, UnicodeError, ValueError, RuntimeError) as e:
             return FileDone(path, "failed", reason=f"{type(e).__name__}: {e}".splitlines()[0])
         if not spans:
@@ -201,7 +214,9 @@ class IndexRun:
             if self.cancel.is_set():
                 break
             part = todo[i : i + batch]
-            for h, v in zip(part, self.embedder.embed([texts[h] for h in part], batch), strict=True):
+            for h, v in zip(
+                part, self.embedder.embed([texts[h] for h in part], batch), strict=True
+            ):
                 vectors[h] = v
         for p in pending:
             if any(h in todo_set and h not in vectors for _, h in p.chunks):
@@ -275,7 +290,7 @@ class IndexRun:
     def _done(
         self,
         path: Path,
-        status: str,
+        status: Status,
         chunks: int = 0,
         reason: str | None = None,
         total: int = 0,
@@ -284,7 +299,7 @@ class IndexRun:
             self.tally.done += 1
         return FileDone(
             path,
-            status,  # type: ignore[arg-type]
+            status,
             chunks=chunks,
             reason=reason,
             files_done=self.tally.done,

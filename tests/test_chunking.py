@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from fakes import FakeEmbedder
@@ -25,10 +26,9 @@ def assert_spans_exact(page: Page, chunks: list) -> None:
 
 def test_spans_map_back_to_text_and_fit_budget() -> None:
     rnd = random.Random(1)
-    words = "alpha beta gamma delta epsilon zeta eta theta".split()
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
     paragraphs = [
-        " ".join(rnd.choice(words) for _ in range(rnd.randint(5, 120))) + "."
-        for _ in range(30)
+        " ".join(rnd.choice(words) for _ in range(rnd.randint(5, 120))) + "." for _ in range(30)
     ]
     text = "\n\n".join(paragraphs)
     page = Page(text, 3)
@@ -48,7 +48,7 @@ def test_overlap_repeats_the_tail_of_the_previous_chunk() -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(60))
     chunks = chunk_page(Page(text), COUNT, 40, 12)
     assert len(chunks) > 3
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.char_start < a.char_end  # they share text
         assert b.char_start > a.char_start
 

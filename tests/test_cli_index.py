@@ -47,7 +47,9 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
-            raise AssertionError(f"docchat exited early: {proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError(
+                f"docchat exited early: {proc.stderr.read() if proc.stderr else ''}"
+            )
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("docchat never reached the hang point")

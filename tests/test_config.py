@@ -62,7 +62,7 @@ def test_bad_values_are_one_line_errors_naming_key_and_file(
 
 
 def test_bad_env_value_names_the_variable() -> None:
-    with pytest.raises(ConfigError, match="DOCCHAT_EMBED_BATCH_SIZE.*embed.batch_size"):
+    with pytest.raises(ConfigError, match=r"DOCCHAT_EMBED_BATCH_SIZE.*embed\.batch_size"):
         load_settings(environ={"DOCCHAT_EMBED_BATCH_SIZE": "many"})
 
 
@@ -77,6 +77,6 @@ def test_save_setting_keeps_other_values_and_validates(tmp_path: Path) -> None:
     save_setting(cfg, "generate", "temperature", 0.7)
     s = load_settings(cfg, environ={})
     assert (s.search.k, s.generate.temperature) == (7, 0.7)
-    with pytest.raises(ConfigError, match="generate.temperature"):
+    with pytest.raises(ConfigError, match=r"generate\.temperature"):
         save_setting(cfg, "generate", "temperature", 9.0)
     assert load_settings(cfg, environ={}).generate.temperature == 0.7

@@ -170,7 +170,7 @@ def test_half_done_state_is_consistent_and_recovered(service: Docchat, docs: Pat
     assert service.check("t").ok
     hidden = coll.chunks([ids[1]])
     assert hidden == {}
-    summary, _ = run(service, "t", docs)
+    run(service, "t", docs)
     report = service.check("t")
     assert report.ok and report.vectors == report.chunks
     assert coll.db.execute("SELECT count(*) FROM chunks WHERE state!=0").fetchone()[0] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -95,7 +96,7 @@ def rm(app: AppContext, name: str, yes: bool) -> None:
             from docchat.errors import CollectionError
 
             raise CollectionError(f"no collection named '{name}'")
-        if not yes and click.get_text_stream("stdin").isatty():
+        if not yes and sys.stdin.isatty():
             click.confirm(f"delete collection '{name}'?", abort=True)
         service.remove(name)
         click.echo(f"removed collection '{name}'")

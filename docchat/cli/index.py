@@ -74,7 +74,13 @@ def index(
 
 
 def _drive(events: Iterator[Any], quiet: bool) -> IndexSummary:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     summary: IndexSummary | None = None
     started = time.perf_counter()

@@ -35,7 +35,9 @@ class Embedder(ABC):
         """Embed any number of texts, batch by batch."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = [self.embed_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        parts = [
+            self.embed_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)
+        ]
         return np.vstack(parts).astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> np.ndarray:

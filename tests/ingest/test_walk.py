@@ -127,3 +127,12 @@ def test_ignore_files_above_the_root_do_not_count_outside_git(tmp_path: Path) ->
     (tmp_path / ".gitignore").write_text("*.md\n", encoding="utf-8")
     touch(tmp_path, "docs/a.md")
     assert rel(list(walk([tmp_path / "docs"])), tmp_path / "docs") == ["a.md"]
+
+
+def test_a_root_that_is_its_own_repository_ignores_the_outer_one(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("*.md\n", encoding="utf-8")
+    inner = tmp_path / "vendor/project"
+    (inner / ".git").mkdir(parents=True)
+    touch(inner, "README.md")
+    assert rel(list(walk([inner])), inner) == ["README.md"]

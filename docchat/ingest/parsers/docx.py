@@ -50,7 +50,8 @@ def parse_docx(path: Path) -> ParsedDocument:
                     line = len(lines) + (2 if lines else 1)
                     headings.append(Heading(line, level, block_lines[0].strip()))
             if block_lines:
-                lines.extend([""] if lines else [])
+                if lines:
+                    lines.append("")  # a blank line between blocks
                 lines.extend(block_lines)
         core_title = document.core_properties.title
     except Exception as err:  # malformed XML inside a valid zip
@@ -60,8 +61,8 @@ def parse_docx(path: Path) -> ParsedDocument:
     if not text.strip():
         raise UnsupportedFile("empty document")
     title = (core_title or "").strip() or title_from(tuple(headings))
-    return ParsedDocument(pages=(Page(text=text, headings=tuple(headings)),), title=title,
-                          kind="docx")  # fmt: skip
+    page = Page(text=text, headings=tuple(headings))
+    return ParsedDocument(pages=(page,), title=title, kind="docx")
 
 
 def _paragraph_lines(paragraph: Paragraph) -> list[str]:

@@ -50,16 +50,18 @@ def parse_notebook(path: Path) -> ParsedDocument:
         if not block:
             continue
         if is_markdown:
-            headings.extend(Heading(h.line + line - 1, h.level, h.title)
-                            for h in markdown_headings(block))  # fmt: skip
+            shifted = (
+                Heading(h.line + line - 1, h.level, h.title) for h in markdown_headings(block)
+            )
+            headings.extend(shifted)
         blocks.append(block)
         line += block.count("\n") + 2  # the block plus one blank separator line
     text = "\n\n".join(blocks)
     if not text.strip():
         raise UnsupportedFile("empty notebook")
     title = str(metadata.get("title") or "").strip() or title_from(tuple(headings))
-    return ParsedDocument(pages=(Page(text=text, headings=tuple(headings)),), title=title,
-                          kind="notebook")  # fmt: skip
+    page = Page(text=text, headings=tuple(headings))
+    return ParsedDocument(pages=(page,), title=title, kind="notebook")
 
 
 def _language(metadata: Mapping[str, Any]) -> str:
