@@ -115,11 +115,16 @@ class Docchat:
         for root in roots:
             if not root.exists():
                 raise DocchatError(f"no such file or folder: {root}")
-        coll = self.open_collection(name, create=True)
-        check_model(coll, self.settings.embed.model)  # before loading any model
-        with coll.writing():
-            run = IndexRun(coll, self.embedder(), self.settings, cancel)
-            yield from run.run(roots)
+        # The writer gets a Collection of its own (its own connections and FAISS object), so
+        # searches through the shared one never see a half-written state.
+        coll = Collection.open(name, self.settings.data_dir, create=True)
+        try:
+            check_model(coll, self.settings.embed.model)  # before loading any model
+            with coll.writing():
+                run = IndexRun(coll, self.embedder(), self.settings, cancel)
+                yield from run.run(roots)
+        finally:
+            coll.close()
 
     def search(
         self, collection: str, query: str, k: int | None = None, mode: str | None = None

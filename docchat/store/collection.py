@@ -13,7 +13,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,14 +70,26 @@ class Collection:
         self._lock = threading.RLock()
         self._writer: WriterLock | None = None
         self._vectors: VectorIndex | None = None
-        self._vectors_mtime: float | None = None
-        self.db = sqlite3.connect(
-            folder / DB_FILE, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
+        self._vectors_mtime: int | None = None
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
         migrate(self.db)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection: sharing one across threads would let a reader (a TUI
+        search worker) run inside a writer's open transaction."""
+        conn: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.folder / DB_FILE, check_same_thread=False, isolation_level=None, timeout=30
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
 
     # ------------------------------------------------------------ lifecycle
 
@@ -95,15 +108,20 @@ class Collection:
 
     def close(self) -> None:
         with self._lock:
-            self.db.close()
-            if self._writer:
-                self._writer.release()
-                self._writer = None
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+            self._local = threading.local()
 
-    def writing(self) -> WriterLock:
-        """The writer lock; raises CollectionLocked naming the process that holds it."""
-        self._writer = WriterLock(self.folder / LOCK_FILE, self.name)
-        return self._writer
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the writer lock; raises CollectionLocked naming the process that holds it."""
+        with WriterLock(self.folder / LOCK_FILE, self.name) as lock:
+            self._writer = lock
+            try:
+                yield
+            finally:
+                self._writer = None
 
     # ------------------------------------------------------------ metadata
 
@@ -257,7 +275,7 @@ class Collection:
             raise CollectionError(f"collection '{self.name}' has no embeddings yet")
         with self._lock:
             path = self.vectors_path
-            mtime = path.stat().st_mtime if path.exists() else None
+            mtime = path.stat().st_mtime_ns if path.exists() else None
             if self._vectors is None or (self._writer is None and mtime != self._vectors_mtime):
                 self._vectors = VectorIndex.load(path, dim) if mtime else VectorIndex(dim)
                 self._vectors_mtime = mtime
@@ -288,7 +306,7 @@ class Collection:
                 index = self._build_index(approximate_above)
                 self._vectors = index
             index.save(self.vectors_path)
-            self._vectors_mtime = self.vectors_path.stat().st_mtime
+            self._vectors_mtime = self.vectors_path.stat().st_mtime_ns
             with self._transaction():
                 self.db.execute("UPDATE chunks SET state=? WHERE state=?", (LIVE, ADDED))
                 self.db.execute("DELETE FROM chunks WHERE state=?", (REMOVED,))
