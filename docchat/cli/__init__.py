@@ -54,11 +54,21 @@ def main(
     then opens it.
     """
     folders = ctx.meta.get("folders", [])
+    quiet_library_logs()
     ctx.obj = AppContext(config_file=config_file, data_dir=data_dir)
     if ctx.invoked_subcommand is None:
         from docchat.cli.app import open_app
 
         run_guarded(lambda: open_app(ctx.obj, collection, list(folders)))
+
+
+def quiet_library_logs() -> None:
+    """Libraries log warnings about damaged input (pypdf: "incorrect startxref pointer");
+    the run already reports each bad file in one line, so keep them off the terminal."""
+    import logging
+
+    for name in ("pypdf", "trafilatura", "htmldate", "courlan", "charset_normalizer"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _register() -> None:
