@@ -6,6 +6,7 @@ between files and between embedding batches, after which the run checkpoints and
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,7 @@ from docchat.types import (
 )
 
 Status = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
+log = logging.getLogger(__name__)
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
 
@@ -194,7 +196,10 @@ class IndexRun:
             return FileDone(path, "skipped", reason=str(e))
         except DocchatError as e:
             return FileDone(path, "failed", reason=str(e))
-        except (OSError, UnicodeError, ValueError, RuntimeError) as e:
+        except Exception as e:
+            # A parser bug on one file must not end a 10,000-file run: report it, log the
+            # traceback for the bug report, go on.
+            log.exception("failed to read %s", path)
             return FileDone(path, "failed", reason=f"{type(e).__name__}: {e}".splitlines()[0])
         if not spans:
             return FileDone(path, "skipped", reason="no text")

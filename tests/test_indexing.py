@@ -205,3 +205,21 @@ def test_remove_collection(service: Docchat, docs: Path) -> None:
     assert service.collection_names() == []
     with pytest.raises(CollectionError, match="no collection named 't'"):
         service.search("t", "bread")
+
+
+def test_a_parser_crash_on_one_file_is_reported_and_the_run_goes_on(
+    service: Docchat, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docchat.indexing
+
+    real_parse = docchat.indexing.parse
+
+    def flaky(path: Path):
+        if path.name == "bread.txt":
+            raise KeyError("parser bug")
+        return real_parse(path)
+
+    monkeypatch.setattr(docchat.indexing, "parse", flaky)
+    summary, _ = run(service, "t", docs)
+    assert summary.indexed == 2
+    assert summary.failed == [(str((docs / "bread.txt").resolve()), "KeyError: 'parser bug'")]

@@ -7,6 +7,7 @@ import sys
 import click
 
 from docchat.cli.common import AppContext, run_guarded
+from docchat.logs import setup_logging
 
 
 class _FoldersOrCommand(click.Group):
@@ -55,6 +56,7 @@ def main(
     """
     folders = ctx.meta.get("folders", [])
     quiet_library_logs()
+    setup_logging()
     ctx.obj = AppContext(config_file=config_file, data_dir=data_dir)
     if ctx.invoked_subcommand is None:
         from docchat.cli.app import open_app
