@@ -175,8 +175,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for key, s in scores.items():
         p = np.percentile(s, [1, 5, 50, 95])
-        print(f"| {key} | {len(s)} | {s.min():.3f} | {p[0]:.3f} | {p[1]:.3f} | {p[2]:.3f} "
-              f"| {p[3]:.3f} | {s.max():.3f} |")
+        print(
+            f"| {key} | {len(s)} | {s.min():.3f} | {p[0]:.3f} | {p[1]:.3f} | {p[2]:.3f} "
+            f"| {p[3]:.3f} | {s.max():.3f} |"
+        )
 
     real = np.concatenate([s for k, s in scores.items() if k.endswith(("/real", "/asked"))])
     other = np.concatenate([s for k, s in scores.items() if "/other" in k])
@@ -190,9 +192,11 @@ def main() -> None:
         if wrong <= args.max_false_abstain:
             best = float(t)
         print(f"| {t:.3f} | {wrong:.1%} | {(other < t).mean():.1%} | {(off < t).mean():.1%} |")
-    print(f"\nHighest t refusing at most {args.max_false_abstain:.0%} of real questions: "
-          f"{best:.3f} (refuses {(off < best).mean():.0%} of off-topic, "
-          f"{(other < best).mean():.0%} of other-field questions)")
+    print(
+        f"\nHighest t refusing at most {args.max_false_abstain:.0%} of real questions: "
+        f"{best:.3f} (refuses {(off < best).mean():.0%} of off-topic, "
+        f"{(other < best).mean():.0%} of other-field questions)"
+    )
 
 
 if __name__ == "__main__":

@@ -172,8 +172,11 @@ class Docchat:
         if not question.strip():
             raise DocchatError("empty question")
         cfg = with_overrides(self.settings.generate, generation_overrides)
+        coll = self.open_collection(collection)
+        if self.settings.search.mode != "keyword":
+            self.embedder_for(coll)  # load it now, so retrieval_ms times the search alone
         yield from ask_in_session(
-            self.open_collection(collection).db,
+            coll.db,
             question.strip(),
             session,
             search=lambda query: self.search(collection, query, k),

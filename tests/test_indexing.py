@@ -223,3 +223,27 @@ def test_a_parser_crash_on_one_file_is_reported_and_the_run_goes_on(
     summary, _ = run(service, "t", docs)
     assert summary.indexed == 2
     assert summary.failed == [(str((docs / "bread.txt").resolve()), "KeyError: 'parser bug'")]
+
+
+def test_past_the_threshold_the_index_becomes_approximate_and_stays_correct(
+    service: Docchat, tmp_path: Path
+) -> None:
+    service.settings.store.approximate_above = 100
+    root = tmp_path / "big"
+    root.mkdir()
+    for i in range(150):
+        (root / f"d{i:03}.txt").write_text(f"Item {i} concerns word{i} only.\n", "utf-8")
+    run(service, "big", root)
+    coll = service.open_collection("big")
+    assert coll.vectors().approximate
+    assert len(coll.vectors()) == 150
+    # IVF is approximate, but a vector's own cluster is always probed: exact text finds itself.
+    exact = "Item 42 concerns word42 only."
+    hits = service.search("big", exact, k=5, mode="dense")
+    # (The hashed fake embedder can give two texts the same vector, hence ties at 1.0.)
+    assert "d042.txt" in {Path(h.path).name for h in hits if h.score > 0.999}
+    (root / "d042.txt").unlink()
+    summary, _ = run(service, "big", root)
+    assert summary.removed == 1 and service.check("big").ok
+    assert len(service.open_collection("big").vectors()) == 149
+    assert all(Path(h.path).name != "d042.txt" for h in service.search("big", exact, k=5))

@@ -31,8 +31,10 @@ def shown_path(path: str) -> str:
 
 def source_line(source: Source, cited: bool) -> str:
     page = f" p.{source.page}" if source.page is not None else ""
-    lines = f"line {source.line_start}" if source.line_start == source.line_end else (
-        f"lines {source.line_start}–{source.line_end}"
+    lines = (
+        f"line {source.line_start}"
+        if source.line_start == source.line_end
+        else (f"lines {source.line_start}–{source.line_end}")
     )
     mark = "  ← cited" if cited else ""
     return f"  [{source.n}] {shown_path(source.path)}{page} {lines}{mark}"
@@ -135,7 +137,12 @@ def ask(
         answer: Answer | None = None
         with sigint_sets(cancel):
             for item in app.service().ask(
-                collection, text, session=session, cancel=cancel, k=k, on_query=show_query,
+                collection,
+                text,
+                session=session,
+                cancel=cancel,
+                k=k,
+                on_query=show_query,
                 **overrides,
             ):
                 if isinstance(item, Answer):

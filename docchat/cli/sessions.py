@@ -52,9 +52,11 @@ def list_(app: AppContext, collection: str, as_json: bool) -> None:
         rows = store.list_sessions(_db(app, collection))
         if as_json:
             print_json([r.to_json() for r in rows])
-        elif not rows:
-            click.echo("no sessions yet (start one: docchat ask QUESTION -c "
-                       f"{collection} --session new)")
+            return 0
+        if not rows:
+            click.echo(
+                f"no sessions yet (start one: docchat ask QUESTION -c {collection} --session new)"
+            )
         for r in rows:
             asked = f"{r.messages // 2:>3} questions"
             click.echo(f"{r.id:>4}  {_when(r.updated_at)}  {asked}  {r.title}")

@@ -25,6 +25,20 @@ def _sentence_transformers(settings: EmbedSettings) -> Embedder:
 register_embedder("sentence-transformers", _sentence_transformers)
 
 
+def _onnx(int8: bool) -> EmbedderFactory:
+    def factory(settings: EmbedSettings) -> Embedder:
+        from docchat.embed.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(settings.model, int8=int8)
+
+    return factory
+
+
+# CPU speed-ups, made locally from the same model (see docchat/embed/onnx.py).
+register_embedder("onnx", _onnx(int8=False))
+register_embedder("onnx-int8", _onnx(int8=True))
+
+
 def create_embedder(settings: EmbedSettings) -> Embedder:
     try:
         factory = _BACKENDS[settings.backend]

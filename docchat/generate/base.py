@@ -51,6 +51,8 @@ class Generator(ABC):
     name: str = ""
     #: Context window in tokens: prompt + answer must fit in it.
     n_ctx: int = 4096
+    #: Where it runs ("cpu", "cuda", "gpu", ...), for display.
+    device: str = ""
 
     @abstractmethod
     def stream(

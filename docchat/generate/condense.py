@@ -22,9 +22,7 @@ CONDENSE_SYSTEM = (
 MAX_TURNS = 3  # the last few exchanges carry the context a follow-up leans on
 ANSWER_TOKENS = 120  # per earlier answer: its gist is enough to resolve "it", "that", ...
 QUERY_TOKENS = 64
-_PREFIX = re.compile(
-    r"^\s*(?:standalone|rewritten)?\s*(?:question|query)\s*:\s*", re.IGNORECASE
-)
+_PREFIX = re.compile(r"^\s*(?:standalone|rewritten)?\s*(?:question|query)\s*:\s*", re.IGNORECASE)
 
 
 def condense_messages(

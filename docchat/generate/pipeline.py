@@ -16,7 +16,7 @@ from dataclasses import replace
 from docchat.generate.base import GenerationOptions, Generator
 from docchat.generate.citations import parse_citations
 from docchat.generate.condense import condense
-from docchat.generate.prompt import Turn, build_prompt
+from docchat.generate.prompt import ANSWER_STOP, Turn, build_prompt
 from docchat.store import sessions as store
 from docchat.types import Answer, AnswerTimings, Hit, Source
 
@@ -126,7 +126,8 @@ def answer_stream(
     pieces: list[str] = []
     t_ask = time.perf_counter()
     t_first: float | None = None
-    stream = gen.stream(prompt.messages, replace(options, max_tokens=prompt.max_tokens), cancel)
+    options = replace(options, max_tokens=prompt.max_tokens, stop=options.stop + ANSWER_STOP)
+    stream = gen.stream(prompt.messages, options, cancel)
     try:
         for piece in stream:
             if t_first is None:

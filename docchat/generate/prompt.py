@@ -22,6 +22,9 @@ SYSTEM_PROMPT = (
     "square brackets, like [1] or [2][3]. If the sources do not contain the answer, say that "
     "the documents do not cover it. Do not use outside knowledge. Be concise."
 )
+# Small models sometimes echo the prompt's layout and run on into a new "Question:"; the
+# answer is over by then.
+ANSWER_STOP = ("\nQuestion:",)
 HISTORY_SHARE = 0.25  # at most this part of the free budget goes to earlier turns
 MIN_SOURCE_TOKENS = 48  # a source trimmed below this is useless: drop it instead
 MIN_ANSWER_TOKENS = 32
@@ -67,6 +70,9 @@ def to_source(n: int, hit: Hit) -> Source:
     )
 
 
+SOURCES_HEADING = "Sources:\n\n"
+
+
 def assemble(
     question: str, blocks: Sequence[str], turns: Sequence[Turn], system: str = SYSTEM_PROMPT
 ) -> list[ChatMessage]:
@@ -76,7 +82,7 @@ def assemble(
         messages.append({"role": "assistant", "content": turn.answer})
     body = f"Question: {question}"
     if blocks:
-        body = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\n{body}"
+        body = SOURCES_HEADING + "\n\n".join(blocks) + f"\n\n{body}"
     messages.append({"role": "user", "content": body})
     return messages
 
@@ -120,21 +126,40 @@ def build_prompt(
     free = n_ctx - max_tokens - base
 
     turns, used = _fit_history(generator, history, int(free * HISTORY_SHARE))
-    blocks, sources = _fit_sources(generator, hits, free - used)
-    if len(sources) == len(hits):  # every source fitted: older turns may use what is left
-        left = free - used - sum(generator.count_tokens(b) + 2 for b in blocks)
-        turns, used = _fit_history(generator, history, used + max(left, 0))
+    heading = generator.count_tokens(SOURCES_HEADING) + 2
+    parts, sources = _fit_sources(generator, hits, free - used - heading)
+    extended = False
+    if len(sources) == len(hits) and len(turns) < len(history):
+        # Every source fitted: older turns may use what is left (less a little slack for
+        # template markers, so the check below rarely has to take anything back).
+        spent = sum(generator.count_tokens(f"{h}\n{t}") + 2 for h, t in parts)
+        left = free - used - heading - spent - TURN_OVERHEAD
+        if left > 0:
+            turns, used = _fit_history(generator, history, used + left)
+            extended = True
 
-    messages = assemble(question, blocks, turns, system)
+    def blocks() -> list[str]:
+        return [f"{header}\n{text}" for header, text in parts]
+
+    messages = assemble(question, blocks(), turns, system)
     total = generator.count_prompt_tokens(messages)
     while total > n_ctx - max_tokens:  # estimates were off (template overhead): give up more
-        if blocks:
-            blocks, sources = blocks[:-1], sources[:-1]
+        excess = total - (n_ctx - max_tokens)
+        if extended and turns:  # the extra history was a bonus: it goes first
+            turns = turns[1:]
+        elif parts:  # trim the last source by the excess, or drop it when too little is left
+            header, text = parts[-1]
+            room = generator.count_tokens(text) - excess - 2
+            parts.pop()
+            if room >= MIN_SOURCE_TOKENS and (text := trim_to_tokens(text, room, generator)):
+                parts.append((header, text))
+            else:
+                sources = sources[:-1]
         elif turns:
             turns = turns[1:]
         else:  # pragma: no cover - base was checked above
             break
-        messages = assemble(question, blocks, turns, system)
+        messages = assemble(question, blocks(), turns, system)
         total = generator.count_prompt_tokens(messages)
     return Prompt(
         messages=messages,
@@ -170,8 +195,9 @@ def _fit_history(
 
 def _fit_sources(
     generator: Generator, hits: Sequence[Hit], budget: int
-) -> tuple[list[str], list[Source]]:
-    blocks: list[str] = []
+) -> tuple[list[tuple[str, str]], list[Source]]:
+    """(header, text) of the best hits that fit in `budget` tokens, and their Sources."""
+    parts: list[tuple[str, str]] = []
     sources: list[Source] = []
     for hit in hits:
         n = len(sources) + 1
@@ -179,7 +205,7 @@ def _fit_sources(
         block = f"{header}\n{hit.text}"
         cost = generator.count_tokens(block) + 2  # + the blank line between blocks
         if cost <= budget:
-            blocks.append(block)
+            parts.append((header, hit.text))
             sources.append(to_source(n, hit))
             budget -= cost
             continue
@@ -187,7 +213,7 @@ def _fit_sources(
         if room >= MIN_SOURCE_TOKENS:  # the last one that fits in part is trimmed, not dropped
             text = trim_to_tokens(hit.text, room, generator)
             if text:
-                blocks.append(f"{header}\n{text}")
+                parts.append((header, text))
                 sources.append(to_source(n, hit))
         break
-    return blocks, sources
+    return parts, sources

@@ -164,8 +164,18 @@ def add_exchange(conn: sqlite3.Connection, session_id: int, answer: Answer) -> i
             "INSERT INTO message_sources(message_id, n, path, page, line_start, line_end, "
             "heading, score, cited, chunk_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (message_id, s.n, s.path, s.page, s.line_start, s.line_end, s.heading,
-                 s.score, int(s.n in cited), s.chunk_id)
+                (
+                    message_id,
+                    s.n,
+                    s.path,
+                    s.page,
+                    s.line_start,
+                    s.line_end,
+                    s.heading,
+                    s.score,
+                    int(s.n in cited),
+                    s.chunk_id,
+                )
                 for s in answer.sources
             ],
         )
@@ -183,8 +193,14 @@ def messages(conn: sqlite3.Connection, session_id: int) -> list[MessageRow]:
         (session_id,),
     ):
         source = Source(
-            n=row[1], path=row[2], page=row[3], line_start=row[4], line_end=row[5],
-            score=row[6], heading=row[7], chunk_id=row[8],
+            n=row[1],
+            path=row[2],
+            page=row[3],
+            line_start=row[4],
+            line_end=row[5],
+            score=row[6],
+            heading=row[7],
+            chunk_id=row[8],
         )
         sources.setdefault(row[0], []).append((source, bool(row[9])))
     out: list[MessageRow] = []
@@ -196,9 +212,16 @@ def messages(conn: sqlite3.Connection, session_id: int) -> list[MessageRow]:
         used = sources.get(mid, [])
         out.append(
             MessageRow(
-                id=mid, role=role, content=content, created_at=created, query=query,
-                model=model, abstained=bool(abstained), stopped=bool(stopped),
-                sources=tuple(s for s, _ in used), cited=tuple(s.n for s, c in used if c),
+                id=mid,
+                role=role,
+                content=content,
+                created_at=created,
+                query=query,
+                model=model,
+                abstained=bool(abstained),
+                stopped=bool(stopped),
+                sources=tuple(s for s, _ in used),
+                cited=tuple(s.n for s, c in used if c),
             )
         )
     return out

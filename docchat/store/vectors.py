@@ -15,6 +15,7 @@ import numpy as np
 from docchat.errors import missing
 
 IVF_NPROBE = 16
+SINGLE_THREAD_QUERIES = 4  # batches up to this size search on one thread
 
 
 def _faiss() -> Any:
@@ -55,11 +56,14 @@ class VectorIndex:
         faiss = _faiss()
         n = len(ids)
         if approximate_above and n > approximate_above:
-            nlist = int(4 * math.sqrt(n))
+            # sqrt(n) lists, k-means on 50 points per list, 10 iterations: a 1M-vector build
+            # stays in tens of seconds on 2 cores (benchmarks/faiss_index.py measures it).
+            nlist = max(64, int(math.sqrt(n)))
             quantizer = faiss.IndexFlatIP(dimension)
             ivf = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+            ivf.cp.niter = 10
             rng = np.random.default_rng(0)
-            sample = vectors[rng.choice(n, size=min(n, nlist * 64), replace=False)]
+            sample = vectors[rng.choice(n, size=min(n, nlist * 50), replace=False)]
             ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
             index = faiss.IndexIDMap2(ivf)
             _set_nprobe(index)
@@ -104,19 +108,29 @@ class VectorIndex:
         `allowed` restricts the search to those ids (query filters) inside FAISS, so a
         filter never starves the result list the way filtering after the search would.
         """
+        faiss = _faiss()
         k = max(1, min(k, len(self)))
         q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
-        if allowed is None:
-            return self.index.search(q, k)
-        faiss = _faiss()
-        sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-        inner = _inner(self.index)
-        if hasattr(inner, "nprobe"):
-            # A narrow filter leaves few allowed vectors per list: probe wider to find them.
-            params = faiss.SearchParametersIVF(sel=sel, nprobe=min(inner.nlist, 4 * inner.nprobe))
-        else:
-            params = faiss.SearchParameters(sel=sel)
-        return self.index.search(q, k, params=params)
+        params = None
+        if allowed is not None:
+            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            inner = _inner(self.index)
+            if hasattr(inner, "nprobe"):
+                # A narrow filter leaves few allowed vectors per list: probe wider.
+                nprobe = min(inner.nlist, 4 * inner.nprobe)
+                params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+            else:
+                params = faiss.SearchParameters(sel=sel)
+        # One query at a time runs on one OpenMP thread: on a busy 2-core machine a second
+        # thread made a 100k flat search 7x slower (96 vs 14 ms, benchmarks/README.md).
+        # omp_set_num_threads is per calling thread, so index builds elsewhere keep theirs.
+        threads = faiss.omp_get_max_threads()
+        if len(q) <= SINGLE_THREAD_QUERIES:
+            faiss.omp_set_num_threads(1)
+        try:
+            return self.index.search(q, k, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     # ------------------------------------------------------------ persistence
 

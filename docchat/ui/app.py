@@ -125,8 +125,8 @@ class DocchatApp(App[int]):
             await self.push_screen(IndexScreen(name, self.start_folders, auto_start=True))
         elif message.collection:
             if message.collection not in self.service.collection_names():
-                self.notify(f"no collection named '{message.collection}'", severity="error")
                 await self.push_screen(WelcomeScreen())
+                self.notify(f"no collection named '{message.collection}'", severity="error")
             else:
                 await self._push_main(message.collection)
         else:
@@ -173,7 +173,10 @@ class DocchatApp(App[int]):
     # ------------------------------------------------------------ navigation
 
     async def open_collection(self, name: str) -> None:
-        """Show collection `name` on the main screen, closing whatever is on top of it."""
+        """Show collection `name` on the main screen, closing whatever is on top of it.
+
+        Screens call it with `app.call_later`: awaiting it from a handler of a screen that it
+        pops would wait for that very handler."""
         while len(self.screen_stack) > 2:
             await self.pop_screen()
         main = self._main_screen()

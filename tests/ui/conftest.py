@@ -16,6 +16,7 @@ from docchat.config import Settings
 from docchat.service import Docchat
 from docchat.ui.app import DocchatApp
 
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run `async def` tests on a fresh event loop (no pytest-asyncio needed)."""
@@ -64,8 +65,12 @@ def indexed(ui_service: Docchat, home_docs: Path) -> Docchat:
     return ui_service
 
 
-def make_app(service: Docchat, collection: str | None = None, folders: list[str] | None = None,
-             launched: list[Any] | None = None) -> DocchatApp:
+def make_app(
+    service: Docchat,
+    collection: str | None = None,
+    folders: list[str] | None = None,
+    launched: list[Any] | None = None,
+) -> DocchatApp:
     app = DocchatApp(lambda: service, collection, folders or [])
     if launched is not None:
         app.launcher = lambda command, _app: launched.append(command)

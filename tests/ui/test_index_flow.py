@@ -19,7 +19,9 @@ def log_text(screen: IndexScreen) -> str:
     return "\n".join(line.text for line in screen.query_one(RichLog).lines)
 
 
-async def test_welcome_then_index_a_folder_and_open_it(ui_service: Docchat, home_docs: Path) -> None:
+async def test_welcome_then_index_a_folder_and_open_it(
+    ui_service: Docchat, home_docs: Path
+) -> None:
     (home_docs / "image.bin").write_bytes(b"\x00\x01\x02binary" * 50)
     app = make_app(ui_service)
     async with app.run_test(size=SIZE) as pilot:
@@ -69,20 +71,31 @@ async def test_escape_stops_indexing_and_the_collection_stays_consistent(
         (home_docs / f"note{i:02}.txt").write_text(f"note {i} about rivers and bread\n")
     embedder = ui_service.embedder()
     gate = threading.Event()
-    embedder.gate = gate  # type: ignore[attr-defined]  # hold the first batch
+    embed = embedder.embed_batch
+
+    def held(texts: list[str]) -> object:  # hold the chunks' batch, not the model probe
+        if "docchat fingerprint probe" not in texts:
+            gate.wait(30)
+        return embed(texts)
+
+    embedder.embed_batch = held  # type: ignore[method-assign]
     app = make_app(ui_service, folders=[str(home_docs)])  # like `docchat ~/docs`
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen) and app.screen.running)
-        screen = app.screen
-        await wait_for(pilot, lambda: screen._files_total == 33)
-        await pilot.press("escape")
-        assert screen.cancel is not None and screen.cancel.is_set()
-        assert "stopping" in str(screen.query_one("#index-rate").render())
-        gate.set()
-        await wait_for(pilot, lambda: screen.finished is not None)
-        assert screen.finished.cancelled
-        assert "stopped in" in str(screen.query_one("#index-rate").render())
-        assert isinstance(app.screen, IndexScreen)  # a stopped run does not open the collection
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen._files_total == 33)
+            assert screen.running
+            await pilot.press("escape")
+            assert screen.cancel is not None and screen.cancel.is_set()
+            assert "stopping" in str(screen.query_one("#index-rate").render())
+            gate.set()
+            await wait_for(pilot, lambda: screen.finished is not None)
+            assert screen.finished.cancelled
+            assert "stopped in" in str(screen.query_one("#index-rate").render())
+            assert isinstance(app.screen, IndexScreen)  # a stopped run does not open it
+    finally:
+        gate.set()  # never leave the worker thread blocked
     assert ui_service.check("docs").ok
 
 
@@ -110,6 +123,8 @@ async def test_remove_a_folder_before_starting(ui_service: Docchat, home_docs: P
 
 
 def test_complete_path(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "tree"
+    tmp_path.mkdir()
     (tmp_path / "papers").mkdir()
     (tmp_path / "pictures").mkdir()
     (tmp_path / "paper.txt").write_text("x")
@@ -126,4 +141,6 @@ def test_names_and_rates() -> None:
     assert collection_name_for(Path("/x/My Papers (2024)")) == "My-Papers-2024"
     assert collection_name_for(Path("/x/...")) == "docs"
     assert rate_line(0, 10, 0, 0.0) == "0/10 files · 0 chunks"
-    assert rate_line(5, 10, 50, 2.0) == "5/10 files · 50 chunks · 2.5 files/s · 25 chunks/s · ETA 2s"
+    assert (
+        rate_line(5, 10, 50, 2.0) == "5/10 files · 50 chunks · 2.5 files/s · 25 chunks/s · ETA 2s"
+    )

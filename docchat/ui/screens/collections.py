@@ -38,6 +38,7 @@ class CollectionsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(classes="list-screen")
         self.names: list[str] = []
+        self.title = "docchat — collections"
 
     @property
     def dapp(self) -> DocchatApp:
@@ -49,8 +50,6 @@ class CollectionsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "docchat — collections"
-        self.sub_title = ""
         table = self.query_one(DataTable)
         table.add_columns("", "name", "docs", "chunks", "model", "size")
         table.focus()
@@ -94,9 +93,10 @@ class CollectionsScreen(Screen[None]):
             return None
         return self.names[table.cursor_row]
 
-    async def action_open(self) -> None:
+    def action_open(self) -> None:
         if self.selected:
-            await self.dapp.open_collection(self.selected)
+            # Run by the app: it pops this screen, which this handler must not wait for.
+            self.app.call_later(self.dapp.open_collection, self.selected)
 
     async def action_new(self) -> None:
         from docchat.ui.screens.index import IndexScreen

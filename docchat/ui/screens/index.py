@@ -83,6 +83,9 @@ class IndexScreen(Screen[None]):
         self._started_at = 0.0
         self._files_total = 0
         self._log_lines = 0
+        # Titles are set before mounting: the Header may not be composed yet in on_mount.
+        self.title = "docchat — index"
+        self.sub_title = collection or "new collection"
 
     @property
     def dapp(self) -> DocchatApp:
@@ -113,8 +116,7 @@ class IndexScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "docchat — index"
-        self.sub_title = self.collection or "new collection"
+        self.query_one("#index-log", RichLog).border_title = "Skipped and failed files"
         self._show_folders()
         self.query_one("#index-path" if self.collection else "#index-name").focus()
         if self.auto_start:
@@ -247,7 +249,7 @@ class IndexScreen(Screen[None]):
             log.write(Text.assemble((f"{status:<8}", style), f"{path}: {reason}"))
             self._log_lines += 1
 
-    async def on_index_finished(self, message: IndexFinished) -> None:
+    def on_index_finished(self, message: IndexFinished) -> None:
         s = message.summary
         self.running = False
         self.finished = s
@@ -270,28 +272,29 @@ class IndexScreen(Screen[None]):
         )
         self.dapp.collections_changed()
         if self.auto_start and not s.cancelled:
-            await self.action_open_collection()
+            self.action_open_collection()
 
     def on_index_failed(self, message: IndexFailed) -> None:
         self.running = False
         self.query_one("#index-rate", Static).update(f"failed: {message.error}")
         self.notify(message.error, title="index failed", severity="error", timeout=10)
 
-    async def action_stop_or_back(self) -> None:
+    def action_stop_or_back(self) -> None:
         if self.running and self.cancel is not None:
             self.cancel.set()
             self.query_one("#index-rate", Static).update("stopping after the current file…")
             return
-        await self.dapp.leave_index_screen()
+        # The app pops this screen: its own handler must not wait for that (deadlock).
+        self.app.call_later(self.dapp.leave_index_screen)
 
-    async def action_open_collection(self) -> None:
+    def action_open_collection(self) -> None:
         if self.running:
             self.notify("still indexing: Esc stops the run", severity="warning")
             return
         if self.finished is None:
             self.notify("nothing indexed yet: Ctrl+R starts", severity="warning")
             return
-        await self.dapp.open_collection(self.collection)
+        self.app.call_later(self.dapp.open_collection, self.collection)
 
 
 def collection_name_for(path: Path) -> str:

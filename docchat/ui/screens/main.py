@@ -41,7 +41,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+t", "toggle_mode", "Ask/Search", id="main.toggle_mode"),
         Binding("ctrl+o", "open_source", "Open source", show=False, id="main.open_source"),
         Binding("ctrl+n", "new_session", "New chat", id="main.new_session"),
-        Binding("ctrl+e", "export_session", "Export", show=False, id="main.export_session"),
+        Binding("ctrl+s", "export_session", "Export chat", show=False, id="main.export_session"),
         Binding("ctrl+r", "focus('results')", "Results", show=False, id="main.focus_results"),
         Binding("ctrl+y", "focus('chat')", "Chat", show=False, id="main.focus_chat"),
         Binding("ctrl+l", "focus('query')", "Input", show=False, id="main.focus_input"),
@@ -57,6 +57,7 @@ class MainScreen(Screen[None]):
         self._stream: MarkdownStream | None = None
         self._turn: ChatTurn | None = None
         self._last_query = ""
+        self.title = f"docchat — {collection}"
 
     @property
     def dapp(self) -> DocchatApp:
@@ -73,7 +74,6 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"docchat — {self.collection}"
         self.refresh_stats()
         self.update_status()
         self.query_one("#query").focus()

@@ -77,6 +77,7 @@ class SessionsScreen(Screen[None]):
         super().__init__(classes="list-screen")
         self.collection = collection
         self.ids: list[int] = []
+        self.title = f"docchat — sessions of {collection}"
 
     @property
     def dapp(self) -> DocchatApp:
@@ -88,7 +89,6 @@ class SessionsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"docchat — sessions of {self.collection}"
         table = self.query_one(DataTable)
         table.add_columns("id", "last used", "questions", "title")
         table.focus()

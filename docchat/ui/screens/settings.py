@@ -39,6 +39,11 @@ class SettingsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="settings.back"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = "docchat — settings"
+        self.sub_title = "Ctrl+S saves to the config file"
+
     @property
     def dapp(self) -> DocchatApp:
         return self.app  # type: ignore[return-value]
@@ -68,10 +73,6 @@ class SettingsScreen(Screen[None]):
                         typ = {"int": "integer", "float": "number"}.get(kind, "text")
                         yield Input(str(value), type=typ, id=field_id)  # type: ignore[arg-type]
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.title = "docchat — settings"
-        self.sub_title = "Ctrl+S saves to the config file"
 
     def collect(self) -> dict[tuple[str, str], Any]:
         """The fields whose value differs from the running settings, typed."""

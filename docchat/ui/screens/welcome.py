@@ -34,6 +34,7 @@ class WelcomeScreen(Screen[None]):
             yield Static(TEXT, id="welcome-text")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def __init__(self) -> None:
+        super().__init__()
         self.title = "docchat"
         self.sub_title = "no collection yet"

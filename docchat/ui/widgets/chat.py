@@ -19,16 +19,21 @@ def linkify(text: str) -> str:
 
 
 def sources_line(answer: Any) -> str:
-    """'[1] dropout.md lines 3–5 · [2] …' for the cited sources (all offered ones if none)."""
-    sources = answer.cited_sources or ()
-    parts = [f"[{s.n}] {s.path.rsplit('/', 1)[-1]} {s.location}" for s in sources]
-    status = []
+    """'cited [1] dropout.md lines 3–5 · …', or the passages offered when none was cited."""
+
+    def describe(sources: Any) -> str:
+        return " · ".join(f"[{s.n}] {s.path.rsplit('/', 1)[-1]} {s.location}" for s in sources)
+
+    parts = []
     if answer.stopped:
-        status.append("stopped")
+        parts.append("stopped")
     if answer.abstained:
-        status.append("not found in the documents")
-    text = " · ".join(parts)
-    return " — ".join(x for x in (", ".join(status), text) if x)
+        parts.append("not found in the documents")
+    if answer.cited_sources:
+        parts.append("cited " + describe(answer.cited_sources))
+    elif answer.sources:
+        parts.append("no citation; offered " + describe(answer.sources))
+    return " — ".join(parts)
 
 
 class ChatTurn(Vertical):

@@ -1,0 +1,116 @@
+"""Query latency of a whole search at N chunks: embed the query, keyword + dense retrieval,
+fusion, fetching the texts — `Docchat.search` exactly as the CLI and the TUI call it.
+
+Embedding 100k real chunks would take hours on a 2-core machine, so the collection is built
+through the store API with synthetic vectors (clustered, 384-d) and real text (sentences of
+a BEIR corpus recombined into ~100-word chunks, so FTS5 posting lists look like real ones).
+Queries are the corpus's real queries, embedded by the real model. The collection is cached
+in benchmarks/.work/ between runs.
+
+    python benchmarks/search_speed.py /work/shared/data/scifact --chunks 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from docchat.config import load_settings
+from docchat.service import Docchat
+from docchat.store.collection import Collection
+from docchat.store.vectors import VectorIndex
+from docchat.types import ChunkSpan
+
+WORK = Path(__file__).parent / ".work"
+DIM = 384
+PER_DOC = 50
+
+
+def build(folder: Path, corpus: Path, n_chunks: int, model: str) -> None:
+    rng = np.random.default_rng(0)
+    sentences = [
+        s
+        for line in corpus.open(encoding="utf-8")
+        for s in re.split(r"(?<=[.!?])\s+", json.loads(line)["text"])
+        if len(s.split()) > 3
+    ]
+    centres = rng.normal(size=(2048, DIM)).astype(np.float32)
+    coll = Collection.open("speed", str(folder), create=True)
+    coll.set_meta(model=model, dimension=DIM, fingerprint="synthetic", last_indexed=time.time())
+    index = VectorIndex(DIM)
+    with coll.writing():
+        for d in range(n_chunks // PER_DOC):
+            chunks, vectors = [], {}
+            for c in range(PER_DOC):
+                text = " ".join(sentences[i] for i in rng.integers(0, len(sentences), 5))
+                h = f"{d}-{c}"
+                span = ChunkSpan(text, None, 0, len(text), c * 10 + 1, c * 10 + 9)
+                chunks.append((span, h))
+                v = centres[rng.integers(0, len(centres))] + rng.normal(0, 0.03, DIM)
+                vectors[h] = (v / np.linalg.norm(v)).astype(np.float32)
+            added, _ = coll.replace_document(
+                path=f"/synthetic/doc{d}.txt",
+                size=1,
+                mtime_ns=1,
+                content_hash=str(d),
+                kind="text",
+                title=None,
+                pages=None,
+                chunks=chunks,
+                new_vectors=vectors,
+            )
+            ids, vecs = coll.vectors_for(added)
+            index.add(ids, vecs)
+        coll.checkpoint(index)
+    coll.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("folder", help="a BEIR folder (corpus.jsonl + queries.jsonl)")
+    ap.add_argument("--chunks", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--modes", nargs="+", default=["keyword", "dense", "hybrid"])
+    args = ap.parse_args()
+    folder = WORK / f"speed-{args.chunks}"
+    settings = load_settings(overrides={"data_dir": str(folder)})
+    if not (folder / "collections" / "speed" / "docchat.sqlite").exists():
+        t0 = time.perf_counter()
+        build(folder, Path(args.folder) / "corpus.jsonl", args.chunks, settings.embed.model)
+        print(f"# built {args.chunks} chunks in {time.perf_counter() - t0:.0f} s")
+    service = Docchat(settings)
+    queries = [
+        json.loads(line)["text"]
+        for line in (Path(args.folder) / "queries.jsonl").open(encoding="utf-8")
+    ][: args.queries]
+    service.search("speed", queries[0], mode="hybrid")  # load the model and the index once
+    embedder = service.embedder_for(service.open_collection("speed"))
+    assert embedder is not None
+    embed_ms = []
+    for q in queries:
+        t0 = time.perf_counter()
+        embedder.embed_query(q)
+        embed_ms.append((time.perf_counter() - t0) * 1000)
+    print(f"# {args.chunks} chunks, {len(queries)} queries, k={settings.search.k}")
+    print(f"{'what':<22} {'p50 ms':>7} {'p95 ms':>7}")
+    print(f"{'embed query only':<22} {statistics.median(embed_ms):>7.1f} "
+          f"{statistics.quantiles(embed_ms, n=20)[18]:>7.1f}")
+    for mode in args.modes:
+        times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            service.search("speed", q, mode=mode)
+            times.append((time.perf_counter() - t0) * 1000)
+        print(f"{'search ' + mode:<22} {statistics.median(times):>7.1f} "
+              f"{statistics.quantiles(times, n=20)[18]:>7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

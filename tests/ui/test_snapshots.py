@@ -1,0 +1,101 @@
+"""SVG snapshots at 80×24 of the welcome, main (results + chat), preview and indexing screens.
+
+Deterministic by construction: fixed documents under $HOME (shown as ~/docs), the fake models,
+the indexing screen's clock frozen, and file names rather than absolute paths on screen.
+Update with: pytest tests/ui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SIZE, make_app, wait_for
+from textual.widgets import Input
+
+from docchat.service import Docchat
+from docchat.ui.screens import index as index_screen
+from docchat.ui.screens.index import IndexScreen
+from docchat.ui.screens.main import MainScreen
+from docchat.ui.screens.preview import PreviewScreen
+from docchat.ui.screens.welcome import WelcomeScreen
+
+
+async def steady(pilot: Any) -> None:
+    """Stop cursor blinking: a snapshot must not depend on when in the blink it is taken."""
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_screen, "now", lambda: 1000.0)
+
+
+async def _main_ready(pilot: Any) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.models_ready)
+    await wait_for(pilot, lambda: "docs" in str(app.screen.sub_title))
+
+
+def test_welcome_screen(ui_service: Docchat, snap_compare: Any) -> None:
+    app = make_app(ui_service)
+
+    async def ready(pilot: Any) -> None:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, WelcomeScreen))
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_main_screen_with_results_and_chat(indexed: Docchat, snap_compare: Any) -> None:
+    app = make_app(indexed, "docs")
+
+    async def ready(pilot: Any) -> None:
+        await _main_ready(pilot)
+        screen = pilot.app.screen
+        await pilot.press(*"/overfitting", "enter")
+        await wait_for(pilot, lambda: screen.query_one("#results").passages)
+        await pilot.press(*"what reduces overfitting", "enter")
+        await wait_for(pilot, lambda: screen.session == 1 and not screen.answering)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_preview_of_a_hit(indexed: Docchat, snap_compare: Any) -> None:
+    app = make_app(indexed, "docs")
+
+    async def ready(pilot: Any) -> None:
+        await _main_ready(pilot)
+        screen = pilot.app.screen
+        await pilot.press(*"/dropout training", "enter")
+        await wait_for(pilot, lambda: screen.query_one("#results").passages)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PreviewScreen))
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_indexing_screen_after_a_run(
+    ui_service: Docchat, home_docs: Path, snap_compare: Any
+) -> None:
+    (home_docs / "image.bin").write_bytes(b"\x00\x01binary" * 40)
+    (home_docs / "empty.txt").write_text("")
+    app = make_app(ui_service)
+
+    async def ready(pilot: Any) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        app.screen.query_one("#index-path").focus()
+        await pilot.press(*"~/docs", "enter", "ctrl+r")
+        await wait_for(pilot, lambda: app.screen.finished is not None)
+        app.clear_notifications()  # toasts would cover the log
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
