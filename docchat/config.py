@@ -68,7 +68,7 @@ class EmbedSettings(_Section):
 
 class StoreSettings(_Section):
     approximate_above: int = Field(
-        300_000,
+        50_000,
         ge=0,
         description="Past this many vectors the FAISS index becomes approximate (IVF) "
         "instead of exact; 0 means always exact. See benchmarks/README.md.",
@@ -150,12 +150,13 @@ class GenerateSettings(_Section):
         "OPENAI_API_KEY", description="Environment variable holding the API key (openai only)."
     )
     abstain_below: float = Field(
-        0.0,
-        ge=0.0,
+        -1.0,
+        ge=-1.0,
         le=1.0,
         description='Answer "the documents don\'t cover that" without asking the model when '
-        "the best hit's dense cosine is below this; 0 never abstains. Calibrated for "
-        "all-MiniLM-L6-v2 by benchmarks/calibrate_abstention.py (see docs/answers.md).",
+        "the best hit's dense cosine is below this; 0 never abstains; -1 = the value calibrated "
+        "for the collection's embedding model (0.30 for all-MiniLM-L6-v2, see "
+        "benchmarks/calibrate_abstention.py), or 0 for a model never calibrated.",
     )
 
 

@@ -166,7 +166,7 @@ class Docchat:
         partial answer; `on_query` hears the rewritten query of a follow-up before search."""
         from docchat.generate.base import GenerationOptions
         from docchat.generate.models import display_name
-        from docchat.generate.pipeline import ask_in_session
+        from docchat.generate.pipeline import abstain_threshold, ask_in_session
         from docchat.generate.registry import with_overrides
 
         if not question.strip():
@@ -182,7 +182,7 @@ class Docchat:
             search=lambda query: self.search(collection, query, k),
             generator=lambda: self.generator(**generation_overrides),
             options=GenerationOptions.from_settings(cfg),
-            abstain_below=cfg.abstain_below,
+            abstain_below=abstain_threshold(cfg.abstain_below, coll.meta("model")),
             cancel=cancel,
             on_query=on_query,
             model_name=display_name(cfg.model),

@@ -29,6 +29,23 @@ SearchFn = Callable[[str], Sequence[Hit]]
 GeneratorSource = Generator | Callable[[], Generator]
 
 
+# Top-1 dense cosine under which a question is "not covered", per embedding model (lower-case
+# name), from benchmarks/calibrate_abstention.py: the highest 0.025 step that refused none of
+# 1,050 real SciFact/Cranfield questions, while refusing 89% of off-topic ones (docs/answers.md).
+CALIBRATED_ABSTAIN = {
+    "all-minilm-l6-v2": 0.30,
+    "sentence-transformers/all-minilm-l6-v2": 0.30,
+}
+
+
+def abstain_threshold(configured: float, embedding_model: str | None) -> float:
+    """`configured` when set (>= 0); else the calibrated value for the collection's embedding
+    model, or 0 (never abstain) for a model whose cosines were never measured."""
+    if configured >= 0:
+        return configured
+    return CALIBRATED_ABSTAIN.get((embedding_model or "").lower(), 0.0)
+
+
 def relevance(hits: Sequence[Hit]) -> float | None:
     """How well the best hit matches: the highest dense cosine among the hits.
 

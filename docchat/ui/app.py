@@ -19,13 +19,14 @@ from textual import work
 from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from docchat.ui.guard import describe
 from docchat.ui.logsetup import setup_logging
 from docchat.ui.messages import Booted, ModelsReady
 from docchat.ui.opener import OpenCommand, open_command
 from docchat.ui.widgets.items import Passage
+from docchat.ui.widgets.titlebar import TitleBar
 
 log = logging.getLogger("docchat.ui")
 
@@ -81,7 +82,7 @@ class DocchatApp(App[int]):
         self.launcher: Callable[[OpenCommand, App[Any]], None] = launch
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("starting docchat…", id="boot")
         yield Footer()
 
@@ -131,6 +132,8 @@ class DocchatApp(App[int]):
                 await self._push_main(message.collection)
         else:
             await self.push_screen(WelcomeScreen())
+            if self.service.collection_names():  # several, none used last: let the user pick
+                await self.action_collections()
 
     async def _push_main(self, name: str) -> None:
         from docchat.ui.screens.main import MainScreen

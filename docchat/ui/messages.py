@@ -69,11 +69,13 @@ class SearchDone(Message):
 @dataclass
 class AnswerPiece(Message):
     text: str
+    ticket: int = 0  # which question it belongs to: late pieces of a replaced one are dropped
 
 
 @dataclass
 class AnswerDone(Message):
     answer: Any  # docchat.types.Answer
+    ticket: int = 0
 
 
 @dataclass

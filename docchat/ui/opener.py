@@ -9,8 +9,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from docchat.config import UISettings
+if TYPE_CHECKING:  # pydantic is not needed to paint the first frame
+    from docchat.config import UISettings
 
 # Files an editor shows as they are; everything else goes to a viewer or the system opener.
 BINARY_KINDS = {".pdf", ".docx", ".epub", ".odt", ".doc"}

@@ -9,7 +9,7 @@ import pytest
 from fakes import FakeGenerator
 
 from docchat.generate.base import GenerationOptions, Generator
-from docchat.generate.pipeline import ABSTAIN_TEXT, answer_stream, relevance
+from docchat.generate.pipeline import ABSTAIN_TEXT, abstain_threshold, answer_stream, relevance
 from docchat.generate.prompt import Turn
 from docchat.types import Answer, Hit
 
@@ -167,3 +167,10 @@ def test_stop_strings_end_the_answer(make_hit: MakeHit, stop: tuple[str, ...]) -
     gen = FakeGenerator(responses=["one two STOP three"])
     pieces = list(gen.stream([{"role": "user", "content": "x"}], GenerationOptions(stop=stop)))
     assert "".join(pieces) == "one two "
+
+
+def test_the_threshold_is_calibrated_per_embedding_model() -> None:
+    assert abstain_threshold(-1.0, "all-MiniLM-L6-v2") == 0.30
+    assert abstain_threshold(-1.0, "some-other-model") == 0.0, "never measured: never abstain"
+    assert abstain_threshold(-1.0, None) == 0.0
+    assert abstain_threshold(0.45, "all-MiniLM-L6-v2") == 0.45

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from conftest import SIZE, make_app, wait_for
 from textual.widgets import DataTable, Input
+from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.service import Docchat
 from docchat.ui.screens.collections import CollectionsScreen
@@ -166,3 +166,26 @@ async def test_bad_setting_is_refused_with_the_reason(indexed: Docchat) -> None:
         assert isinstance(app.screen, SettingsScreen)  # stays open to fix it
         assert any("search.k" in n.message for n in app._notifications)
     assert indexed.settings.search.k == 5
+
+
+async def test_start_without_a_last_collection_offers_the_list(
+    indexed: Docchat, home_docs: Path
+) -> None:
+    two_collections(indexed, home_docs)
+    indexed.settings.ui.last_collection = ""
+    app = make_app(indexed)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CollectionsScreen))
+        await wait_for(pilot, lambda: app.screen.names == ["docs", "other"])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.screen.collection == "docs"
+
+
+async def test_last_collection_is_reopened(indexed: Docchat, home_docs: Path) -> None:
+    two_collections(indexed, home_docs)
+    indexed.settings.ui.last_collection = "other"
+    app = make_app(indexed)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert app.screen.collection == "other"

@@ -43,8 +43,18 @@ class Tmux:
     def start(self, command: str, env: dict[str, str]) -> None:
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         subprocess.run(
-            [*self.base, "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30",
-             f"env {exports} {command}; sleep 30"],
+            [
+                *self.base,
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                f"env {exports} {command}; sleep 30",
+            ],
             check=True,
         )
 
@@ -63,7 +73,7 @@ class Tmux:
             text = self.screen()
             if condition(text):
                 return text
-            time.sleep(0.2)  # polling a real terminal: there is no event to wait on
+            time.sleep(0.05)  # polling a real terminal: there is no event to wait on
         raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
 
     def kill(self) -> None:
@@ -71,6 +81,7 @@ class Tmux:
 
 
 @needs
+@pytest.mark.timeout(600)  # loads two real models on a CPU that may be busy
 def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
     docs = tmp_path / "papers"
     docs.mkdir()
@@ -98,7 +109,9 @@ def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
     tmux.start(f"{DOCCHAT} {docs}", env)
     try:
         # `docchat FOLDER` indexes it into a collection named after it, then opens it.
-        tmux.wait(lambda s: "docchat — papers" in s and "2 docs" in s, 240, "the indexed collection")
+        tmux.wait(
+            lambda s: "docchat — papers" in s and "2 docs" in s, 240, "the indexed collection"
+        )
         tmux.wait(lambda s: "models ready" in s, 240, "the models to load")
         tmux.keys("What reduces overfitting?", "Enter")
         tmux.wait(lambda s: "› What reduces overfitting?" in s, 30, "the question in the chat")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from conftest import SIZE, make_app, wait_for
 from textual.widgets import Input, OptionList, ProgressBar, RichLog
+from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.service import Docchat
 from docchat.ui.screens.index import IndexScreen, collection_name_for, rate_line

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, Gate, make_app, wait_for
+from ui_helpers import SIZE, Gate, make_app, wait_for
 
 from docchat.service import Docchat
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.preview import PreviewScreen
-from docchat.ui.widgets.chat import ChatPane
+from docchat.ui.widgets.chat import ChatPane, ChatTurn
 from docchat.ui.widgets.results import ResultsPane
 
 
@@ -146,3 +146,37 @@ async def test_new_chat_clears_and_starts_a_new_session(indexed: Docchat) -> Non
         assert screen.session is None and not screen.query(".turn")
         await pilot.press(*"sourdough", "enter")
         await wait_for(pilot, lambda: screen.session == 2)
+
+
+async def test_a_new_question_replaces_the_one_being_answered(indexed: Docchat) -> None:
+    gate = Gate(at=1)
+    indexed.generator().on_piece = gate  # type: ignore[attr-defined]
+    app = make_app(indexed, "docs")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        screen = app.screen
+        await pilot.press(*"what reduces overfitting", "enter")
+        await wait_for(pilot, lambda: gate.reached.is_set())
+        await pilot.press(*"how is bread made", "enter")
+        gate.release.set()
+        turns = list(screen.query(ChatTurn))
+        await wait_for(pilot, lambda: len(turns) == 2 or len(screen.query(ChatTurn)) == 2)
+        first, second = list(screen.query(ChatTurn))
+        await wait_for(pilot, lambda: second.answer is not None)
+        await pilot.pause()
+        assert first.answer is None  # its late pieces and answer were dropped
+        assert "replaced" in str(first.meta.render())
+        assert second.answer.question == "how is bread made"
+        assert "bread.txt" in str(second.meta.render())
+
+
+async def test_an_abstained_answer_says_so(indexed: Docchat) -> None:
+    indexed.settings.generate.abstain_below = 0.99
+    app = make_app(indexed, "docs")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await pilot.press(*"what is the capital of peru", "enter")
+        chat = app.screen.query_one(ChatPane)
+        await wait_for(pilot, lambda: chat.last_turn and chat.last_turn.answer is not None)
+        assert chat.last_turn.answer.abstained
+        assert "not found in the documents" in str(chat.last_turn.meta.render())

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SIZE, make_app, wait_for
 from textual.widgets import Input
+from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.service import Docchat
 from docchat.ui.screens import index as index_screen

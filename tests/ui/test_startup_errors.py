@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, make_app, wait_for
+from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.config import UISettings
 from docchat.errors import CollectionLocked
@@ -58,7 +58,8 @@ async def test_unknown_collection_is_a_notification(ui_service: Docchat) -> None
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
         await wait_for(
-            pilot, lambda: any("no collection named 'nope'" in n.message for n in app._notifications)
+            pilot,
+            lambda: any("no collection named 'nope'" in n.message for n in app._notifications),
         )
 
 

@@ -8,11 +8,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer
 
 from docchat.ui.guard import guarded
 from docchat.ui.messages import CollectionsLoaded, Done, WorkFailed
 from docchat.ui.screens.dialogs import ConfirmScreen, PromptScreen
+from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.ui.app import DocchatApp
@@ -45,7 +46,7 @@ class CollectionsScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield DataTable(id="collections-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -121,7 +122,7 @@ class CollectionsScreen(Screen[None]):
     def rename(self, old: str, new: str) -> None:
         with guarded(self, "rename"):
             self.dapp.service.rename_collection(old, new)
-            self.app.call_from_thread(self.dapp.collection_renamed, old, new)
+            self.app.call_from_thread(self.dapp.collection_renamed, old, new)  # type: ignore[arg-type]
             self.post_message(Done(f"renamed '{old}' to '{new}'"))
 
     def action_delete(self) -> None:
@@ -140,5 +141,5 @@ class CollectionsScreen(Screen[None]):
     def delete(self, name: str) -> None:
         with guarded(self, "delete"):
             self.dapp.service.remove(name)
-            self.app.call_from_thread(self.dapp.collection_removed, name)
+            self.app.call_from_thread(self.dapp.collection_removed, name)  # type: ignore[arg-type]
             self.post_message(Done(f"deleted collection '{name}'"))

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, OptionList, ProgressBar, RichLog, Static
+from textual.widgets import Footer, Input, Label, OptionList, ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
 from docchat.errors import DocchatError
@@ -23,6 +23,7 @@ from docchat.types import FileDone, IndexStarted, IndexSummary
 from docchat.ui.guard import describe
 from docchat.ui.messages import IndexBegan, IndexFailed, IndexFinished, IndexProgress
 from docchat.ui.widgets.path_input import PathSuggester
+from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.ui.app import DocchatApp
@@ -47,7 +48,7 @@ def relative_to_roots(path: Path, roots: list[Path]) -> str:
 
 
 def rate_line(files: int, total: int, chunks: int, seconds: float) -> str:
-    if seconds <= 0 or not files:
+    if seconds < 1 or not files:  # too early for a rate worth showing
         return f"{files}/{total} files · {chunks} chunks"
     fps = files / seconds
     eta = (total - files) / fps if fps > 0 else 0
@@ -81,6 +82,7 @@ class IndexScreen(Screen[None]):
         self.running = False
         self.finished: IndexSummary | None = None
         self._started_at = 0.0
+        self._rate_from = 0.0
         self._files_total = 0
         self._log_lines = 0
         # Titles are set before mounting: the Header may not be composed yet in on_mount.
@@ -92,7 +94,7 @@ class IndexScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(id="index-form"):
             with Horizontal(classes="field"):
                 yield Label("Collection ", classes="label")
@@ -230,6 +232,7 @@ class IndexScreen(Screen[None]):
 
     def on_index_began(self, message: IndexBegan) -> None:
         self._files_total = message.files_total
+        self._rate_from = now()  # rates count from here: scanning and model loading are done
         self.query_one("#files-bar", ProgressBar).update(total=message.files_total, progress=0)
         self.query_one("#index-rate", Static).update(f"0/{message.files_total} files")
 
@@ -240,7 +243,7 @@ class IndexScreen(Screen[None]):
         # The chunk total is unknown until the end: estimate it from the files seen so far.
         estimate = m.chunks_done * m.files_total / m.files_done if m.files_done else None
         chunks_bar.update(total=max(estimate or 0, m.chunks_done) or None, progress=m.chunks_done)
-        elapsed = now() - self._started_at
+        elapsed = now() - self._rate_from
         line = rate_line(m.files_done, m.files_total, m.chunks_done, elapsed)
         self.query_one("#index-rate", Static).update(f"{line}\n{m.current}")
         log = self.query_one("#index-log", RichLog)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Markdown, Static
+from textual.widgets import Footer, Input, Markdown, Static
 from textual.worker import get_current_worker
 
 from docchat.ui.guard import guarded
@@ -25,6 +25,7 @@ from docchat.ui.screens.preview import PreviewScreen
 from docchat.ui.widgets.chat import ChatPane, ChatTurn, linkify, sources_line
 from docchat.ui.widgets.items import Passage, query_terms
 from docchat.ui.widgets.results import ResultsPane
+from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from textual.widgets.markdown import MarkdownStream
@@ -42,10 +43,10 @@ class MainScreen(Screen[None]):
         Binding("ctrl+o", "open_source", "Open source", show=False, id="main.open_source"),
         Binding("ctrl+n", "new_session", "New chat", id="main.new_session"),
         Binding("ctrl+s", "export_session", "Export chat", show=False, id="main.export_session"),
-        Binding("ctrl+r", "focus('results')", "Results", show=False, id="main.focus_results"),
-        Binding("ctrl+y", "focus('chat')", "Chat", show=False, id="main.focus_chat"),
-        Binding("ctrl+l", "focus('query')", "Input", show=False, id="main.focus_input"),
-        Binding("down", "focus('results')", "Results", show=False, id="main.down_to_results"),
+        Binding("ctrl+r", "focus_pane('results')", "Results", show=False, id="main.focus_results"),
+        Binding("ctrl+y", "focus_pane('chat')", "Chat", show=False, id="main.focus_chat"),
+        Binding("ctrl+l", "focus_pane('query')", "Input", show=False, id="main.focus_input"),
+        Binding("down", "focus_pane('results')", "Results", show=False, id="main.down_to_results"),
     ]
 
     def __init__(self, collection: str) -> None:
@@ -57,6 +58,7 @@ class MainScreen(Screen[None]):
         self._stream: MarkdownStream | None = None
         self._turn: ChatTurn | None = None
         self._last_query = ""
+        self._ticket = 0  # bumped per question; messages of older questions are ignored
         self.title = f"docchat — {collection}"
 
     @property
@@ -64,7 +66,7 @@ class MainScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         # The input comes first in the DOM so Tab goes input → results → chat; CSS docks it.
         yield Input(placeholder=ASK_HINT, id="query")
         with Horizontal(id="panes"):
@@ -82,6 +84,7 @@ class MainScreen(Screen[None]):
 
     async def set_collection(self, name: str) -> None:
         self.action_stop()
+        await self._end_stream()
         self.collection = name
         self.title = f"docchat — {name}"
         self.session = None
@@ -105,6 +108,9 @@ class MainScreen(Screen[None]):
         if self.dapp.models_error:
             models = "models failed to load"
         session = f"session {self.session}" if self.session else "new chat"
+        if text is None and self.answering:
+            waiting = "" if self.dapp.models_ready else " (waiting for the models to load)"
+            text = f"answering…{waiting} — Esc stops"
         self.query_one("#status", Static).update(
             text or f"{mode} mode · {models} · {session} · Tab moves focus"
         )
@@ -116,7 +122,7 @@ class MainScreen(Screen[None]):
         self.query_one("#query", Input).placeholder = SEARCH_HINT if self.search_mode else ASK_HINT
         self.update_status()
 
-    def action_focus(self, widget_id: str) -> None:
+    def action_focus_pane(self, widget_id: str) -> None:
         self.query_one(f"#{widget_id}").focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -170,19 +176,25 @@ class MainScreen(Screen[None]):
             self.notify("asking is not available in this build; searching instead", timeout=4)
             self.run_search(question)
             return
-        if self.answering:
+        if self.answering:  # a new question replaces the one being answered
             self.action_stop()
+            replaced = await self._end_stream()
+            if replaced is not None:
+                replaced.meta.update("stopped: replaced by the next question")
         self._last_query = question
         turn = await self.query_one(ChatPane).new_turn(question)
         self._turn = turn
         self._stream = Markdown.get_stream(turn.answer_md)
         self.cancel = threading.Event()
-        waiting = "" if self.dapp.models_ready else " (waiting for the models to load)"
-        self.update_status(f"answering…{waiting} — Esc stops")
-        self.run_ask(question, self.session if self.session is not None else "new", self.cancel)
+        self._ticket += 1
+        self.update_status()
+        session = self.session if self.session is not None else "new"
+        self.run_ask(question, session, self.cancel, self._ticket)
 
     @work(thread=True, exclusive=True, group="ask")
-    def run_ask(self, question: str, session: int | str, cancel: threading.Event) -> None:
+    def run_ask(
+        self, question: str, session: int | str, cancel: threading.Event, ticket: int
+    ) -> None:
         worker = get_current_worker()
         with guarded(self, "ask"):
             for item in self.dapp.service.ask(
@@ -192,12 +204,12 @@ class MainScreen(Screen[None]):
                     cancel.set()  # keep draining: the final Answer still arrives, marked stopped
                 if isinstance(item, str):
                     if not cancel.is_set():
-                        self.post_message(AnswerPiece(item))
+                        self.post_message(AnswerPiece(item, ticket))
                 else:
-                    self.post_message(AnswerDone(item))
+                    self.post_message(AnswerDone(item, ticket))
 
     async def on_answer_piece(self, message: AnswerPiece) -> None:
-        if self._stream is not None:
+        if self._stream is not None and message.ticket == self._ticket:
             await self._stream.write(message.text)
 
     async def _end_stream(self) -> ChatTurn | None:
@@ -209,6 +221,8 @@ class MainScreen(Screen[None]):
 
     async def on_answer_done(self, message: AnswerDone) -> None:
         answer = message.answer
+        if message.ticket != self._ticket:
+            return
         turn = await self._end_stream()
         if turn is None:
             return
@@ -249,6 +263,7 @@ class MainScreen(Screen[None]):
 
     async def action_new_session(self) -> None:
         self.action_stop()
+        await self._end_stream()
         self.session = None
         await self.query_one(ChatPane).clear()
         self.update_status()

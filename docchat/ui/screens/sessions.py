@@ -10,12 +10,13 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer
 
 from docchat.types import Answer
 from docchat.ui.guard import guarded
 from docchat.ui.messages import Done, SessionOpened, SessionsLoaded, WorkFailed
 from docchat.ui.screens.dialogs import PromptScreen
+from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.ui.app import DocchatApp
@@ -84,7 +85,7 @@ class SessionsScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 

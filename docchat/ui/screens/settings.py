@@ -8,7 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select
+from textual.widgets import Footer, Input, Label, Select
+
+from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.ui.app import DocchatApp
@@ -59,7 +61,7 @@ class SettingsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         settings = self.dapp.service.settings
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="settings-form"):
             for section, key, label, kind in FIELDS:
                 value = getattr(getattr(settings, section), key)

@@ -8,13 +8,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
+
+from docchat.ui.widgets.titlebar import TitleBar
 
 TEXT = """\
 [b]Welcome to docchat[/b]
 
 docchat answers questions about your own documents, offline.
-Start by indexing a folder of notes, papers or books into a collection.
+Index a folder of notes, papers or books into a collection, or open one.
 
 [b]Enter[/b] or [b]F3[/b]  index a folder
 [b]F2[/b]          collections
@@ -29,7 +31,7 @@ class WelcomeScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Center(), Vertical(id="welcome"):
             yield Static(TEXT, id="welcome-text")
         yield Footer()
@@ -37,4 +39,4 @@ class WelcomeScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.title = "docchat"
-        self.sub_title = "no collection yet"
+        self.sub_title = "no collection open"
