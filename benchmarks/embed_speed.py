@@ -46,7 +46,9 @@ def main() -> int:
             rec = json.loads(line)
             texts.append(f"{rec.get('title', '')}\n\n{rec['text']}")
     with (folder / "queries.jsonl").open(encoding="utf-8") as f:
-        queries = [json.loads(line)["text"] for line, _ in zip(f, range(args.queries), strict=False)]
+        queries = [
+            json.loads(line)["text"] for line, _ in zip(f, range(args.queries), strict=False)
+        ]
     names = ["torch fp32", "onnx fp32", "onnx int8"]
     models = {n: load(n, args.model) for n in names}
     for m in models.values():
@@ -64,15 +66,19 @@ def main() -> int:
                 m.embed_query(q)
                 query_ms[n].append((time.perf_counter() - t0) * 1000)
     ref = vectors["torch fp32"]
-    print(f"# {len(texts)} passages (batch {args.batch}), {len(queries)} queries, "
-          f"{args.rounds} rounds, median")
+    print(
+        f"# {len(texts)} passages (batch {args.batch}), {len(queries)} queries, "
+        f"{args.rounds} rounds, median"
+    )
     print(f"{'path':<12} {'chunks/s':>9} {'speed-up':>9} {'query p50 ms':>13} {'cos to torch':>13}")
     base = statistics.median(rates["torch fp32"])
     for n in names:
         rate = statistics.median(rates[n])
         cos = float(np.mean(np.sum(vectors[n] * ref, axis=1)))
-        print(f"{n:<12} {rate:>9.1f} {rate / base:>8.2f}x {statistics.median(query_ms[n]):>13.1f} "
-              f"{cos:>13.4f}")
+        print(
+            f"{n:<12} {rate:>9.1f} {rate / base:>8.2f}x {statistics.median(query_ms[n]):>13.1f} "
+            f"{cos:>13.4f}"
+        )
     return 0
 
 

@@ -48,6 +48,10 @@ def size_mb(index: VectorIndex) -> float:
     return len(faiss.serialize_index(index.index)) / 1e6
 
 
+def row(n: int, label: str, build: float, mb: float, p50: float, p95: float, r: float) -> None:
+    print(f"{n:>9} {label:<16} {build:>8.1f} {mb:>7.0f} {p50:>7.2f} {p95:>7.2f} {r:>6.3f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -57,7 +61,9 @@ def main() -> int:
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(4096, DIM)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    print(f"{'n':>9} {'index':<16} {'build s':>8} {'MB':>7} {'p50 ms':>7} {'p95 ms':>7} {'R@10':>6}")
+    print(
+        f"{'n':>9} {'index':<16} {'build s':>8} {'MB':>7} {'p50 ms':>7} {'p95 ms':>7} {'R@10':>6}"
+    )
     for n in args.sizes:
         data = synthetic(n, rng, centres)
         queries = synthetic(args.queries, rng, centres)
@@ -67,7 +73,7 @@ def main() -> int:
         build = time.perf_counter() - t0
         times, truth = timed_queries(exact, queries)
         p50, p95 = statistics.median(times), statistics.quantiles(times, n=20)[18]
-        print(f"{n:>9} {'flat (exact)':<16} {build:>8.1f} {size_mb(exact):>7.0f} {p50:>7.2f} {p95:>7.2f} {1:>6.3f}")
+        row(n, "flat (exact)", build, size_mb(exact), p50, p95, 1.0)
         del exact
         t0 = time.perf_counter()
         approx = VectorIndex.build(DIM, ids, data, approximate_above=1)
@@ -79,7 +85,7 @@ def main() -> int:
             recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
             p50, p95 = statistics.median(times), statistics.quantiles(times, n=20)[18]
             label = f"ivf{inner.nlist} np{nprobe}"
-            print(f"{n:>9} {label:<16} {build:>8.1f} {size_mb(approx):>7.0f} {p50:>7.2f} {p95:>7.2f} {recall:>6.3f}")
+            row(n, label, build, size_mb(approx), p50, p95, float(recall))
         del approx, data
     return 0
 

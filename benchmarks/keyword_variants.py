@@ -48,7 +48,8 @@ def main() -> int:
             "JOIN documents d ON d.id = c.document_id"
         ).fetchall()
     doc_of = {cid: Path(path).stem for cid, _, _, path in rows}
-    print(f"{'tokenizer':<38} {'stopwords':<9} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7}")
+    head = f"{'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7}"
+    print(f"{'tokenizer':<38} {'stopwords':<9} {head}")
     for tokenizer in TOKENIZERS:
         db = sqlite3.connect(":memory:")
         db.execute(f"CREATE VIRTUAL TABLE t USING fts5(text, heading, tokenize='{tokenizer}')")

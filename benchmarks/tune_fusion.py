@@ -30,11 +30,10 @@ from docchat.evaluation import (
     workspace,
 )
 from docchat.retrieve.dense import dense_search
-from docchat.retrieve.filters import Restriction
+from docchat.retrieve.filters import unrestricted
 from docchat.retrieve.fusion import fuse
 from docchat.retrieve.keyword import keyword_search
 from docchat.service import Docchat
-from docchat.store.collection import REMOVED
 
 DEEP = 1000
 
@@ -81,7 +80,7 @@ def main() -> int:
                 "SELECT c.id, d.path FROM chunks c JOIN documents d ON d.id = c.document_id"
             )
         }
-        where = Restriction(f"c.state != {REMOVED}", (), None)
+        where = unrestricted()
         t0 = time.perf_counter()
         dense, kw, kw_all = {}, {}, {}
         for qid, text in queries.items():
@@ -106,7 +105,9 @@ def main() -> int:
                     lists = {"dense": dense[q][:c], "keyword": kw[q][:c]}
                     return fuse(lists, m, w, k)
 
-                name = f"{method} cands={cands} w_dense={w}" + (f" k={rrf_k}" if method == "rrf" else "")
+                name = f"{method} cands={cands} w_dense={w}" + (
+                    f" k={rrf_k}" if method == "rrf" else ""
+                )
                 rows.append((name, evaluate(fused)))
     print(f"{'setting':<40} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7}")
     for name, m in rows:

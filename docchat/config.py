@@ -83,19 +83,19 @@ class SearchSettings(_Section):
         "hybrid", description="Retrieval mode: dense (vectors), keyword (BM25), or both fused."
     )
     fusion: Literal["rrf", "minmax", "zscore"] = Field(
-        "minmax",
+        "zscore",
         description="How hybrid mode fuses the two lists: rrf (weighted reciprocal rank), "
         "minmax or zscore (weighted sum of normalised scores).",
     )
     dense_weight: float = Field(
-        0.5,
+        0.6,
         ge=0.0,
         le=1.0,
         description="Weight of the dense list in the fusion; the keyword list gets the rest.",
     )
     rrf_k: int = Field(60, ge=1, description="The constant k of reciprocal-rank fusion.")
     candidates: int = Field(
-        100,
+        300,
         ge=1,
         le=10000,
         description="Results taken from each retriever before fusion (at least k).",
@@ -132,7 +132,12 @@ class GenerateSettings(_Section):
         "(openai). Empty: the bundled SmolLM2-135M-Instruct GGUF.",
     )
     n_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
-    n_threads: int = Field(0, ge=0, description="CPU threads for llama.cpp; 0 = auto.")
+    n_threads: int = Field(
+        0,
+        ge=0,
+        description="CPU threads llama.cpp decodes with; 0 = auto (all CPUs but one on machines "
+        "with up to 4, else half of them).",
+    )
     n_gpu_layers: int = Field(
         -1, ge=-1, description="Layers offloaded to the GPU by llama.cpp (-1 = all that fit)."
     )

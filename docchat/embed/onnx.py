@@ -140,9 +140,7 @@ class OnnxEmbedder(Embedder):
         if threads:
             options.intra_op_num_threads = threads
         path = prepared_model(folder, int8)
-        self.session = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         st = _read_json(folder / "sentence_bert_config.json")
         max_len = int(st.get("max_seq_length") or self.tokenizer.model_max_length or 512)

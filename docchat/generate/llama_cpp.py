@@ -26,11 +26,13 @@ class LlamaCppGenerator(Generator):
             raise missing("llama-cpp-python", "the llama-cpp generator") from None
         path = resolve_model(model, want_file=True)
         offload = bool(llama_cpp.llama_supports_gpu_offload())
+        threads = n_threads or default_threads()
         try:
             self.llm: Any = llama_cpp.Llama(
                 model_path=path,
                 n_ctx=n_ctx,
-                n_threads=n_threads or default_threads(),
+                n_threads=threads,
+                n_threads_batch=threads,
                 n_gpu_layers=n_gpu_layers if offload else 0,
                 verbose=False,
             )
@@ -120,9 +122,14 @@ def _template_renderer(
 
 
 def default_threads() -> int:
-    """What n_threads = 0 means. llama-cpp-python's default, half the CPUs, assumes two
-    hyperthreads per core; on small machines (2-core laptops, VMs) every CPU is a core and
-    using all of them decodes ~1.7x faster (measured on 2 vCPUs, see docs/answers.md)."""
+    """What n_threads = 0 means.
+
+    llama.cpp's threads spin while they wait for each other, so when any other work (the UI,
+    the embedder, another program) wants a core they all slow down together — on 2 vCPUs,
+    2 threads fell from ~85 to ~7 tokens/s under load while 1 thread kept ~45-60. Small
+    machines therefore leave one CPU free; larger ones use half (one per physical core when
+    CPUs are hyperthreads). Prompt processing uses as many: with every CPU it was as fragile.
+    """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cpus = cpus or 2
-    return cpus if cpus <= 4 else cpus // 2
+    return max(1, cpus - 1) if cpus <= 4 else cpus // 2

@@ -7,9 +7,11 @@ request (or the consumer closing the stream) ends `model.generate` itself.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext, redirect_stderr
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +56,15 @@ class TransformersGenerator(Generator):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         transformers.utils.logging.disable_progress_bar()
         self.device, dtype = pick_device_dtype(device)
+        # GGUF conversion draws a tqdm bar on stderr that no setting turns off; in the TUI it
+        # would scribble over the screen.
+        quiet = redirect_stderr(io.StringIO()) if "gguf_file" in kwargs else nullcontext()
         try:
-            self.tokenizer: Any = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
-            loaded: Any = transformers.AutoModelForCausalLM.from_pretrained(
-                source, dtype=dtype, **kwargs
-            )
+            with quiet:
+                self.tokenizer: Any = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
+                loaded: Any = transformers.AutoModelForCausalLM.from_pretrained(
+                    source, dtype=dtype, **kwargs
+                )
             self.model: Any = loaded.to(self.device)
         except Exception as e:  # transformers raises OSError, ValueError, RuntimeError, ...
             raise _load_error(model or path, e) from None

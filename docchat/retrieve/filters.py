@@ -13,6 +13,8 @@ import numpy as np
 from docchat.retrieve.query import ParsedQuery, path_matches
 from docchat.store.collection import REMOVED, Collection
 
+UNRESTRICTED = f"c.state != {REMOVED}"  # the WHERE of a query without filters
+
 
 @dataclass(frozen=True)
 class Restriction:
@@ -20,8 +22,12 @@ class Restriction:
 
     where: str
     params: tuple[object, ...]
-    phrase_match: str | None  # an FTS5 expression every hit must satisfy
+    phrase_match: str | None = None  # an FTS5 expression every hit must satisfy
     empty: bool = False  # the filters exclude everything (e.g. no path matches)
+
+
+def unrestricted() -> Restriction:
+    return Restriction(UNRESTRICTED, (), None)
 
 
 def phrase_expression(phrases: tuple[str, ...]) -> str | None:
@@ -31,7 +37,7 @@ def phrase_expression(phrases: tuple[str, ...]) -> str | None:
 
 
 def restriction(coll: Collection, q: ParsedQuery) -> Restriction:
-    clauses = [f"c.state != {REMOVED}"]
+    clauses = [UNRESTRICTED]
     params: list[object] = []
     if q.paths:
         doc_ids = [

@@ -3,15 +3,18 @@ rerank / diversify, fetch the chunk texts."""
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from docchat.config import SearchSettings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError
 from docchat.retrieve.dense import dense_search
-from docchat.retrieve.filters import Restriction, allowed_ids, restriction
+from docchat.retrieve.filters import allowed_ids, restriction, unrestricted
 from docchat.retrieve.fusion import fuse
 from docchat.retrieve.keyword import keyword_search
 from docchat.retrieve.query import parse_query
-from docchat.store.collection import REMOVED, ChunkRow, Collection
+from docchat.store.collection import ChunkRow, Collection
 from docchat.types import Hit
 
 Ranked = list[tuple[int, float]]
@@ -30,16 +33,28 @@ def search(
     text = q.ranking_text
     if not text.strip():
         raise DocchatError("the query has only filters; add some words to search for")
-    where = restriction(coll, q) if q.filtered else Restriction(f"c.state != {REMOVED}", (), None)
+    where = restriction(coll, q) if q.filtered else unrestricted()
     depth = max(s.candidates, k)
     lists: dict[str, Ranked] = {}
-    if mode != "keyword" and embedder is not None and coll.dimension is not None:
+    use_dense = mode != "keyword" and embedder is not None and coll.dimension is not None
+
+    def keyword() -> Ranked:
+        # coll.db is per thread, so this is safe to run beside the dense side.
+        return keyword_search(coll.db, text, depth, where, drop_stopwords=s.drop_stopwords)
+
+    pending: Future[Ranked] | None = None
+    if mode != "dense" and use_dense:
+        # BM25 in SQLite and the query embedding both release the GIL: overlapping them
+        # takes the slower of the two instead of their sum (benchmarks/search_speed.py).
+        pending = _background().submit(keyword)
+    if use_dense:
+        assert embedder is not None
         allowed = allowed_ids(coll, where) if q.filtered else None
         lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, allowed)
-    if mode != "dense":
-        lists["keyword"] = keyword_search(
-            coll.db, text, depth, where, drop_stopwords=s.drop_stopwords
-        )
+    if pending is not None:
+        lists["keyword"] = pending.result()
+    elif mode != "dense":
+        lists["keyword"] = keyword()
     if len(lists) == 2:
         ranked = fuse(lists, s.fusion, s.dense_weight, s.rrf_k)
     else:  # one retriever: its own scores are the ranking
@@ -59,6 +74,12 @@ def search(
         _hit(n, cid, score, rows[cid], explain[cid])
         for n, (cid, score) in enumerate(ranked[:k], start=1)
     ]
+
+
+@functools.cache
+def _background() -> ThreadPoolExecutor:
+    """One long-lived worker (its SQLite connection is reused from query to query)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="docchat-keyword")
 
 
 def _explain(lists: dict[str, Ranked]) -> dict[int, dict[str, float | int | None]]:

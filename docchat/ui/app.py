@@ -8,10 +8,8 @@ so. Nothing heavy (torch, faiss, llama.cpp) is imported before the first frame.
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,10 +19,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from docchat.ui.commands import binding_commands
 from docchat.ui.guard import describe
 from docchat.ui.logsetup import setup_logging
 from docchat.ui.messages import Booted, ModelsReady
-from docchat.ui.opener import OpenCommand, open_command
+from docchat.ui.opener import OpenCommand, launch, open_command
 from docchat.ui.widgets.items import Passage
 from docchat.ui.widgets.titlebar import TitleBar
 
@@ -33,27 +32,11 @@ log = logging.getLogger("docchat.ui")
 HEAVY_MODULES = ("torch", "faiss", "llama_cpp", "transformers", "sentence_transformers")
 
 
-def launch(command: OpenCommand, app: App[Any]) -> None:
-    """Run an opener: terminal programs take over the terminal (suspended app); GUI openers
-    are started detached so the app keeps running."""
-    if command.suspend:
-        with app.suspend():
-            subprocess.call(command.argv)
-    else:
-        subprocess.Popen(
-            command.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
 class DocchatApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "docchat"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "show_help_panel", "Keys", id="app.keys"),
+        Binding("f1", "show_help_panel", "Keys", show=False, id="app.keys"),
         Binding("f2", "collections", "Collections", id="app.collections"),
         Binding("f3", "index", "Index", id="app.index"),
         Binding("f4", "sessions", "Sessions", id="app.sessions"),
@@ -84,7 +67,7 @@ class DocchatApp(App[int]):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static("starting docchat…", id="boot")
-        yield Footer()
+        yield Footer(compact=True)
 
     # ------------------------------------------------------------ start-up
 
@@ -114,7 +97,8 @@ class DocchatApp(App[int]):
         self.notify(error, title="start-up failed", severity="error", timeout=30)
 
     async def on_booted(self, message: Booted) -> None:
-        from docchat.ui.screens.index import IndexScreen, collection_name_for
+        from docchat.ui.formatting import collection_name_for
+        from docchat.ui.screens.index import IndexScreen
         from docchat.ui.screens.welcome import WelcomeScreen
 
         self.service = message.service
@@ -323,19 +307,7 @@ class DocchatApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        seen = {"Theme", "Quit", "Keys", "Screenshot", "Maximize", "Minimize"}
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            title = binding.description
-            if not title or title in seen or binding.action in ("quit", "command_palette"):
-                continue
-            seen.add(title)
-            key = self.get_key_display(binding)
-            yield SystemCommand(
-                title,
-                f"{key} · {binding.id or binding.action}",
-                partial(self.run_action, binding.action, active.node),
-            )
+        yield from binding_commands(self, screen)
 
     def watch_theme(self, theme: str) -> None:
         if self.service is not None and self.service.settings.ui.theme != theme:

@@ -1,34 +1,7 @@
-"""A log file in the user log dir that survives crashes (each record is flushed as written)."""
+"""The app's log file: the same crash-proof file handler the CLI installs (docchat.logs)."""
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
+from docchat.logs import setup_logging
 
-log = logging.getLogger("docchat.ui")
-
-
-def setup_logging(folder: Path | None = None) -> Path | None:
-    """Attach a FileHandler to the `docchat` logger; returns the file, or None if unwritable.
-
-    A missing log file must never stop the app, so failures here are swallowed.
-    """
-    try:
-        if folder is None:
-            from docchat.locations import user_log_dir
-
-            folder = user_log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "docchat.log"
-        root = logging.getLogger("docchat")
-        if not any(getattr(h, "_docchat", False) for h in root.handlers):
-            handler = logging.FileHandler(path, encoding="utf-8")
-            handler._docchat = True  # type: ignore[attr-defined]
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-            )
-            root.addHandler(handler)
-            root.setLevel(logging.INFO)
-        return path
-    except OSError:
-        return None
+__all__ = ["setup_logging"]

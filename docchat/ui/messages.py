@@ -48,6 +48,7 @@ class IndexProgress(Message):
     chunks_done: int
     current: str
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (status, path, reason)
+    unlogged: int = 0  # skipped/failed files left out of `log` to keep each message small
 
 
 @dataclass

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pydantic is not needed to paint the first frame
     from docchat.config import UISettings
@@ -49,3 +50,19 @@ def open_command(
 def system_opener() -> str | None:
     name = "open" if sys.platform == "darwin" else "xdg-open"
     return shutil.which(name)
+
+
+def launch(command: OpenCommand, app: Any) -> None:
+    """Run an opener: terminal programs take over the terminal (suspended app); GUI openers
+    are started detached so the app keeps running."""
+    if command.suspend:
+        with app.suspend():
+            subprocess.call(command.argv)
+    else:
+        subprocess.Popen(
+            command.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )

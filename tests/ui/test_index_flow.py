@@ -5,11 +5,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, OptionList, ProgressBar, RichLog
 from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.service import Docchat
-from docchat.ui.screens.index import IndexScreen, collection_name_for, rate_line
+from docchat.ui.formatting import collection_name_for, rate_line
+from docchat.ui.messages import IndexProgress
+from docchat.ui.screens import index as index_screen
+from docchat.ui.screens.index import IndexScreen
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.welcome import WelcomeScreen
 from docchat.ui.widgets.path_input import complete_path
@@ -144,3 +148,27 @@ def test_names_and_rates() -> None:
     assert (
         rate_line(5, 10, 50, 2.0) == "5/10 files · 50 chunks · 2.5 files/s · 25 chunks/s · ETA 2s"
     )
+
+
+async def test_progress_is_coalesced(
+    ui_service: Docchat, home_docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(300):
+        (home_docs / f"n{i:03}.txt").write_text(f"note {i} about rivers\n")
+        (home_docs / f"b{i:03}.bin").write_bytes(b"\x00\x01" * 10)
+    monkeypatch.setattr(index_screen, "POST_EVERY_S", 3600.0)  # one message for the whole run
+    seen: list[IndexProgress] = []
+    original = IndexScreen.on_index_progress
+
+    def counting(self: IndexScreen, message: IndexProgress) -> None:
+        seen.append(message)
+        original(self, message)
+
+    monkeypatch.setattr(IndexScreen, "on_index_progress", counting)
+    app = make_app(ui_service, folders=[str(home_docs)])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), seconds=60)
+    assert len(seen) <= 2  # the first event, then the final flush: not 603 messages
+    assert seen[-1].files_done == seen[-1].files_total == 603
+    assert sum(len(m.log) for m in seen) <= 2 * index_screen.LOG_PER_POST
+    assert sum(len(m.log) + m.unlogged for m in seen) == 300

@@ -48,7 +48,7 @@ class CollectionsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield DataTable(id="collections-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,12 @@ from textual.worker import get_current_worker
 from docchat.errors import DocchatError
 from docchat.locations import validate_collection_name
 from docchat.types import FileDone, IndexStarted, IndexSummary
+from docchat.ui.formatting import (
+    collection_name_for,
+    display_path,
+    rate_line,
+    relative_to_roots,
+)
 from docchat.ui.guard import describe
 from docchat.ui.messages import IndexBegan, IndexFailed, IndexFinished, IndexProgress
 from docchat.ui.widgets.path_input import PathSuggester
@@ -29,38 +34,9 @@ if TYPE_CHECKING:
     from docchat.ui.app import DocchatApp
 
 POST_EVERY_S = 0.1  # at most ~10 progress messages a second, however fast files go by
+LOG_PER_POST = 100  # log lines carried by one message; the rest are counted, not listed
 
 now = time.monotonic  # module-level so snapshot tests can freeze the clock
-
-
-def display_path(path: str | Path) -> str:
-    """`~/x` under the home folder (shorter, and the same on every run of a test)."""
-    text = str(path)
-    home = os.path.expanduser("~")
-    return "~" + text[len(home) :] if text == home or text.startswith(home + "/") else text
-
-
-def relative_to_roots(path: Path, roots: list[Path]) -> str:
-    for root in roots:
-        if path == root or root in path.parents:
-            return path.relative_to(root).as_posix() or path.name
-    return display_path(path)
-
-
-def rate_line(files: int, total: int, chunks: int, seconds: float) -> str:
-    if seconds < 1 or not files:  # too early for a rate worth showing
-        return f"{files}/{total} files · {chunks} chunks"
-    fps = files / seconds
-    eta = (total - files) / fps if fps > 0 else 0
-    return (
-        f"{files}/{total} files · {chunks} chunks · {fps:.1f} files/s · "
-        f"{chunks / seconds:.0f} chunks/s · ETA {_duration(eta)}"
-    )
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 class IndexScreen(Screen[None]):
@@ -85,7 +61,7 @@ class IndexScreen(Screen[None]):
         self._rate_from = 0.0
         self._files_total = 0
         self._log_lines = 0
-        # Titles are set before mounting: the Header may not be composed yet in on_mount.
+        # Set before mounting so the first frame already shows them.
         self.title = "docchat — index"
         self.sub_title = collection or "new collection"
 
@@ -115,7 +91,7 @@ class IndexScreen(Screen[None]):
                 yield ProgressBar(id="chunks-bar", show_eta=False)
             yield Static("add a folder, then Ctrl+R to start", id="index-rate")
             yield RichLog(id="index-log", markup=False, wrap=True, max_lines=5000)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#index-log", RichLog).border_title = "Skipped and failed files"
@@ -190,10 +166,11 @@ class IndexScreen(Screen[None]):
         worker = get_current_worker()
         latest: FileDone | None = None
         log: list[tuple[str, str, str]] = []
+        unlogged = 0
         last_post = 0.0
 
         def flush() -> None:
-            nonlocal log, last_post
+            nonlocal log, unlogged, last_post
             if latest is not None:
                 self.post_message(
                     IndexProgress(
@@ -202,9 +179,10 @@ class IndexScreen(Screen[None]):
                         latest.chunks_done,
                         relative_to_roots(latest.path, folders),
                         log,
+                        unlogged,
                     )
                 )
-            log = []
+            log, unlogged = [], 0
             last_post = time.monotonic()
 
         try:
@@ -215,7 +193,9 @@ class IndexScreen(Screen[None]):
                     self.post_message(IndexBegan(event.files_total))
                 elif isinstance(event, FileDone):
                     latest = event
-                    if event.status in ("skipped", "failed"):
+                    if event.status in ("skipped", "failed") and len(log) >= LOG_PER_POST:
+                        unlogged += 1
+                    elif event.status in ("skipped", "failed"):
                         where = relative_to_roots(event.path, folders)
                         log.append((event.status, where, event.reason or ""))
                     if time.monotonic() - last_post >= POST_EVERY_S:
@@ -251,6 +231,8 @@ class IndexScreen(Screen[None]):
             style = "red" if status == "failed" else "yellow"
             log.write(Text.assemble((f"{status:<8}", style), f"{path}: {reason}"))
             self._log_lines += 1
+        if m.unlogged:
+            log.write(Text(f"… and {m.unlogged} more skipped or failed", style="dim"))
 
     def on_index_finished(self, message: IndexFinished) -> None:
         s = message.summary
@@ -298,11 +280,3 @@ class IndexScreen(Screen[None]):
             self.notify("nothing indexed yet: Ctrl+R starts", severity="warning")
             return
         self.app.call_later(self.dapp.open_collection, self.collection)
-
-
-def collection_name_for(path: Path) -> str:
-    """A valid collection name from a folder's name ('My Papers' -> 'My-Papers')."""
-    import re
-
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.name).strip("-._")[:64]
-    return name or "docs"

@@ -73,7 +73,7 @@ class MainScreen(Screen[None]):
             yield ResultsPane(id="results")
             yield ChatPane(id="chat")
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_stats()

@@ -67,7 +67,7 @@ class PreviewScreen(ModalScreen[None]):
             yield Static(Text(title, style="bold"), id="preview-title")
             with VerticalScroll(id="preview-body"):
                 yield Static(highlight(body, self.terms), id="preview-text")
-            yield Footer()
+            yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#preview-body").focus()

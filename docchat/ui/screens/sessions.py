@@ -87,7 +87,7 @@ class SessionsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

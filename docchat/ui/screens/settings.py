@@ -74,7 +74,7 @@ class SettingsScreen(Screen[None]):
                     else:
                         typ = {"int": "integer", "float": "number"}.get(kind, "text")
                         yield Input(str(value), type=typ, id=field_id)  # type: ignore[arg-type]
-        yield Footer()
+        yield Footer(compact=True)
 
     def collect(self) -> dict[tuple[str, str], Any]:
         """The fields whose value differs from the running settings, typed."""

@@ -34,7 +34,7 @@ class WelcomeScreen(Screen[None]):
         yield TitleBar()
         with Center(), Vertical(id="welcome"):
             yield Static(TEXT, id="welcome-text")
-        yield Footer()
+        yield Footer(compact=True)
 
     def __init__(self) -> None:
         super().__init__()
