@@ -7,7 +7,7 @@ a BEIR corpus recombined into ~100-word chunks, so FTS5 posting lists look like 
 Queries are the corpus's real queries, embedded by the real model. The collection is cached
 in benchmarks/.work/ between runs.
 
-    python benchmarks/search_speed.py /work/shared/data/scifact --chunks 100000
+    python benchmarks/search_speed.py /work/shared/data/scifact --chunks 100000 [--words 4]
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def main() -> int:
     ap.add_argument("folder", help="a BEIR folder (corpus.jsonl + queries.jsonl)")
     ap.add_argument("--chunks", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--words", type=int, default=0, help="keep only the first N words")
     ap.add_argument("--modes", nargs="+", default=["keyword", "dense", "hybrid"])
     args = ap.parse_args()
     folder = WORK / f"speed-{args.chunks}"
@@ -99,6 +100,8 @@ def main() -> int:
         json.loads(line)["text"]
         for line in (Path(args.folder) / "queries.jsonl").open(encoding="utf-8")
     ][: args.queries]
+    if args.words:  # short, typed-in-a-search-box queries: the first N words of each
+        queries = [" ".join(q.split()[: args.words]) for q in queries]
     service.search("speed", queries[0], mode="hybrid")  # load the model and the index once
     embedder = service.embedder_for(service.open_collection("speed"))
     assert embedder is not None

@@ -54,6 +54,8 @@ def search(
 
 
 def _fmt(v: object) -> str:
+    if v is None:  # the retriever did not find this chunk
+        return "-"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 

@@ -125,13 +125,13 @@ class OnnxEmbedder(Embedder):
             import onnxruntime as ort
         except ImportError:
             raise missing("onnxruntime", "the onnx embedding backend") from None
-        from transformers import AutoTokenizer
-
         folder = Path(resolve_embedding_model(model))
         if not folder.is_dir():
             raise ModelError(
                 f"the onnx backend needs a local model folder or a bundled model, not '{model}'"
             )
+        from transformers import AutoTokenizer
+
         pooling = _read_json(folder / "1_Pooling" / "config.json")
         if pooling and not pooling.get("pooling_mode_mean_tokens", False):
             raise ModelError(f"the onnx backend supports mean-pooling models only ('{model}')")

@@ -100,27 +100,30 @@ def cut_at_stop(pieces: Iterable[str], stop: Sequence[str]) -> Iterator[str]:
     underlying one, which is what lets the backend stop computing.
     """
     stops = [s for s in stop if s]
-    if not stops:
-        yield from pieces
-        return
-    longest = max(len(s) for s in stops)
-    pending = ""
-    for piece in pieces:
-        pending += piece
-        hits = [i for i in (pending.find(s) for s in stops) if i >= 0]
-        if hits:
-            if min(hits):
-                yield pending[: min(hits)]
-            close = getattr(pieces, "close", None)
-            if close:
-                close()
+    try:
+        if not stops:
+            yield from pieces
             return
-        keep = _partial_stop_len(pending, stops, longest)
-        if len(pending) > keep:
-            yield pending[: len(pending) - keep]
-            pending = pending[len(pending) - keep :]
-    if pending:
-        yield pending
+        longest = max(len(s) for s in stops)
+        pending = ""
+        for piece in pieces:
+            pending += piece
+            hits = [i for i in (pending.find(s) for s in stops) if i >= 0]
+            if hits:
+                if min(hits):
+                    yield pending[: min(hits)]
+                return
+            keep = _partial_stop_len(pending, stops, longest)
+            if len(pending) > keep:
+                yield pending[: len(pending) - keep]
+                pending = pending[len(pending) - keep :]
+        if pending:
+            yield pending
+    finally:
+        # Also when our consumer stops early: the backend's own clean-up stops the model.
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
 
 
 def _partial_stop_len(text: str, stops: Sequence[str], longest: int) -> int:

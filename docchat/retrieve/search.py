@@ -3,9 +3,6 @@ rerank / diversify, fetch the chunk texts."""
 
 from __future__ import annotations
 
-import functools
-from concurrent.futures import Future, ThreadPoolExecutor
-
 from docchat.config import SearchSettings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError
@@ -36,33 +33,23 @@ def search(
     where = restriction(coll, q) if q.filtered else unrestricted()
     depth = max(s.candidates, k)
     lists: dict[str, Ranked] = {}
-    use_dense = mode != "keyword" and embedder is not None and coll.dimension is not None
-
-    def keyword() -> Ranked:
-        # coll.db is per thread, so this is safe to run beside the dense side.
-        return keyword_search(coll.db, text, depth, where, drop_stopwords=s.drop_stopwords)
-
-    pending: Future[Ranked] | None = None
-    if mode != "dense" and use_dense:
-        # BM25 in SQLite and the query embedding both release the GIL: overlapping them
-        # takes the slower of the two instead of their sum (benchmarks/search_speed.py).
-        pending = _background().submit(keyword)
-    if use_dense:
-        assert embedder is not None
+    if mode != "keyword" and embedder is not None and coll.dimension is not None:
         allowed = allowed_ids(coll, where) if q.filtered else None
         lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, allowed)
-    if pending is not None:
-        lists["keyword"] = pending.result()
-    elif mode != "dense":
-        lists["keyword"] = keyword()
+    if mode != "dense":
+        # (Running this in a thread beside the query embedding was measured: no gain on
+        # 2 cores, benchmarks/README.md.)
+        lists["keyword"] = keyword_search(
+            coll.db, text, depth, where, drop_stopwords=s.drop_stopwords
+        )
     if len(lists) == 2:
         ranked = fuse(lists, s.fusion, s.dense_weight, s.rrf_k)
     else:  # one retriever: its own scores are the ranking
         ranked = next(iter(lists.values()), [])
-    explain = _explain(lists)
     pool = max(k, s.rerank_candidates if s.rerank_model else k, 4 * k if s.mmr_lambda < 1 else k)
     rows = _fetch(coll, ranked, pool)
     ranked = [(cid, score) for cid, score in ranked if cid in rows]
+    explain = _explain(lists, [cid for cid, _ in ranked])
     if s.rerank_model:
         ranked = _rerank(s, text, ranked, rows, explain)
     if s.mmr_lambda < 1.0 and len(ranked) > 1:
@@ -76,27 +63,20 @@ def search(
     ]
 
 
-@functools.cache
-def _background() -> ThreadPoolExecutor:
-    """One long-lived worker (its SQLite connection is reused from query to query)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="docchat-keyword")
-
-
-def _explain(lists: dict[str, Ranked]) -> dict[int, dict[str, float | int | None]]:
-    """Per chunk: each retriever's rank and score (None where it did not find the chunk)."""
+def _explain(lists: dict[str, Ranked], ids: list[int]) -> dict[int, dict[str, float | int | None]]:
+    """For these chunks: each retriever's rank and score (None where it did not find it)."""
+    where = {
+        name: {cid: (rank, score) for rank, (cid, score) in enumerate(results, start=1)}
+        for name, results in lists.items()
+    }
     out: dict[int, dict[str, float | int | None]] = {}
-    for name in ("keyword", "dense"):
-        for rank, (cid, score) in enumerate(lists.get(name, []), start=1):
-            e = out.setdefault(
-                cid,
-                {
-                    "keyword_rank": None,
-                    "keyword_score": None,
-                    "dense_rank": None,
-                    "dense_score": None,
-                },
-            )
-            e[f"{name}_rank"], e[f"{name}_score"] = rank, round(score, 6)
+    for cid in ids:
+        e: dict[str, float | int | None] = {}
+        for name in ("keyword", "dense"):
+            rank, score = where.get(name, {}).get(cid, (None, None))
+            e[f"{name}_rank"] = rank
+            e[f"{name}_score"] = None if score is None else round(score, 6)
+        out[cid] = e
     return out
 
 

@@ -58,7 +58,8 @@ class VectorIndex:
         if approximate_above and n > approximate_above:
             # sqrt(n) lists, k-means on 50 points per list, 10 iterations: a 1M-vector build
             # stays in tens of seconds on 2 cores (benchmarks/faiss_index.py measures it).
-            nlist = max(64, int(math.sqrt(n)))
+            # (Never more lists than k-means can train from the data: ~39 points per list.)
+            nlist = min(max(64, int(math.sqrt(n))), max(1, n // 39))
             quantizer = faiss.IndexFlatIP(dimension)
             ivf = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
             ivf.cp.niter = 10

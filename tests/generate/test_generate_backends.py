@@ -4,8 +4,12 @@ resolution, overrides, and the OpenAI-compatible SSE parser."""
 from __future__ import annotations
 
 import io
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from fakes import FakeGenerator
@@ -13,7 +17,7 @@ from fakes import FakeGenerator
 from docchat.config import GenerateSettings
 from docchat.errors import ConfigError, ModelError
 from docchat.generate import models, registry
-from docchat.generate.base import Generator, cut_at_stop
+from docchat.generate.base import GenerationOptions, Generator, cut_at_stop
 from docchat.generate.openai_compat import _sse_pieces
 
 
@@ -37,6 +41,21 @@ def test_stopping_closes_the_underlying_stream() -> None:
             closed.append(True)
 
     assert list(cut_at_stop(source(), ["STOP"])) == ["x"]
+    assert closed == [True]
+
+
+def test_a_consumer_stopping_early_closes_the_backend_stream() -> None:
+    closed: list[bool] = []
+
+    def source() -> Iterator[str]:
+        try:
+            yield from ["a", "b", "c"]
+        finally:
+            closed.append(True)
+
+    stream = cut_at_stop(source(), ["STOP"])
+    assert next(stream) == "a"
+    stream.close()
     assert closed == [True]
 
 
@@ -109,3 +128,62 @@ def test_sse_stream_yields_content_deltas() -> None:
     assert list(_sse_pieces(io.BytesIO(body))) == ["Hel", "lo [1]"]
     with pytest.raises(ModelError, match="server error"):
         list(_sse_pieces(io.BytesIO(b'data: {"error": "overloaded"}\n')))
+
+
+class _SSEHandler(BaseHTTPRequestHandler):
+    """A tiny OpenAI-compatible server: streams the words of a fixed answer as SSE chunks."""
+
+    requests: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(
+            {"path": self.path, "auth": self.headers["Authorization"], **body}
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for word in ["Churn", " rose", " [1]."]:
+            chunk = {"choices": [{"delta": {"content": word}}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+
+def test_openai_compatible_backend_streams_from_a_local_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from docchat.generate.openai_compat import OpenAICompatGenerator
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SSEHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("TEST_KEY", "sekrit")
+        gen = OpenAICompatGenerator(
+            "local-model",
+            api_base=f"http://127.0.0.1:{server.server_port}/v1",
+            api_key_env="TEST_KEY",
+        )
+        options = GenerationOptions(max_tokens=16, temperature=0.0, stop=("\n\n",))
+        text = gen.generate([{"role": "user", "content": "q?"}], options)
+    finally:
+        server.shutdown()
+    assert text == "Churn rose [1]."
+    (request,) = _SSEHandler.requests
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sekrit"
+    assert request["model"] == "local-model" and request["stream"] is True
+    assert request["max_tokens"] == 16 and request["stop"] == ["\n\n"]
+
+
+def test_openai_compatible_backend_needs_a_url_and_a_running_server() -> None:
+    from docchat.generate.openai_compat import OpenAICompatGenerator
+
+    with pytest.raises(ConfigError, match="api_base"):
+        OpenAICompatGenerator("m", api_base="")
+    gen = OpenAICompatGenerator("m", api_base="http://127.0.0.1:9/v1")  # discard port: closed
+    with pytest.raises(ModelError, match="cannot reach"):
+        gen.generate([{"role": "user", "content": "q"}], GenerationOptions())
