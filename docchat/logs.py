@@ -21,14 +21,18 @@ def setup_logging(folder: Path | None = None) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "docchat.log"
         root = logging.getLogger("docchat")
-        if not any(getattr(h, "_docchat", False) for h in root.handlers):
-            handler = logging.FileHandler(path, encoding="utf-8")
-            handler._docchat = True  # type: ignore[attr-defined]
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-            )
-            root.addHandler(handler)
-            root.setLevel(logging.INFO)
+        # One docchat handler per process, pointing at the current log dir (which moves when
+        # the user log dir does, as it does between tests).
+        for old in [h for h in root.handlers if getattr(h, "_docchat", False)]:
+            if Path(old.baseFilename) == path:  # type: ignore[attr-defined]
+                return path
+            root.removeHandler(old)
+            old.close()
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler._docchat = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
         return path
     except OSError:
         return None

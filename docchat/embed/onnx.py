@@ -139,6 +139,9 @@ class OnnxEmbedder(Embedder):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Idle worker threads would otherwise spin after each run, taking the CPU the keyword
+        # search needs next on a 2-core machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = prepared_model(folder, int8)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
