@@ -119,9 +119,14 @@ class Docchat:
         # searches through the shared one never see a half-written state.
         coll = Collection.open(name, self.settings.data_dir, create=True)
         try:
-            check_model(coll, self.settings.embed.model)  # before loading any model
+            # A model the user asked for (flag, env, config file) must match the collection's;
+            # otherwise an existing collection simply keeps the model it was built with.
+            embed = self.settings.embed
+            asked = embed.model if "model" in embed.model_fields_set else None
+            model = asked or coll.meta("model") or embed.model
+            check_model(coll, model)  # before loading any model
             with coll.writing():
-                run = IndexRun(coll, self.embedder(), self.settings, cancel)
+                run = IndexRun(coll, self.embedder(model), self.settings, cancel)
                 yield from run.run(roots)
         finally:
             coll.close()

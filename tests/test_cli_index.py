@@ -195,3 +195,12 @@ def test_collections_check_fails_on_disagreement(tmp_path: Path, docs: Path) -> 
     assert docchat("collections", "check", "c", env=env).returncode == 0
     docchat("collections", "rm", "c", "-y", env=env, check=True)
     assert json.loads(docchat("collections", "list", "--json", env=env).stdout) == []
+
+
+def test_exclude_flag_adds_to_the_configured_patterns(tmp_path: Path, docs: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[index]\nexclude = ["*.md"]\n', encoding="utf-8")
+    env = docchat_env(tmp_path, DOCCHAT_CONFIG=str(config))
+    proc = docchat("index", str(docs), "-c", "x", "--exclude", "*.rst", "--json", env=env)
+    summary = json.loads(proc.stdout)
+    assert summary["indexed"] == 1  # bread.txt: *.md from the file, *.rst from the flag

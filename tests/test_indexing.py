@@ -247,3 +247,22 @@ def test_past_the_threshold_the_index_becomes_approximate_and_stays_correct(
     assert summary.removed == 1 and service.check("big").ok
     assert len(service.open_collection("big").vectors()) == 149
     assert all(Path(h.path).name != "d042.txt" for h in service.search("big", exact, k=5))
+
+
+def test_reindexing_keeps_the_collections_model_unless_another_is_asked_for(
+    fake_settings, docs: Path
+) -> None:
+    from docchat.config import load_settings
+
+    built = Docchat(load_settings(overrides={"embed": {"backend": "fake", "model": "model-a"}}))
+    run(built, "t", docs)
+    # Later runs with the default settings (no model asked for) use model-a, silently.
+    plain = load_settings(overrides={"embed": {"backend": "fake"}})
+    assert "model" not in plain.embed.model_fields_set
+    (docs / "bread.txt").write_text("Changed bread.\n", encoding="utf-8")
+    summary, _ = run(Docchat(plain), "t", docs)
+    assert summary.indexed == 1
+    # Asking for another model by name is refused with the way out.
+    asked = load_settings(overrides={"embed": {"backend": "fake", "model": "model-b"}})
+    with pytest.raises(ModelMismatch, match="reembed t --model model-b"):
+        list(Docchat(asked).index("t", [docs]))

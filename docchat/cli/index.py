@@ -52,13 +52,9 @@ def index(
     """Index files and folders into a collection (only changes are redone)."""
 
     def body() -> int:
-        flags: dict[str, Any] = {"embed.model": model}
-        if exclude:
-            flags["index.exclude"] = list(exclude)
-        service = app.service(**flags)
-        if exclude:
-            merged = list(service.settings.index.exclude)
-            service.settings.index.exclude = merged
+        service = app.service(**{"embed.model": model})
+        if exclude:  # added to the configured patterns, not instead of them
+            service.settings.index.exclude = [*service.settings.index.exclude, *exclude]
         cancel = threading.Event()
         with cancel_on_sigint(cancel):
             summary = _drive(service.index(collection, paths, cancel), quiet or as_json)
