@@ -29,6 +29,10 @@ class ModelMismatch(CollectionError):
     """The collection was embedded with another model than the one asked for."""
 
 
+class StoreWriteError(CollectionError):
+    """Writing a collection failed (disk full, read-only, I/O error); nothing was half-written."""
+
+
 class ModelError(DocchatError):
     """A model cannot be found, loaded or run."""
 

@@ -8,6 +8,7 @@ module level; models load on first use (or in a TUI worker through `embedder()`)
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from docchat.config import EmbedSettings, Settings
 from docchat.embed.base import Embedder
-from docchat.errors import CollectionError, ConfigError, DocchatError
+from docchat.errors import CollectionError, ConfigError, DocchatError, StoreWriteError
 from docchat.store.collection import Collection, list_collections, remove_collection
 from docchat.types import Answer, CheckReport, CollectionInfo, Hit, IndexEvent
 
@@ -128,6 +129,13 @@ class Docchat:
             with coll.writing():
                 run = IndexRun(coll, self.embedder(model), self.settings, cancel)
                 yield from run.run(roots)
+        except (sqlite3.OperationalError, OSError) as e:
+            # Disk full, read-only folder, I/O error: the open transaction rolled back and the
+            # vector file is only ever replaced whole, so what is on disk is still consistent.
+            raise StoreWriteError(
+                f"cannot write collection '{name}' in {coll.folder}: {e}; "
+                "free some space (or fix the folder) and run the same command again"
+            ) from None
         finally:
             coll.close()
 

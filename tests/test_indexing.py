@@ -266,3 +266,42 @@ def test_reindexing_keeps_the_collections_model_unless_another_is_asked_for(
     asked = load_settings(overrides={"embed": {"backend": "fake", "model": "model-b"}})
     with pytest.raises(ModelMismatch, match="reembed t --model model-b"):
         list(Docchat(asked).index("t", [docs]))
+
+
+def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
+    service: Docchat, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import sqlite3
+
+    from docchat.errors import StoreWriteError
+    from docchat.store.collection import Collection
+    from docchat.store.vectors import VectorIndex
+
+    run(service, "t", docs)
+    (docs / "new.txt").write_text("A new file about glaciers.\n", encoding="utf-8")
+
+    def no_space(self, path):  # the vector file cannot be written
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(VectorIndex, "save", no_space)
+    with pytest.raises(StoreWriteError, match="No space left on device.*run the same command"):
+        list(service.index("t", [docs]))
+    monkeypatch.undo()
+    assert service.check("t").ok
+
+    def db_full(self, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Collection, "replace_document", db_full)
+    (docs / "new2.txt").write_text("Another new file, about deserts.\n", encoding="utf-8")
+    with pytest.raises(StoreWriteError, match="disk is full"):
+        list(service.index("t", [docs]))
+    monkeypatch.undo()
+    assert service.check("t").ok
+    run(service, "t", docs)  # with space again, the run finishes the work
+    assert service.check("t").ok
+    assert {Path(p).name for p in service.open_collection("t").document_paths()} >= {
+        "new.txt",
+        "new2.txt",
+    }
