@@ -285,7 +285,7 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(VectorIndex, "save", no_space)
-    with pytest.raises(StoreWriteError, match="No space left on device.*run the same command"):
+    with pytest.raises(StoreWriteError, match=r"No space left on device.*run the same command"):
         list(service.index("t", [docs]))
     monkeypatch.undo()
     assert service.check("t").ok
