@@ -60,16 +60,22 @@ class FakeEmbedder(Embedder):
         return [len(_TOKEN.findall(t)) for t in texts]
 
 
+_hung = False
+
+
 def _maybe_hang(calls: int) -> None:
     """In a subprocess under test: after FAKE_EMBED_HANG_AFTER calls, drop a marker file and
-    hang, so the test can kill -9 the process at a known point mid-run."""
+    wait until the test deletes it (or kills the process), so the test acts at a known point
+    mid-run. Waits once per process."""
+    global _hung
     after = os.environ.get("FAKE_EMBED_HANG_AFTER")
-    if after and calls > int(after):
+    if after and calls > int(after) and not _hung:
+        _hung = True
         marker = os.environ["FAKE_EMBED_MARKER"]
         with open(marker, "w") as f:
             f.write(str(os.getpid()))
-        while True:
-            time.sleep(3600)  # killed by the test; not a timing wait
+        while os.path.exists(marker):
+            time.sleep(0.01)  # polling for the test's go-ahead, not timing anything
 
 
 def _factory(settings: EmbedSettings) -> Embedder:

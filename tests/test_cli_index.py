@@ -204,3 +204,58 @@ def test_exclude_flag_adds_to_the_configured_patterns(tmp_path: Path, docs: Path
     proc = docchat("index", str(docs), "-c", "x", "--exclude", "*.rst", "--json", env=env)
     summary = json.loads(proc.stdout)
     assert summary["indexed"] == 1  # bread.txt: *.md from the file, *.rst from the flag
+
+
+def _start_and_hold(tmp_path: Path, corpus: Path) -> tuple[subprocess.Popen, Path]:
+    marker = tmp_path / "hung"
+    env = docchat_env(
+        tmp_path,
+        FAKE_EMBED_HANG_AFTER="2",
+        FAKE_EMBED_MARKER=str(marker),
+        DOCCHAT_INDEX_CHECKPOINT_SECONDS="1000",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "docchat", "index", str(corpus), "-c", "k", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(marker, proc)
+    return proc, marker
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary_and_resume_finishes(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus", 300)
+    proc, marker = _start_and_hold(tmp_path, corpus)
+    proc.send_signal(signal.SIGINT)  # asks the run to stop after the current file
+    marker.unlink()  # let the embedder go on; the run must now notice and stop
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopping after the current file" in err
+    summary = json.loads(out)
+    assert summary["cancelled"] and 0 < summary["indexed"] < 300
+    env = docchat_env(tmp_path)
+    assert docchat("collections", "check", "k", env=env).returncode == 0
+    summary = json.loads(docchat("index", str(corpus), "-c", "k", "--json", env=env).stdout)
+    assert summary["indexed"] + summary["unchanged"] == 300 and not summary["cancelled"]
+    assert "ok (300 chunks, 300 vectors)" in docchat("collections", "check", "k", env=env).stdout
+
+
+def test_second_ctrl_c_aborts_and_the_collection_stays_consistent(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus", 300)
+    proc, _marker = _start_and_hold(tmp_path, corpus)
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    seen = ""
+    while "stopping" not in seen:  # the first one was handled (signals are not queued)
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)  # the embedder is still held: abort mid-batch
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "docchat: interrupted"  # no traceback
+    env = docchat_env(tmp_path)
+    assert docchat("collections", "check", "k", env=env).returncode == 0
+    summary = json.loads(docchat("index", str(corpus), "-c", "k", "--json", env=env).stdout)
+    assert summary["indexed"] + summary["unchanged"] == 300
+    assert "ok (300 chunks, 300 vectors)" in docchat("collections", "check", "k", env=env).stdout
