@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,20 @@ def test_exclude_flag_adds_to_the_configured_patterns(tmp_path: Path, docs: Path
     assert summary["indexed"] == 1  # bread.txt: *.md from the file, *.rst from the flag
 
 
+@pytest.fixture
+def held_index(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
+    """A `docchat index` of 300 files, held inside the embedder; killed at teardown if a
+    failing test left it running."""
+    corpus = make_corpus(tmp_path / "corpus", 300)
+    proc, marker = _start_and_hold(tmp_path, corpus)
+    try:
+        yield proc, marker, corpus
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def _start_and_hold(tmp_path: Path, corpus: Path) -> tuple[subprocess.Popen, Path]:
     marker = tmp_path / "hung"
     env = docchat_env(
@@ -225,9 +240,10 @@ def _start_and_hold(tmp_path: Path, corpus: Path) -> tuple[subprocess.Popen, Pat
     return proc, marker
 
 
-def test_ctrl_c_stops_cleanly_with_a_summary_and_resume_finishes(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "corpus", 300)
-    proc, marker = _start_and_hold(tmp_path, corpus)
+def test_ctrl_c_stops_cleanly_with_a_summary_and_resume_finishes(
+    tmp_path: Path, held_index: tuple[subprocess.Popen, Path, Path]
+) -> None:
+    proc, marker, corpus = held_index
     proc.send_signal(signal.SIGINT)  # asks the run to stop after the current file
     marker.unlink()  # let the embedder go on; the run must now notice and stop
     out, err = proc.communicate(timeout=60)
@@ -242,9 +258,10 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_resume_finishes(tmp_path: Path)
     assert "ok (300 chunks, 300 vectors)" in docchat("collections", "check", "k", env=env).stdout
 
 
-def test_second_ctrl_c_aborts_and_the_collection_stays_consistent(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "corpus", 300)
-    proc, _marker = _start_and_hold(tmp_path, corpus)
+def test_second_ctrl_c_aborts_and_the_collection_stays_consistent(
+    tmp_path: Path, held_index: tuple[subprocess.Popen, Path, Path]
+) -> None:
+    proc, _marker, corpus = held_index
     proc.send_signal(signal.SIGINT)
     assert proc.stderr is not None
     seen = ""
