@@ -305,3 +305,20 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
         "new.txt",
         "new2.txt",
     }
+
+
+def test_an_outgrown_approximate_index_is_rebuilt_for_its_size() -> None:
+    import numpy as np
+
+    from docchat.store.vectors import VectorIndex, _nlist_for
+
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(3000, 16)).astype(np.float32)
+    index = VectorIndex.build(16, np.arange(3000), vecs, approximate_above=1000)
+    assert index.approximate and not index.outgrown
+    # Grown ~7x since its lists were trained, it asks for a rebuild; rebuilt, it is content.
+    more = rng.normal(size=(17000, 16)).astype(np.float32)
+    index.add(np.arange(3000, 20000), more)
+    assert index.outgrown and _nlist_for(20000) >= 2 * _nlist_for(3000)
+    all_vecs = np.vstack([vecs, more])
+    assert not VectorIndex.build(16, np.arange(20000), all_vecs, 1000).outgrown

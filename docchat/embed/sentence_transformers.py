@@ -72,6 +72,18 @@ class SentenceTransformerEmbedder(Embedder):
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def embed_query(self, text: str) -> np.ndarray:
+        import torch
+
+        # One short text: a second thread only adds contention (on a busy 2-core machine
+        # 52 ms on one thread vs 435-633 ms on two; benchmarks/README.md, "Embedding speed").
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self.embed_batch([text])[0]
+        finally:
+            torch.set_num_threads(threads)
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         encoded = self.tokenizer(
             list(texts), add_special_tokens=False, truncation=False, verbose=False

@@ -302,7 +302,8 @@ class Collection:
     def checkpoint(self, index: VectorIndex, approximate_above: int = 0) -> None:
         """Save FAISS, then settle chunk states in SQLite (order matters; see module doc)."""
         with self._lock:
-            if approximate_above and len(index) > approximate_above and not index.approximate:
+            too_big = approximate_above and len(index) > approximate_above
+            if too_big and (not index.approximate or index.outgrown):
                 index = self._build_index(approximate_above)
                 self._vectors = index
             index.save(self.vectors_path)

@@ -59,7 +59,7 @@ class VectorIndex:
             # sqrt(n) lists, k-means on 50 points per list, 10 iterations: a 1M-vector build
             # stays in tens of seconds on 2 cores (benchmarks/faiss_index.py measures it).
             # (Never more lists than k-means can train from the data: ~39 points per list.)
-            nlist = min(max(64, int(math.sqrt(n))), max(1, n // 39))
+            nlist = _nlist_for(n)
             quantizer = faiss.IndexFlatIP(dimension)
             ivf = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
             ivf.cp.niter = 10
@@ -77,6 +77,14 @@ class VectorIndex:
     @property
     def approximate(self) -> bool:
         return "IVF" in type(_inner(self.index)).__name__
+
+    @property
+    def outgrown(self) -> bool:
+        """An IVF index whose lists were sized for a much smaller collection: each probe now
+        scans too many vectors, so the next checkpoint rebuilds it for the current size."""
+        if not self.approximate:
+            return False
+        return _nlist_for(len(self)) >= 2 * int(_inner(self.index).nlist)
 
     # ------------------------------------------------------------ mutation
 
@@ -151,6 +159,11 @@ class VectorIndex:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _nlist_for(n: int) -> int:
+    """sqrt(n) lists (at least 64), never more than k-means can train (~39 points a list)."""
+    return min(max(64, int(math.sqrt(n))), max(1, n // 39))
 
 
 def _inner(index: Any) -> Any:
