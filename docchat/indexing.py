@@ -211,7 +211,8 @@ class IndexRun:
         if not pending:
             return
         texts = {h: s.text for p in pending for s, h in p.chunks}
-        todo = sorted(set(texts) - self.coll.known_hashes(texts))
+        # Similar lengths batched together: each batch pads to its longest text.
+        todo = sorted(set(texts) - self.coll.known_hashes(texts), key=lambda h: len(texts[h]))
         todo_set = set(todo)
         vectors: dict[str, np.ndarray] = {}
         batch = self.settings.embed.batch_size
