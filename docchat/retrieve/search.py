@@ -3,6 +3,8 @@ rerank / diversify, fetch the chunk texts."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from docchat.config import SearchSettings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError
@@ -15,6 +17,8 @@ from docchat.store.collection import ChunkRow, Collection
 from docchat.types import Hit
 
 Ranked = list[tuple[int, float]]
+# One long-lived thread (and so one SQLite connection of its own, see Collection.db).
+_KEYWORD_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docchat-keyword")
 
 
 def search(
@@ -33,15 +37,18 @@ def search(
     where = restriction(coll, q) if q.filtered else unrestricted()
     depth = max(s.candidates, k)
     lists: dict[str, Ranked] = {}
+    keyword: Future[Ranked] | None = None
+    if mode != "dense":
+        # BM25 scoring runs in SQLite (which releases the GIL) on a second thread while this
+        # one embeds the query (torch on one thread): the two overlap on 2 cores.
+        keyword = _KEYWORD_THREAD.submit(
+            lambda: keyword_search(coll.db, text, depth, where, drop_stopwords=s.drop_stopwords)
+        )
     if mode != "keyword" and embedder is not None and coll.dimension is not None:
         allowed = allowed_ids(coll, where) if q.filtered else None
         lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, allowed)
-    if mode != "dense":
-        # (Running this in a thread beside the query embedding was measured: no gain on
-        # 2 cores, benchmarks/README.md.)
-        lists["keyword"] = keyword_search(
-            coll.db, text, depth, where, drop_stopwords=s.drop_stopwords
-        )
+    if keyword is not None:
+        lists["keyword"] = keyword.result()
     if len(lists) == 2:
         ranked = fuse(lists, s.fusion, s.dense_weight, s.rrf_k)
     else:  # one retriever: its own scores are the ranking
