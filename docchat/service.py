@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from docchat.config import EmbedSettings, Settings
 from docchat.embed.base import Embedder
 from docchat.errors import CollectionError, ConfigError, DocchatError, StoreWriteError
-from docchat.store.collection import Collection, list_collections, remove_collection
+from docchat.store.catalog import list_collections, remove_collection
+from docchat.store.collection import Collection
 from docchat.types import Answer, CheckReport, CollectionInfo, Hit, IndexEvent
 
 if TYPE_CHECKING:
@@ -78,7 +79,9 @@ class Docchat:
         return [self.open_collection(n).info() for n in self.collection_names()]
 
     def check(self, name: str) -> CheckReport:
-        return self.open_collection(name).check()
+        from docchat.store.integrity import check_collection
+
+        return check_collection(self.open_collection(name))
 
     def rebuild(self, name: str) -> int:
         coll = self.open_collection(name)

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from docchat.errors import CollectionError
-from docchat.locations import collection_dir, collections_root, validate_collection_name
+from docchat.locations import collection_dir
 from docchat.store.lock import WriterLock
 from docchat.store.migrations import migrate
 from docchat.store.vectors import VectorIndex
-from docchat.types import CheckReport, ChunkSpan, CollectionInfo
+from docchat.types import ChunkSpan, CollectionInfo
 
 LIVE, ADDED, REMOVED = 0, 1, 2
 DB_FILE, VECTORS_FILE, LOCK_FILE = "docchat.sqlite", "vectors.faiss", "write.lock"
@@ -52,13 +52,6 @@ class ChunkRow:
     char_start: int
     char_end: int
     document_id: int
-
-
-def list_collections(data_dir: str = "") -> list[str]:
-    root = collections_root(data_dir)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / DB_FILE).is_file())
 
 
 class Collection:
@@ -98,6 +91,8 @@ class Collection:
         folder = collection_dir(name, data_dir)
         if not (folder / DB_FILE).is_file():
             if not create:
+                from docchat.store.catalog import list_collections
+
                 known = ", ".join(list_collections(data_dir)) or "none yet"
                 raise CollectionError(f"no collection named '{name}' (collections: {known})")
             folder.mkdir(parents=True, exist_ok=True)
@@ -389,54 +384,6 @@ class Collection:
             last_indexed=float(last) if last else None,
         )
 
-    def check(self) -> CheckReport:
-        """Verify SQLite and FAISS agree (see the invariant in the module doc)."""
-        problems: list[str] = []
-        quick = self.db.execute("PRAGMA quick_check").fetchone()[0]
-        if quick != "ok":
-            problems.append(f"SQLite integrity: {quick}")
-        try:
-            self.db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 1)")
-        except sqlite3.DatabaseError as e:
-            problems.append(f"keyword index out of sync with chunks ({e}); run rebuild")
-        states = dict(self.db.execute("SELECT state, count(*) FROM chunks GROUP BY state"))
-        n_visible = states.get(LIVE, 0) + states.get(ADDED, 0)
-        no_vec = self.db.execute(
-            "SELECT count(*) FROM chunks WHERE text_hash NOT IN (SELECT text_hash FROM embeddings)"
-        ).fetchone()[0]
-        if no_vec:
-            problems.append(f"{no_vec} chunks have no stored embedding")
-        orphans = self.db.execute(
-            "SELECT count(*) FROM chunks WHERE state != ? AND document_id NOT IN "
-            "(SELECT id FROM documents)",
-            (REMOVED,),
-        ).fetchone()[0]
-        if orphans:
-            problems.append(f"{orphans} chunks belong to no document")
-        n_vectors = 0
-        if self.dimension is not None:
-            live_count = states.get(LIVE, 0)
-            if not self.vectors_path.exists() and live_count:
-                problems.append(f"vector file missing: {self.vectors_path}")
-            else:
-                index = self.vectors()
-                ids = index.ids()
-                n_vectors = len(ids)
-                if len(set(ids.tolist())) != len(ids):
-                    problems.append("vector file holds duplicate ids")
-                in_faiss = set(ids.tolist())
-                live = {
-                    r[0] for r in self.db.execute("SELECT id FROM chunks WHERE state=?", (LIVE,))
-                }
-                every = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
-                if live - in_faiss:
-                    problems.append(
-                        f"{len(live - in_faiss)} chunks are missing from the vector file"
-                    )
-                if in_faiss - every:
-                    problems.append(f"{len(in_faiss - every)} vectors belong to no chunk")
-        return CheckReport(self.name, problems, n_visible, n_vectors)
-
 
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (incl. KeyboardInterrupt)."""
@@ -449,15 +396,3 @@ class _Transaction:
 
     def __exit__(self, et: object, e: object, tb: object) -> None:
         self.db.execute("COMMIT" if et is None else "ROLLBACK")
-
-
-def remove_collection(name: str, data_dir: str = "") -> None:
-    """Delete a collection's folder, refusing while a writer holds it."""
-    import shutil
-
-    validate_collection_name(name)
-    folder = collection_dir(name, data_dir)
-    if not (folder / DB_FILE).is_file():
-        raise CollectionError(f"no collection named '{name}'")
-    with WriterLock(folder / LOCK_FILE, name):
-        shutil.rmtree(folder)

@@ -1,0 +1,27 @@
+"""The collections of a data dir as a whole: which exist, and removing one."""
+
+from __future__ import annotations
+
+from docchat.errors import CollectionError
+from docchat.locations import collection_dir, collections_root, validate_collection_name
+from docchat.store.collection import DB_FILE, LOCK_FILE
+from docchat.store.lock import WriterLock
+
+
+def list_collections(data_dir: str = "") -> list[str]:
+    root = collections_root(data_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / DB_FILE).is_file())
+
+
+def remove_collection(name: str, data_dir: str = "") -> None:
+    """Delete a collection's folder, refusing while a writer holds it."""
+    import shutil
+
+    validate_collection_name(name)
+    folder = collection_dir(name, data_dir)
+    if not (folder / DB_FILE).is_file():
+        raise CollectionError(f"no collection named '{name}'")
+    with WriterLock(folder / LOCK_FILE, name):
+        shutil.rmtree(folder)

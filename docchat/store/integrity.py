@@ -1,0 +1,58 @@
+"""`collections check`: verify that SQLite and the FAISS file agree.
+
+The invariant (see store/collection.py): live chunks ⊆ FAISS ids ⊆ all chunk ids, plus
+SQLite's own integrity, the FTS5 index matching its content table, and every chunk having a
+stored embedding. Added/tombstoned chunks left by a killed writer are allowed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from docchat.store.collection import ADDED, LIVE, REMOVED, Collection
+from docchat.types import CheckReport
+
+
+def check_collection(coll: Collection) -> CheckReport:
+    """Verify SQLite and FAISS agree (see the invariant in the module doc)."""
+    problems: list[str] = []
+    quick = coll.db.execute("PRAGMA quick_check").fetchone()[0]
+    if quick != "ok":
+        problems.append(f"SQLite integrity: {quick}")
+    try:
+        coll.db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 1)")
+    except sqlite3.DatabaseError as e:
+        problems.append(f"keyword index out of sync with chunks ({e}); run rebuild")
+    states = dict(coll.db.execute("SELECT state, count(*) FROM chunks GROUP BY state"))
+    n_visible = states.get(LIVE, 0) + states.get(ADDED, 0)
+    no_vec = coll.db.execute(
+        "SELECT count(*) FROM chunks WHERE text_hash NOT IN (SELECT text_hash FROM embeddings)"
+    ).fetchone()[0]
+    if no_vec:
+        problems.append(f"{no_vec} chunks have no stored embedding")
+    orphans = coll.db.execute(
+        "SELECT count(*) FROM chunks WHERE state != ? AND document_id NOT IN "
+        "(SELECT id FROM documents)",
+        (REMOVED,),
+    ).fetchone()[0]
+    if orphans:
+        problems.append(f"{orphans} chunks belong to no document")
+    n_vectors = 0
+    if coll.dimension is not None:
+        live_count = states.get(LIVE, 0)
+        if not coll.vectors_path.exists() and live_count:
+            problems.append(f"vector file missing: {coll.vectors_path}")
+        else:
+            index = coll.vectors()
+            ids = index.ids()
+            n_vectors = len(ids)
+            if len(set(ids.tolist())) != len(ids):
+                problems.append("vector file holds duplicate ids")
+            in_faiss = set(ids.tolist())
+            live = {r[0] for r in coll.db.execute("SELECT id FROM chunks WHERE state=?", (LIVE,))}
+            every = {r[0] for r in coll.db.execute("SELECT id FROM chunks")}
+            if live - in_faiss:
+                problems.append(f"{len(live - in_faiss)} chunks are missing from the vector file")
+            if in_faiss - every:
+                problems.append(f"{len(in_faiss - every)} vectors belong to no chunk")
+    return CheckReport(coll.name, problems, n_visible, n_vectors)
