@@ -73,22 +73,9 @@ def test_kill_9_mid_run_then_check_passes_and_resume_finishes(
 ) -> None:
     """Killed with SIGKILL before (1000 s) or after (0.001 s) a vector-file checkpoint."""
     corpus = make_corpus(tmp_path / "corpus", 300)
-    marker = tmp_path / "hung"
-    env = docchat_env(
-        tmp_path,
-        FAKE_EMBED_HANG_AFTER="3",
-        FAKE_EMBED_MARKER=str(marker),
-        DOCCHAT_INDEX_CHECKPOINT_SECONDS=checkpoint,
-        DOCCHAT_EMBED_BATCH_SIZE="64",
+    proc, _ = _start_and_hold(
+        tmp_path, corpus, after="3", checkpoint=checkpoint, DOCCHAT_EMBED_BATCH_SIZE="64"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "docchat", "index", str(corpus), "-c", "k", "-q"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for(marker, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
@@ -221,13 +208,17 @@ def held_index(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
             proc.wait()
 
 
-def _start_and_hold(tmp_path: Path, corpus: Path) -> tuple[subprocess.Popen, Path]:
+def _start_and_hold(
+    tmp_path: Path, corpus: Path, after: str = "2", checkpoint: str = "1000", **env_extra: str
+) -> tuple[subprocess.Popen, Path]:
+    """Start `docchat index` and return once the fake embedder holds it mid-run."""
     marker = tmp_path / "hung"
     env = docchat_env(
         tmp_path,
-        FAKE_EMBED_HANG_AFTER="2",
+        FAKE_EMBED_HANG_AFTER=after,
         FAKE_EMBED_MARKER=str(marker),
-        DOCCHAT_INDEX_CHECKPOINT_SECONDS="1000",
+        DOCCHAT_INDEX_CHECKPOINT_SECONDS=checkpoint,
+        **env_extra,
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "docchat", "index", str(corpus), "-c", "k", "--json"],
