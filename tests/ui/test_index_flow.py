@@ -75,10 +75,12 @@ async def test_escape_stops_indexing_and_the_collection_stays_consistent(
         (home_docs / f"note{i:02}.txt").write_text(f"note {i} about rivers and bread\n")
     embedder = ui_service.embedder()
     gate = threading.Event()
+    holding = threading.Event()
     embed = embedder.embed_batch
 
     def held(texts: list[str]) -> object:  # hold the chunks' batch, not the model probe
         if "docchat fingerprint probe" not in texts:
+            holding.set()
             gate.wait(30)
         return embed(texts)
 
@@ -89,6 +91,8 @@ async def test_escape_stops_indexing_and_the_collection_stays_consistent(
             await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
             screen = app.screen
             await wait_for(pilot, lambda: screen._files_total == 33)
+            # Press Esc while the run is inside the embedder (not before it gets there).
+            await wait_for(pilot, holding.is_set)
             assert screen.running
             await pilot.press("escape")
             assert screen.cancel is not None and screen.cancel.is_set()
