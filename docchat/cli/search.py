@@ -5,12 +5,7 @@ from __future__ import annotations
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
-from docchat.types import Hit
-
-
-def location(hit: Hit) -> str:
-    page = f" p.{hit.page}" if hit.page is not None else ""
-    return f"{hit.path}{page}:{hit.line_start}-{hit.line_end}"
+from docchat.presentation import place
 
 
 @click.command()
@@ -40,7 +35,8 @@ def search(
         if not hits:
             click.echo("no hits")
         for h in hits:
-            click.secho(f"{h.rank:>2}. {location(h)}  ({h.score:.3f})", bold=True)
+            where = place(h.path, h.page, h.line_start, h.line_end)
+            click.secho(f"{h.rank:>2}. {where}  ({h.score:.3f})", bold=True)
             if h.heading:
                 click.secho(f"    § {h.heading}", fg="cyan")
             if explain:
