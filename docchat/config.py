@@ -67,11 +67,56 @@ class EmbedSettings(_Section):
 
 
 class StoreSettings(_Section):
+    """Where vectors live. The backend, URI, index and consistency level are chosen when a
+    collection is created and recorded in it (`docchat collections list --json` shows them);
+    later changes here apply to new collections, `docchat collections migrate` moves one."""
+
+    vector_backend: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Vector store of new collections: faiss (a file in the collection folder) "
+        "or milvus (Milvus Lite or a Milvus server; needs the milvus extra). See docs/scale.md.",
+    )
     approximate_above: int = Field(
         50_000,
         ge=0,
         description="Past this many vectors the FAISS index becomes approximate (IVF) "
         "instead of exact; 0 means always exact. See benchmarks/README.md.",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus to use: empty = a Milvus Lite file inside the collection folder "
+        "(no server; one process at a time); a path ending in .db = a Milvus Lite file there; "
+        "http://host:19530 = a Milvus server or cluster.",
+    )
+    milvus_token: str = Field(
+        "",
+        description="Milvus credentials ('user:password' or an API key); never recorded in a "
+        "collection.",
+    )
+    milvus_index_type: Literal[
+        "auto", "FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "DISKANN", "AUTOINDEX"
+    ] = Field(
+        "auto",
+        description="Milvus vector index: auto = FLAT (exact) on Milvus Lite, HNSW on a "
+        "server. DISKANN needs a server with local NVMe.",
+    )
+    milvus_index_params: dict[str, int | float | str] = Field(
+        default_factory=dict,
+        description="Index build parameters, e.g. {M = 16, efConstruction = 200} for HNSW "
+        "or {nlist = 1024} for IVF; empty = docchat's defaults for the index type.",
+    )
+    milvus_search_params: dict[str, int | float | str] = Field(
+        default_factory=dict,
+        description="Search parameters, e.g. {ef = 128} for HNSW, {nprobe = 32} for IVF; "
+        "empty = docchat's defaults for the index type.",
+    )
+    milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
+        "Strong",
+        description="Milvus consistency level of searches: Strong sees every finished write "
+        "(what a local tool expects); Bounded trades a few seconds of staleness for speed.",
+    )
+    milvus_timeout: float = Field(
+        10.0, gt=0, description="Seconds to wait for a Milvus server to answer a connection."
     )
 
 

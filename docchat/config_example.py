@@ -25,6 +25,8 @@ HEADER = """\
 def _toml(value: Any) -> str:
     import tomli_w
 
+    if isinstance(value, dict):  # an inline table, so it stays on its key's line
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
     return tomli_w.dumps({"v": value}).strip()[4:]
 
 

@@ -33,6 +33,11 @@ class StoreWriteError(CollectionError):
     """Writing a collection failed (disk full, read-only, I/O error); nothing was half-written."""
 
 
+class VectorStoreError(CollectionError):
+    """The vector store (a Milvus server or Milvus Lite file) cannot be reached or refused an
+    operation; SQLite, the truth, is untouched by the failure."""
+
+
 class ModelError(DocchatError):
     """A model cannot be found, loaded or run."""
 

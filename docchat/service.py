@@ -96,7 +96,9 @@ class Docchat:
         with self._lock:
             coll = self._collections.get(name)
             if coll is None or not coll.exists:  # removed or renamed by another process
-                coll = Collection.open(name, self.settings.data_dir, create=create)
+                coll = Collection.open(
+                    name, self.settings.data_dir, create=create, store=self.settings.store
+                )
                 self._collections[name] = coll
             return coll
 
@@ -112,18 +114,51 @@ class Docchat:
         return check_collection(self.open_collection(name))
 
     def rebuild(self, name: str) -> int:
+        """Refill the collection's vector store from SQLite; returns the vector count."""
         from docchat.store.writer import writing
 
         coll = self.open_collection(name)
-        with writing(coll, approximate_above=self.settings.store.approximate_above) as writer:
+        with writing(coll) as writer:
             return writer.rebuild()
 
-    def remove(self, name: str) -> None:
+    def migrate(
+        self, name: str, to: str, overrides: Mapping[str, object] | None = None
+    ) -> Iterator[tuple[int, int] | str]:
+        """Move a collection's vectors to backend `to` (configured by the [store] settings,
+        plus `overrides` such as milvus_uri), from SQLite; yields (done, total), and a line
+        for anything left behind. Stopped half way, running it again resumes."""
+        from docchat.config import StoreSettings
+        from docchat.store.vector_backends import new_config
+        from docchat.store.writer import same_destination, writing
+
+        store = StoreSettings.model_validate(
+            {**self.settings.store.model_dump(), **(overrides or {})}
+        )
+        target = new_config(store, to)
+        coll = self.open_collection(name)
+        if same_destination(coll.vector_config(), target):
+            raise CollectionError(
+                f"collection '{name}' already keeps its vectors in {to} with these settings; "
+                f"to refill them from SQLite: docchat collections rebuild {name}"
+            )
+        with writing(coll) as writer:
+            yield from writer.migrate(target)
+
+    def remove(self, name: str) -> list[str]:
+        """Delete a collection: its folder and, on a Milvus server, its vector collection;
+        returns a line for anything that could not be deleted."""
         with self._lock:
             coll = self._collections.pop(name, None)
             if coll:
                 coll.close()
-        remove_collection(name, self.settings.data_dir)
+        return remove_collection(name, self.settings.data_dir, self.settings.store)
+
+    def close(self) -> None:
+        """Close every open collection (and the connections of their vector stores)."""
+        with self._lock:
+            for coll in self._collections.values():
+                coll.close()
+            self._collections.clear()
 
     def rename_collection(self, old: str, new: str) -> None:
         """Rename a collection (under its writer lock) if `new` is free."""
@@ -141,7 +176,7 @@ class Docchat:
         from docchat.store.writer import writing
 
         coll = self.open_collection(name)
-        with writing(coll, approximate_above=self.settings.store.approximate_above) as writer:
+        with writing(coll) as writer:
             yield from reembed(writer, self.embedder(model), self.settings)
 
     # ------------------------------------------------------------ the jobs
@@ -163,17 +198,19 @@ class Docchat:
                 raise DocchatError(f"no such file or folder: {root}")
         # The writer gets a Collection of its own (its own connections), so searches through
         # the shared one never see a half-written state.
-        coll = Collection.open(name, self.settings.data_dir, create=True)
+        store = self.settings.store
+        coll = Collection.open(name, self.settings.data_dir, create=True, store=store)
         try:
-            # A model the user asked for (flag, env, config file) must match the collection's;
-            # otherwise an existing collection simply keeps the model it was built with.
+            # A model or vector backend the user asked for (flag, env, config file) must
+            # match the collection's; otherwise an existing collection keeps its own.
             embed = self.settings.embed
             asked = embed.model if "model" in embed.model_fields_set else None
             model = asked or coll.meta("model") or embed.model
+            backend = store.vector_backend if "vector_backend" in store.model_fields_set else None
             with writing(
                 coll,
                 model=model,  # checked before any model is loaded
-                approximate_above=self.settings.store.approximate_above,
+                backend=backend,
                 checkpoint_seconds=self.settings.index.checkpoint_seconds,
             ) as writer:
                 run = IndexRun(writer, self.embedder(model), self.settings, cancel)

@@ -187,6 +187,12 @@ class CollectionInfo:
     dimension: int | None
     size_bytes: int
     last_indexed: float | None  # unix time
+    # Where the vectors live: {"backend": "faiss"} or Milvus's URI, collection, index, ...
+    vector_store: dict[str, object] = field(default_factory=lambda: {"backend": "faiss"})
+
+    @property
+    def vector_backend(self) -> str:
+        return str(self.vector_store.get("backend", "faiss"))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -197,6 +203,8 @@ class CollectionInfo:
             "dimension": self.dimension,
             "size_bytes": self.size_bytes,
             "last_indexed": self.last_indexed,
+            "vector_backend": self.vector_backend,
+            "vector_store": self.vector_store,
         }
 
 

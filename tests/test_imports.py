@@ -8,7 +8,17 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "docchat"
-HEAVY = ("torch", "faiss", "transformers", "sentence_transformers", "llama_cpp", "textual")
+HEAVY = (
+    "torch",
+    "faiss",
+    "transformers",
+    "sentence_transformers",
+    "llama_cpp",
+    "textual",
+    "pymilvus",
+    "milvus_lite",
+    "grpc",
+)
 
 
 def test_only_docchat_ui_imports_textual() -> None:

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from backends import both_backends
 from fakes import FakeEmbedder
 
 from docchat.errors import CollectionError, CollectionLocked, DocchatError, ModelMismatch
@@ -28,8 +29,12 @@ def embedded(service: Docchat) -> int:
     return service.embedder().texts_embedded  # type: ignore[attr-defined]
 
 
-def test_first_index_then_search_finds_the_right_file(service: Docchat, docs: Path) -> None:
+@both_backends
+def test_first_index_then_search_finds_the_right_file(
+    service: Docchat, docs: Path, vector_backend: str
+) -> None:
     summary, _ = run(service, "t", docs)
+    assert service.collections()[0].vector_backend == vector_backend
     assert (summary.indexed, summary.unchanged, summary.failed) == (3, 0, [])
     assert summary.chunks_added >= 3
     hits = service.search("t", "dropout overfitting neural networks", k=3)
@@ -39,6 +44,7 @@ def test_first_index_then_search_finds_the_right_file(service: Docchat, docs: Pa
     assert service.check("t").ok
 
 
+@both_backends
 def test_second_run_touches_nothing(service: Docchat, docs: Path) -> None:
     run(service, "t", docs)
     before = embedded(service)
@@ -47,6 +53,7 @@ def test_second_run_touches_nothing(service: Docchat, docs: Path) -> None:
     assert embedded(service) == before
 
 
+@both_backends
 def test_touch_without_change_is_not_reembedded(service: Docchat, docs: Path) -> None:
     run(service, "t", docs)
     before = embedded(service)
@@ -57,6 +64,7 @@ def test_touch_without_change_is_not_reembedded(service: Docchat, docs: Path) ->
     assert embedded(service) == before
 
 
+@both_backends
 def test_edit_delete_and_rename(service: Docchat, docs: Path) -> None:
     run(service, "t", docs)
     (docs / "bread.txt").write_text("Rye bread is dense and sour.\n", encoding="utf-8")
@@ -76,6 +84,7 @@ def test_edit_delete_and_rename(service: Docchat, docs: Path) -> None:
     assert service.check("t").ok
 
 
+@both_backends
 def test_identical_chunks_are_embedded_once(service: Docchat, tmp_path: Path) -> None:
     root = tmp_path / "dupes"
     root.mkdir()
@@ -87,6 +96,7 @@ def test_identical_chunks_are_embedded_once(service: Docchat, tmp_path: Path) ->
     assert len(service.search("d", "same paragraph", k=10)) == 5
 
 
+@both_backends
 def test_indexing_one_root_keeps_another(service: Docchat, docs: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
@@ -108,6 +118,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(service: Docchat, docs: Path
     assert all(reasons.values())  # each one says why
 
 
+@both_backends
 def test_model_change_stops_with_the_command_to_reembed(
     service: Docchat, fake_settings, docs: Path
 ) -> None:
@@ -119,6 +130,7 @@ def test_model_change_stops_with_the_command_to_reembed(
     assert "docchat collections reembed t --model other-model" in str(err.value)
 
 
+@both_backends
 def test_reembed_switches_the_model(service: Docchat, docs: Path) -> None:
     run(service, "t", docs)
     steps = list(service.reembed("t", "other-model"))
@@ -129,6 +141,7 @@ def test_reembed_switches_the_model(service: Docchat, docs: Path) -> None:
     assert Path(service.search("t", "sourdough starter", k=1)[0].path).name == "bread.txt"
 
 
+@both_backends
 def test_second_writer_is_refused_with_the_holder_named(service: Docchat, docs: Path) -> None:
     run(service, "t", docs)
     coll = service.open_collection("t")
@@ -139,6 +152,7 @@ def test_second_writer_is_refused_with_the_holder_named(service: Docchat, docs: 
     assert service.search("t", "bread", k=1)
 
 
+@both_backends
 def test_cancel_stops_and_leaves_a_consistent_collection(service: Docchat, tmp_path: Path) -> None:
     root = tmp_path / "many"
     root.mkdir()
@@ -160,6 +174,7 @@ def test_cancel_stops_and_leaves_a_consistent_collection(service: Docchat, tmp_p
     assert service.check("m").ok
 
 
+@both_backends
 def test_a_writer_killed_before_its_checkpoint_leaves_a_consistent_collection(
     service: Docchat, docs: Path
 ) -> None:
@@ -194,16 +209,18 @@ def test_a_writer_killed_before_its_checkpoint_leaves_a_consistent_collection(
     assert report.ok and report.vectors == report.chunks
 
 
+@both_backends
 def test_check_reports_disagreement_and_rebuild_repairs(service: Docchat, docs: Path) -> None:
     run(service, "t", docs)
     coll = service.open_collection("t")
-    index = coll.vectors()
-    index.remove(index.ids()[:1])
-    index.save(coll.vectors_path)
+    store = coll.vectors()
+    store.remove(store.ids()[:1])
+    store.persist()
     report = service.check("t")
-    assert not report.ok and "missing from the vector file" in report.problems[0]
-    service.rebuild("t")
-    assert service.check("t").ok
+    assert not report.ok and "1 chunks are missing from the vector store" in report.problems
+    assert service.rebuild("t") == report.chunks
+    report = service.check("t")
+    assert report.ok and report.vectors == report.chunks
 
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", "..", ".hidden", "", "x" * 65, "a b", "é"])
@@ -217,6 +234,7 @@ def test_missing_folder_is_a_clear_error(service: Docchat, tmp_path: Path) -> No
         list(service.index("t", [tmp_path / "nope"]))
 
 
+@both_backends
 def test_remove_collection(service: Docchat, docs: Path) -> None:
     run(service, "t", docs)
     service.remove("t")

@@ -1,4 +1,4 @@
-"""`docchat collections list|check|rebuild|rm|reembed`."""
+"""`docchat collections list|check|rebuild|migrate|rm|reembed`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def collections() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_(app: AppContext, as_json: bool) -> None:
-    """Name, documents, chunks, model, dimension, size on disk, last indexed."""
+    """Name, documents, chunks, model, dimension, size on disk, last indexed, vector store."""
 
     def body() -> int:
         infos = app.service().collections()
@@ -33,7 +33,8 @@ def list_(app: AppContext, as_json: bool) -> None:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_indexed or 0))
             click.echo(
                 f"{i.name:<20} {i.documents:>7} docs {i.chunks:>8} chunks  "
-                f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  {when}"
+                f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  {when}  "
+                f"{i.vector_backend}"
             )
         return 0
 
@@ -44,7 +45,7 @@ def list_(app: AppContext, as_json: bool) -> None:
 @click.argument("name")
 @click.pass_obj
 def check(app: AppContext, name: str) -> None:
-    """Verify that SQLite and FAISS agree; exit 1 and say what is wrong if not."""
+    """Verify that SQLite and the vector store agree; exit 1 and say what is wrong if not."""
 
     def body() -> int:
         report = app.service().check(name)
@@ -63,7 +64,7 @@ def check(app: AppContext, name: str) -> None:
 @click.argument("name")
 @click.pass_obj
 def rebuild(app: AppContext, name: str) -> None:
-    """Rebuild the FAISS file from SQLite."""
+    """Refill the vector store (FAISS file or Milvus collection) from SQLite."""
     run_guarded(lambda: click.echo(f"{name}: rebuilt, {app.service().rebuild(name)} vectors"))
 
 
@@ -84,6 +85,39 @@ def reembed(app: AppContext, name: str, model: str) -> None:
     run_guarded(body)
 
 
+@collections.command()
+@click.argument("name")
+@click.option("--to", "backend", type=click.Choice(["faiss", "milvus"]), required=True)
+@click.option("--milvus-uri", help="Milvus to move to (default: store.milvus_uri).")
+@click.option(
+    "--index-type",
+    type=click.Choice(["auto", "FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "DISKANN", "AUTOINDEX"]),
+    help="Milvus index of the new collection (default: store.milvus_index_type).",
+)
+@click.pass_obj
+def migrate(
+    app: AppContext, name: str, backend: str, milvus_uri: str | None, index_type: str | None
+) -> None:
+    """Move a collection's vectors to FAISS or Milvus, from SQLite (resumable: if it is
+    stopped, run it again)."""
+
+    def body() -> int:
+        service = app.service(
+            **{"store.milvus_uri": milvus_uri, "store.milvus_index_type": index_type}
+        )
+        total = 0
+        for step in service.migrate(name, backend):
+            if isinstance(step, str):
+                click.echo(f"\ndocchat: {name}: {step}", err=True)
+                continue
+            done, total = step
+            click.echo(f"\r{done}/{total} vectors", nl=False, err=True)
+        click.echo(f"\n{name}: {total} vectors now in {backend}")
+        return 0
+
+    run_guarded(body)
+
+
 @collections.command("rm")
 @click.argument("name")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask.")
@@ -99,7 +133,8 @@ def rm(app: AppContext, name: str, yes: bool) -> None:
             raise CollectionError(f"no collection named '{name}'")
         if not yes and sys.stdin.isatty():
             click.confirm(f"delete collection '{name}'?", abort=True)
-        service.remove(name)
+        for note in service.remove(name):
+            click.echo(f"docchat: {name}: {note}", err=True)
         click.echo(f"removed collection '{name}'")
         return 0
 

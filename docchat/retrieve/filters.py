@@ -1,7 +1,8 @@
 """Query filters (`in:`, `page:`, `"phrase"`) as a Restriction, plain data the store applies.
 
 Both retrievers apply the same restriction: the keyword retriever inside its query, the dense
-one as the set of allowed chunk ids handed to FAISS (so filtering happens before top-k).
+one inside the vector store (document/page fields in Milvus, allowed chunk ids in FAISS), so
+filtering happens before top-k.
 """
 
 from __future__ import annotations

@@ -50,8 +50,8 @@ def search(
             lambda: keyword_search(coll, text, depth, where, drop_stopwords=s.drop_stopwords)
         )
     if mode != "keyword" and embedder is not None and coll.dimension is not None:
-        allowed = coll.chunk_ids(where) if q.filtered else None
-        lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, allowed)
+        restricted = where if q.filtered else None
+        lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, restricted)
     if keyword is not None:
         lists["keyword"] = keyword.result()
     if len(lists) == 2:

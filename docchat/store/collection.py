@@ -1,6 +1,6 @@
-"""A collection on disk, for reading: SQLite (the source of truth) plus a FAISS file (a
-rebuildable cache). Writing goes through the one writer (store/writer.py), which also keeps
-the two files consistent across crashes.
+"""A collection on disk, for reading: SQLite (the source of truth) plus a vector store (a
+rebuildable cache: a FAISS file, or a Milvus collection; store/vector_store.py). Writing goes
+through the one writer (store/writer.py), which also keeps the two consistent across crashes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from docchat.config import StoreSettings
 from docchat.errors import CollectionError
 from docchat.locations import collection_dir
 from docchat.store import retrieval
@@ -21,7 +22,8 @@ from docchat.store.layout import DB_FILE, VECTORS_FILE
 from docchat.store.migrations import ADDED, LIVE, REMOVED, migrate
 from docchat.store.sessions import Sessions
 from docchat.store.sql import batches, marks
-from docchat.store.vectors import VectorIndex
+from docchat.store.vector_backends import OpenRequest, open_store
+from docchat.store.vector_store import NO_PAGE, VectorConfig, VectorFilter, VectorRows, VectorStore
 from docchat.types import CollectionInfo, Restriction
 
 __all__ = ["ADDED", "LIVE", "REMOVED", "ChunkRow", "Collection", "DocumentRow"]
@@ -51,14 +53,17 @@ class ChunkRow:
 
 
 class Collection:
-    """Open with `Collection.open(name)`; write with `store.writer.writing(coll)`."""
+    """Open with `Collection.open(name)`; write with `store.writer.writing(coll)`.
 
-    def __init__(self, name: str, folder: Path) -> None:
+    `store`: the [store] settings — connection details for the vector store (a Milvus token,
+    a timeout) and, for a collection not created yet, which backend it gets."""
+
+    def __init__(self, name: str, folder: Path, store: StoreSettings | None = None) -> None:
         self.name = name
         self.folder = folder
+        self.store_settings = store or StoreSettings()
         self._lock = threading.RLock()
-        self._vectors: VectorIndex | None = None
-        self._vectors_mtime: int | None = None
+        self._vectors: VectorStore | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         migrate(self.db)
@@ -82,7 +87,14 @@ class Collection:
     # ------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, name: str, data_dir: str = "", *, create: bool = False) -> Collection:
+    def open(
+        cls,
+        name: str,
+        data_dir: str = "",
+        *,
+        create: bool = False,
+        store: StoreSettings | None = None,
+    ) -> Collection:
         folder = collection_dir(name, data_dir)
         if not (folder / DB_FILE).is_file():
             if not create:
@@ -90,7 +102,7 @@ class Collection:
                 raise CollectionError(f"no collection named '{name}' (collections: {known})")
             folder.mkdir(parents=True, exist_ok=True)
         try:
-            return cls(name, folder)
+            return cls(name, folder, store)
         except sqlite3.DatabaseError as e:
             raise CollectionError(f"collection '{name}' is unreadable ({folder}): {e}") from None
 
@@ -101,6 +113,9 @@ class Collection:
 
     def close(self) -> None:
         with self._lock:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
@@ -155,20 +170,55 @@ class Collection:
 
     @property
     def vectors_path(self) -> Path:
+        """The FAISS file (of a collection whose backend is FAISS)."""
         return self.folder / VECTORS_FILE
 
-    def vectors(self) -> VectorIndex:
-        """The FAISS index, loaded lazily and reloaded when another process saved a new one."""
+    def vector_config(self) -> VectorConfig:
+        """Where the vectors live, as recorded (a collection from before the record: FAISS)."""
+        return VectorConfig.from_meta(self.meta("vector_backend"), self.meta("vector_store"))
+
+    def pending_vector_config(self) -> VectorConfig | None:
+        """The target of a migration or rebuild that has not finished (it resumes)."""
+        raw = self.meta("vector_pending")
+        return VectorConfig.from_json(raw) if raw else None
+
+    def vectors(self) -> VectorStore:
+        """The vector store for reading, opened lazily; reopened when another process moved
+        the collection to another store or saved a new FAISS file."""
         dim = self.dimension
         if dim is None:
             raise CollectionError(f"collection '{self.name}' has no embeddings yet")
+        config = self.vector_config()
         with self._lock:
-            path = self.vectors_path
-            mtime = path.stat().st_mtime_ns if path.exists() else None
-            if self._vectors is None or mtime != self._vectors_mtime:
-                self._vectors = VectorIndex.load(path, dim) if mtime else VectorIndex(dim)
-                self._vectors_mtime = mtime
-            return self._vectors
+            store = self._vectors
+            if store is None or store.config != config or store.stale():
+                if store is not None:
+                    store.close()
+                self._vectors = None
+                store = self._vectors = open_store(config, self.open_request(dim))
+            return store
+
+    def open_request(self, dimension: int, **kw: bool) -> OpenRequest:
+        """What opening this collection's vector store needs besides its config."""
+        return OpenRequest(self.folder, dimension, self.store_settings, self.all_rows, **kw)
+
+    def dense_search(
+        self, query: np.ndarray, k: int, restriction: Restriction | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine) best first. A restriction runs inside the vector store: as
+        document/page fields where the store holds them (Milvus), else as the ids SQLite
+        allows; a phrase always needs SQLite's FTS5 index, so it becomes ids too."""
+        store = self.vectors()
+        where: VectorFilter | None = None
+        if restriction is not None:
+            if restriction.empty:
+                return []
+            if store.scalar_filters and restriction.phrase_match is None:
+                where = VectorFilter(documents=restriction.document_ids, pages=restriction.pages)
+            else:
+                where = VectorFilter(ids=self.chunk_ids(restriction))
+        scores, ids = store.search(query[None, :], k, where)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def vectors_for(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of these chunks, read from the embeddings table."""
@@ -185,6 +235,41 @@ class Collection:
         dim = self.dimension or 0
         matrix = np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(vecs), dim)
         return np.asarray(ids, dtype=np.int64), matrix
+
+    def vector_rows(self, chunk_ids: Sequence[int]) -> VectorRows:
+        """These chunks as a vector store receives them (vector, document id, page)."""
+        ids: list[int] = []
+        docs: list[int] = []
+        pages: list[int] = []
+        vecs: list[bytes] = []
+        for part in batches([int(i) for i in chunk_ids]):
+            for cid, doc, page, blob in self.db.execute(
+                "SELECT c.id, c.document_id, c.page, e.vector FROM chunks c "
+                f"JOIN embeddings e USING(text_hash) WHERE c.id IN ({marks(part)})",
+                part,
+            ):
+                ids.append(cid)
+                docs.append(doc)
+                pages.append(NO_PAGE if page is None else page)
+                vecs.append(blob)
+        dim = self.dimension or 0
+        matrix = np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(vecs), dim)
+        as_int = np.asarray
+        return VectorRows(
+            as_int(ids, dtype=np.int64),
+            matrix,
+            as_int(docs, dtype=np.int64),
+            as_int(pages, dtype=np.int64),
+        )
+
+    def visible_ids(self) -> np.ndarray:
+        """Every chunk id a vector store must hold once the writer settles (not tombstones)."""
+        rows = self.db.execute("SELECT id FROM chunks WHERE state != ? ORDER BY id", (REMOVED,))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def all_rows(self) -> VectorRows:
+        """Every visible chunk's row (what a FAISS index is rebuilt from)."""
+        return self.vector_rows(self.visible_ids().tolist())
 
     # ------------------------------------------------------------ reading
 
@@ -217,7 +302,7 @@ class Collection:
         chunks = self.db.execute(
             "SELECT count(*) FROM chunks WHERE state != ?", (REMOVED,)
         ).fetchone()[0]
-        size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+        size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
         last = self.meta("last_indexed")
         return CollectionInfo(
             name=self.name,
@@ -227,4 +312,5 @@ class Collection:
             dimension=self.dimension,
             size_bytes=size,
             last_indexed=float(last) if last else None,
+            vector_store=self.vector_config().public(),
         )

@@ -1,20 +1,23 @@
-"""`collections check`: verify that SQLite and the FAISS file agree.
+"""`collections check`: verify that SQLite and the vector store (FAISS file or Milvus
+collection) agree.
 
-The invariant (see store/collection.py): live chunks ⊆ FAISS ids ⊆ all chunk ids, plus
+The invariant (see store/writer.py): live chunks ⊆ vector-store ids ⊆ all chunk ids, plus
 SQLite's own integrity, the FTS5 index matching its content table, and every chunk having a
-stored embedding. Added/tombstoned chunks left by a killed writer are allowed.
+stored embedding. Added/tombstoned chunks left by a killed writer are allowed. For Milvus,
+every id it holds is read back (Strong consistency) and compared with SQLite's.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+from docchat.errors import DocchatError
 from docchat.store.collection import ADDED, LIVE, REMOVED, Collection
 from docchat.types import CheckReport
 
 
 def check_collection(coll: Collection) -> CheckReport:
-    """Verify SQLite and FAISS agree (see the invariant in the module doc)."""
+    """Verify SQLite and the vector store agree (see the invariant in the module doc)."""
     problems: list[str] = []
     quick = coll.db.execute("PRAGMA quick_check").fetchone()[0]
     if quick != "ok":
@@ -40,19 +43,23 @@ def check_collection(coll: Collection) -> CheckReport:
     n_vectors = 0
     if coll.dimension is not None:
         live_count = states.get(LIVE, 0)
-        if not coll.vectors_path.exists() and live_count:
+        faiss = coll.vector_config().backend == "faiss"
+        if faiss and not coll.vectors_path.exists() and live_count:
             problems.append(f"vector file missing: {coll.vectors_path}")
         else:
-            index = coll.vectors()
-            ids = index.ids()
+            try:
+                ids = coll.vectors().ids()
+            except DocchatError as e:  # an unreachable server, a missing Milvus collection
+                problems.append(f"vector store: {e}")
+                return CheckReport(coll.name, problems, n_visible, n_vectors)
             n_vectors = len(ids)
-            if len(set(ids.tolist())) != len(ids):
-                problems.append("vector file holds duplicate ids")
-            in_faiss = set(ids.tolist())
+            held = set(ids.tolist())
+            if len(held) != len(ids):
+                problems.append("the vector store holds duplicate ids")
             live = {r[0] for r in coll.db.execute("SELECT id FROM chunks WHERE state=?", (LIVE,))}
             every = {r[0] for r in coll.db.execute("SELECT id FROM chunks")}
-            if live - in_faiss:
-                problems.append(f"{len(live - in_faiss)} chunks are missing from the vector file")
-            if in_faiss - every:
-                problems.append(f"{len(in_faiss - every)} vectors belong to no chunk")
+            if live - held:
+                problems.append(f"{len(live - held)} chunks are missing from the vector store")
+            if held - every:
+                problems.append(f"{len(held - every)} vectors belong to no chunk")
     return CheckReport(coll.name, problems, n_visible, n_vectors)

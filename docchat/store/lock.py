@@ -31,7 +31,7 @@ class WriterLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _describe(os.read(fd, 4096))
+            holder = describe_holder(os.read(fd, 4096))
             os.close(fd)
             raise CollectionLocked(
                 f"collection '{self.collection}' is being written by {holder}; "
@@ -66,7 +66,8 @@ class WriterLock:
         self.release()
 
 
-def _describe(raw: bytes) -> str:
+def describe_holder(raw: bytes) -> str:
+    """The holder a lock file names, in words (the JSON that `acquire` writes)."""
     try:
         info = json.loads(raw.decode() or "{}")
     except ValueError:

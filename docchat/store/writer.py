@@ -1,13 +1,22 @@
-"""The one writer of a collection: the writer lock, the in-memory vector index and the
-crash-safety protocol. Index runs, rebuilds and re-embedding all write through it.
+"""The one writer of a collection: the writer lock, the vector store it writes and the
+crash-safety protocol. Index runs, rebuilds, migrations and re-embedding all write through it.
 
-Crash safety without a two-phase commit across two files: every chunk carries a `state`
-(store/migrations.py). `put` commits a file's new chunks to SQLite as ADDED and turns its old
-ones into tombstones (REMOVED), and updates the in-memory FAISS index; `checkpoint` saves the
-FAISS file, then marks ADDED chunks LIVE and deletes tombstones. Whenever the process dies,
-    live chunks  ⊆  FAISS ids  ⊆  all chunk ids
-holds, queries hide tombstones, and the next writer replays the difference when it loads the
-index (`_recover`).
+Crash safety without a two-phase commit across SQLite and the vector store: every chunk
+carries a `state` (store/migrations.py). `put` commits a file's new chunks to SQLite as ADDED
+and turns its old ones into tombstones (REMOVED), then writes the vector store (FAISS in
+memory; Milvus by idempotent upserts and deletes by chunk id); `checkpoint` persists the
+store (saves the FAISS file; flushes Milvus Lite — a server has every acknowledged write in
+its log already), then marks ADDED chunks LIVE and deletes tombstones. Whenever the process
+dies,
+    live chunks  ⊆  vector-store ids  ⊆  all chunk ids
+holds, queries hide tombstones, and the next writer replays the difference when it opens the
+store (`_recover`): for FAISS by comparing every id (they are in memory), for Milvus by
+re-sending what is not settled (ADDED upserted, REMOVED deleted, both idempotent), so a
+resume neither scans a large remote collection nor adds a duplicate.
+
+Rebuilds and migrations fill a store at a fresh home (a new Milvus collection, a new FAISS
+index) from SQLite, then switch to it in the same transaction that settles chunk states; a
+migration records its target first, so a killed one resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -19,13 +28,15 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from docchat.errors import ModelMismatch, StoreWriteError
+from docchat.errors import CollectionError, DocchatError, ModelMismatch, StoreWriteError
 from docchat.store.collection import Collection
 from docchat.store.layout import LOCK_FILE
 from docchat.store.lock import WriterLock
 from docchat.store.migrations import ADDED, LIVE, REMOVED
 from docchat.store.sql import transaction
-from docchat.store.vectors import VectorIndex
+from docchat.store.transfer import fill
+from docchat.store.vector_backends import new_config, open_store
+from docchat.store.vector_store import NO_PAGE, VectorConfig, VectorRows, VectorStore
 from docchat.types import ChunkSpan
 
 
@@ -34,19 +45,25 @@ def writing(
     coll: Collection,
     *,
     model: str | None = None,
-    approximate_above: int = 0,
+    backend: str | None = None,
     checkpoint_seconds: float = 0.0,
 ) -> Iterator[CollectionWriter]:
     """Hold the collection's writer lock (CollectionLocked names the holder) and yield its
-    writer. `model`: refuse, before anything is loaded, a model the collection was not built
-    with. A full disk or an I/O error inside becomes one StoreWriteError: the open
-    transaction rolled back and the vector file is only ever replaced whole, so what is on
-    disk is still consistent."""
+    writer. `model` / `backend`: refuse, before anything is loaded, a model or vector backend
+    the collection was not built with. A full disk or an I/O error inside becomes one
+    StoreWriteError: the open transaction rolled back and the vector file is only ever
+    replaced whole, so what is on disk is still consistent."""
     try:
         with WriterLock(coll.folder / LOCK_FILE, coll.name):
             if model is not None:
                 _check_model(coll, model)
-            yield CollectionWriter(coll, approximate_above, checkpoint_seconds)
+            if backend is not None:
+                _check_backend(coll, backend)
+            writer = CollectionWriter(coll, checkpoint_seconds)
+            try:
+                yield writer
+            finally:
+                writer.close()
     except (sqlite3.OperationalError, OSError) as e:
         raise StoreWriteError(
             f"cannot write collection '{coll.name}' in {coll.folder}: {e}; "
@@ -64,28 +81,46 @@ def _check_model(coll: Collection, model: str) -> None:
         )
 
 
+def _check_backend(coll: Collection, backend: str) -> None:
+    """A backend asked for by name must be the one the collection keeps its vectors in."""
+    if coll.meta("model") is None:
+        return  # not created yet: it will get this backend
+    recorded = coll.vector_config().backend
+    if recorded != backend:
+        raise CollectionError(
+            f"collection '{coll.name}' keeps its vectors in {recorded}, not {backend}; "
+            f"to move them: docchat collections migrate {coll.name} --to {backend}"
+        )
+
+
 class CollectionWriter:
     """Made by `writing(...)`; reads go through `collection`, every write through here."""
 
-    def __init__(
-        self, coll: Collection, approximate_above: int = 0, checkpoint_seconds: float = 0.0
-    ) -> None:
+    def __init__(self, coll: Collection, checkpoint_seconds: float = 0.0) -> None:
         self.collection = coll
-        self.approximate_above = approximate_above
         self.checkpoint_seconds = checkpoint_seconds
-        self._index: VectorIndex | None = None
+        self._store: VectorStore | None = None
         self._last_checkpoint = time.monotonic()
 
     @property
     def _db(self) -> sqlite3.Connection:
         return self.collection.db
 
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     # ------------------------------------------------------------ model
 
     def use_model(self, name: str, dimension: int, fingerprint: Callable[[], str]) -> None:
-        """Record the embedding model of a new collection, then load (and recover) the
-        vector index that its vectors go into."""
+        """Record the embedding model of a new collection (and the vector store it gets from
+        the settings, made first so that an unreachable one records nothing), then open (and
+        recover) the vector store that its vectors go into."""
         if self.collection.meta("model") is None:
+            config = new_config(self.collection.store_settings)
+            request = self.collection.open_request(dimension, create=True, fresh=True)
+            self._store = open_store(config, request)
             now = time.time()
             self._set_meta(
                 model=name,
@@ -93,10 +128,16 @@ class CollectionWriter:
                 fingerprint=fingerprint(),
                 created=now,
                 last_indexed=now,
+                **config.to_meta(),
             )
         self._loaded()
 
     def _set_meta(self, **values: object) -> None:
+        """Set these metadata keys (a None value deletes the key)."""
+        self._db.executemany(
+            "DELETE FROM meta WHERE key=?", [(k,) for k, v in values.items() if v is None]
+        )
+        values = {k: v for k, v in values.items() if v is not None}
         self._db.executemany(
             "INSERT INTO meta(key, value) VALUES(?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -124,12 +165,12 @@ class CollectionWriter:
         chunks: Sequence[tuple[ChunkSpan, str]],
         vectors: Mapping[str, np.ndarray],
     ) -> tuple[int, int]:
-        """Swap a file's chunks, in one transaction and in the vector index; returns how many
+        """Swap a file's chunks, in one transaction and in the vector store; returns how many
         chunks were (added, removed).
 
         `chunks` pairs each span with its text hash; `vectors` holds the embeddings made for
         texts not stored yet (the others are already in the embeddings table)."""
-        index = self._loaded()
+        store = self._loaded()
         with transaction(self._db):
             old = self.collection.document(path)
             removed: list[int] = []
@@ -173,27 +214,37 @@ class CollectionWriter:
                     ),
                 )
                 added.append((int(cur.lastrowid or 0), text_hash))
-        index.remove(removed)
-        fresh = [(cid, h) for cid, h in added if h in vectors]
+        store.remove(removed)
+        fresh = [
+            (cid, h, NO_PAGE if span.page is None else span.page)
+            for (cid, h), (span, _) in zip(added, chunks, strict=True)
+            if h in vectors
+        ]
         if fresh:
-            index.add(
-                np.asarray([cid for cid, _ in fresh], dtype=np.int64),
-                np.stack([np.asarray(vectors[h], dtype=np.float32) for _, h in fresh]),
+            store.upsert(
+                VectorRows(
+                    np.asarray([cid for cid, _, _ in fresh], dtype=np.int64),
+                    np.stack([np.asarray(vectors[h], dtype=np.float32) for _, h, _ in fresh]),
+                    np.full(len(fresh), doc_id, dtype=np.int64),
+                    np.asarray([page for _, _, page in fresh], dtype=np.int64),
+                )
             )
         # Texts embedded before (another file, an earlier run): their vectors are stored.
-        index.add(*self.collection.vectors_for([cid for cid, h in added if h not in vectors]))
+        reused = [cid for cid, h in added if h not in vectors]
+        if reused:
+            store.upsert(self.collection.vector_rows(reused))
         return len(added), len(removed)
 
     def forget(self, path: str) -> int:
         """Forget a file; returns how many chunks it had."""
-        index = self._loaded()
+        store = self._loaded()
         with transaction(self._db):
             old = self.collection.document(path)
             if not old:
                 return 0
             removed = self._tombstone(old.id)
             self._db.execute("DELETE FROM documents WHERE id=?", (old.id,))
-        index.remove(removed)
+        store.remove(removed)
         return len(removed)
 
     def _tombstone(self, doc_id: int) -> list[int]:
@@ -208,45 +259,52 @@ class CollectionWriter:
         )
         return ids
 
-    # ------------------------------------------------------------ the vector index
+    # ------------------------------------------------------------ the vector store
 
-    def _loaded(self) -> VectorIndex:
-        if self._index is None:
-            self._index = self._recover()
-        return self._index
+    def _loaded(self) -> VectorStore:
+        if self._store is None:
+            self._store = self._recover()
+        return self._store
 
-    def _recover(self) -> VectorIndex:
-        """The saved index, with whatever a killed writer left half done replayed."""
+    def _ids(self, state: int) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE state=?", (state,))]
+
+    def _recover(self) -> VectorStore:
+        """The store, with whatever a killed writer left half done replayed."""
         coll = self.collection
         dim = coll.dimension
         if dim is None:
             raise RuntimeError("use_model() first: the collection has no model yet")
-        path = coll.vectors_path
-        index = VectorIndex.load(path, dim) if path.exists() else VectorIndex(dim)
-        pending = self._db.execute("SELECT count(*) FROM chunks WHERE state!=?", (LIVE,))
-        in_faiss = set(index.ids().tolist())
-        every = {r[0] for r in self._db.execute("SELECT id FROM chunks WHERE state!=?", (REMOVED,))}
-        missing, extra = sorted(every - in_faiss), sorted(in_faiss - every)
-        if pending.fetchone()[0] or missing or extra:
-            index.remove(extra)
-            index.add(*coll.vectors_for(missing))
-            self._index = index
+        store = open_store(coll.vector_config(), coll.open_request(dim))
+        added, removed = self._ids(ADDED), self._ids(REMOVED)
+        if store.ids_in_memory:
+            stored = set(store.ids().tolist())
+            every = set(coll.visible_ids().tolist())
+            missing, extra = sorted(every - stored), sorted(stored - every)
+        else:  # idempotent by chunk id: re-send what is not settled, nothing else
+            missing, extra = added, removed
+        if added or removed or missing or extra:
+            store.remove(extra)
+            store.upsert(coll.vector_rows(missing))
+            self._store = store
             self.checkpoint(force=True)
-            return self._index
-        return index
+        return store
 
     def checkpoint(self, force: bool = False) -> None:
-        """Save FAISS, then settle chunk states in SQLite (order matters; see module doc).
-        Without `force`, only once `checkpoint_seconds` have passed since the last one."""
+        """Persist the vector store, then settle chunk states in SQLite (order matters; see
+        the module doc). Without `force`, only once `checkpoint_seconds` have passed."""
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
-        index = self._index
-        if index is None or not (force or due):
+        store = self._store
+        if store is None or not (force or due):
             return
-        too_big = self.approximate_above and len(index) > self.approximate_above
-        if too_big and (not index.approximate or index.outgrown):
-            index = self._index = self._build(self.approximate_above)
-        index.save(self.collection.vectors_path)
+        store.persist()
+        self._settle()
+
+    def _settle(self, **meta: object) -> None:
+        """Every ADDED chunk is in the persisted store: mark it LIVE; drop tombstones."""
         with transaction(self._db):
+            if meta:
+                self._set_meta(**meta)
             self._db.execute("UPDATE chunks SET state=? WHERE state=?", (LIVE, ADDED))
             self._db.execute("DELETE FROM chunks WHERE state=?", (REMOVED,))
             self._db.execute("UPDATE meta SET value=? WHERE key='last_indexed'", (time.time(),))
@@ -254,23 +312,69 @@ class CollectionWriter:
 
     def finish(self) -> None:
         """The end of a run: a last checkpoint, then drop embeddings no chunk uses any more."""
-        if self._index is None:
+        if self._store is None:
             return
         self.checkpoint(force=True)
         self._db.execute(
             "DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM chunks)"
         )
 
-    def _build(self, approximate_above: int) -> VectorIndex:
-        ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE state!=?", (REMOVED,))]
-        id_arr, vecs = self.collection.vectors_for(ids)
-        return VectorIndex.build(self.collection.dimension or 0, id_arr, vecs, approximate_above)
+    # ------------------------------------------------------------ rebuild, migrate
 
     def rebuild(self) -> int:
-        """Rewrite the FAISS file from SQLite alone; returns the vector count."""
-        self._index = self._build(self.approximate_above)
-        self.checkpoint(force=True)
-        return len(self._index)
+        """Refill the vector store from SQLite alone, at a fresh home; returns the count."""
+        for _ in self.migrate(self.collection.vector_config()):
+            pass
+        return self._loaded().count()
+
+    def migrate(self, target: VectorConfig, batch: int = 10_000) -> Iterator[tuple[int, int] | str]:
+        """Move the vectors to `target` (another backend, another Milvus, another index; the
+        same config refills them at a fresh home), from SQLite, yielding (done, total) as it
+        goes and a line for anything left behind.
+
+        The old store is never read (it may be the broken or the unreachable one) and stays
+        the collection's store until the new one is complete. A Milvus target is recorded
+        before it is filled: run again after a crash, the same target resumes with what it
+        lacks."""
+        coll = self.collection
+        dim = coll.dimension
+        current = coll.vector_config()
+        if dim is None:  # nothing embedded yet: only the choice changes
+            self._set_meta(**target.to_meta())
+            return
+        pending = coll.pending_vector_config()
+        if pending is not None and same_destination(pending, target):
+            target = pending  # resume it
+        else:
+            if pending is not None:
+                yield from self._drop(pending, "an unfinished migration's")
+            target = target.renewed()
+            if target.backend != "faiss":  # FAISS builds in memory: nothing to resume
+                self._set_meta(vector_pending=target.to_json())
+        self.close()  # the old store is neither read nor written any more
+        store = open_store(target, coll.open_request(dim, create=True, fresh=True))
+        self._store = store
+        yield from fill(store, coll, batch)
+        store.persist()
+        self._settle(vector_pending=None, **target.to_meta())
+        if not current.same_home(target):
+            yield from self._drop(current, "the previous")
+
+    def _drop(self, config: VectorConfig, which: str) -> Iterator[str]:
+        """Delete a store the collection no longer uses; if it cannot be reached, say so."""
+        dim = self.collection.dimension or 0
+        try:
+            old = open_store(config, self.collection.open_request(dim, fresh=True))
+            try:
+                old.drop()
+            finally:
+                old.close()
+        except DocchatError as e:
+            where = config.uri or "the collection folder"
+            yield (
+                f"{which} vectors ({config.backend} {config.collection} at {where}) were "
+                f"left in place: {e}"
+            )
 
     # ------------------------------------------------------------ another model
 
@@ -282,7 +386,7 @@ class CollectionWriter:
         fingerprint: Callable[[], str],
     ) -> int:
         """Swap every stored embedding for these (one transaction), record the model they
-        were made with and rebuild the vector index from them; returns the vector count."""
+        were made with and rebuild the vector store from them; returns the vector count."""
         with transaction(self._db):
             self._db.execute("DELETE FROM embeddings")
             self._db.executemany(
@@ -293,3 +397,10 @@ class CollectionWriter:
             model=model, dimension=dimension, fingerprint=fingerprint(), last_indexed=time.time()
         )
         return self.rebuild()
+
+
+def same_destination(pending: VectorConfig, target: VectorConfig) -> bool:
+    """Whether both put vectors in the same kind of place with the same settings (an
+    unfinished migration headed there resumes; a migration to there is a no-op)."""
+    keys = ("backend", "uri", "index_type", "index_params", "search_params", "consistency")
+    return all(getattr(pending, k) == getattr(target, k) for k in keys)
