@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backends import BACKENDS, backend_env
 
 TESTS = Path(__file__).parent
 
@@ -67,14 +68,21 @@ def make_corpus(root: Path, n: int) -> Path:
     return root
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("checkpoint", ["1000", "0.001"])
 def test_kill_9_mid_run_then_check_passes_and_resume_finishes(
-    tmp_path: Path, checkpoint: str
+    tmp_path: Path, checkpoint: str, backend: str
 ) -> None:
-    """Killed with SIGKILL before (1000 s) or after (0.001 s) a vector-file checkpoint."""
+    """Killed with SIGKILL before (1000 s) or after (0.001 s) a vector-store checkpoint; the
+    later commands name no backend: the collection recorded its own."""
     corpus = make_corpus(tmp_path / "corpus", 300)
     proc, _ = _start_and_hold(
-        tmp_path, corpus, after="3", checkpoint=checkpoint, DOCCHAT_EMBED_BATCH_SIZE="64"
+        tmp_path,
+        corpus,
+        after="3",
+        checkpoint=checkpoint,
+        DOCCHAT_EMBED_BATCH_SIZE="64",
+        **backend_env(backend),
     )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -84,6 +92,7 @@ def test_kill_9_mid_run_then_check_passes_and_resume_finishes(
     assert check.returncode == 0, check.stderr
     listed = json.loads(docchat("collections", "list", "--json", env=clean, check=True).stdout)
     assert 0 < listed[0]["documents"] < 300  # some work was saved, not all
+    assert listed[0]["vector_backend"] == backend
 
     resumed = docchat("index", str(corpus), "-c", "k", "--json", env=clean, check=True)
     summary = json.loads(resumed.stdout)

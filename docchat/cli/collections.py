@@ -112,7 +112,8 @@ def migrate(
                 continue
             done, total = step
             click.echo(f"\r{done}/{total} vectors", nl=False, err=True)
-        click.echo(f"\n{name}: {total} vectors now in {backend}")
+        click.echo("", err=True)  # ends the progress line
+        click.echo(f"{name}: {total} vectors now in {backend}")
         return 0
 
     run_guarded(body)

@@ -145,7 +145,11 @@ class MilvusStore(VectorStore):
         if self.lite:
             milvus_local.acquire(self.target)
         try:
-            client = pymilvus.MilvusClient(uri=self.target, token=self.token, timeout=self.timeout)
+            # A dedicated channel: a shared one that once failed keeps failing after the
+            # server is back (pymilvus 3.0 reuses it from a process-wide registry).
+            client = pymilvus.MilvusClient(
+                uri=self.target, token=self.token, timeout=self.timeout, dedicated=True
+            )
         except Exception as e:
             if self.lite:
                 milvus_local.release(self.target)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from backends import both_backends
 
 from docchat.config import SearchSettings
 from docchat.errors import DocchatError
@@ -25,6 +26,7 @@ def names(hits: list) -> list[str]:
     return [Path(h.path).name for h in hits]
 
 
+@both_backends
 @pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
 def test_each_mode_finds_the_topic(indexed: Docchat, mode: str) -> None:
     hits = indexed.search("t", "Danube Black Sea", k=2, mode=mode)
@@ -45,6 +47,7 @@ def test_keyword_mode_has_no_dense_detail(indexed: Docchat) -> None:
     assert hit.explain["dense_rank"] is None and hit.explain["keyword_rank"] == 1
 
 
+@both_backends
 @pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
 def test_in_filter(indexed: Docchat, mode: str) -> None:
     hits = indexed.search("t", "dropout in:*.md", k=5, mode=mode)
@@ -55,6 +58,7 @@ def test_in_filter(indexed: Docchat, mode: str) -> None:
     assert indexed.search("t", "dropout in:nowhere/*", k=5, mode=mode) == []
 
 
+@both_backends
 @pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
 def test_phrase_is_required(indexed: Docchat, mode: str) -> None:
     hits = indexed.search("t", 'dropout "second file"', k=5, mode=mode)
@@ -65,15 +69,18 @@ def test_phrase_is_required(indexed: Docchat, mode: str) -> None:
     assert indexed.search("t", 'dropout "no such words here"', k=5, mode=mode) == []
 
 
+@both_backends
 def test_page_filter_on_unpaged_files_finds_nothing(indexed: Docchat) -> None:
     assert indexed.search("t", "dropout page:1-3", k=5) == []
 
 
+@both_backends
 def test_page_filter_on_pages(indexed: Docchat) -> None:
     coll = indexed.open_collection("t")
     # Give the chunks of one file page numbers, as a PDF would have.
     doc = coll.db.execute("SELECT id FROM documents WHERE path LIKE '%bread.txt'").fetchone()[0]
     coll.db.execute("UPDATE chunks SET page = 12 WHERE document_id = ?", (doc,))
+    indexed.rebuild("t")  # SQLite is the truth: the vector store takes the pages from it
     assert names(indexed.search("t", "bread page:10-20", k=5)) == ["bread.txt"]
     assert names(indexed.search("t", "bread page:12", k=5, mode="dense")) == ["bread.txt"]
     assert indexed.search("t", "bread page:13-", k=5) == []
