@@ -1,8 +1,9 @@
 """Milvus Lite files: where they are, and who holds them.
 
-pymilvus runs Milvus Lite inside the process (a gRPC server on a loopback port, one per
-file) for a URI that is a path ending in `.db`. The file is a folder that one process at a
-time may hold (an flock of its LOCK file). Within a process, every store of one file shares
+pymilvus runs Milvus Lite for a URI that is a path ending in `.db`: milvus-lite 3 inside the
+process (a gRPC server on a loopback port, one per file; the "file" is a folder that one
+process at a time may hold, by an flock of its LOCK file), milvus-lite 2.5 as a C++ child
+process. Both serve one process at a time. Within a process, every store of one file shares
 that server; the last one to close it stops it, so the file can be renamed, removed, or
 opened by the next process.
 """
@@ -57,7 +58,7 @@ def release(path: str) -> None:
             _users[path] = left
             return
         _users.pop(path, None)
-    from milvus_lite import server_manager_instance
+    from milvus_lite.server_manager import server_manager_instance
 
     server_manager_instance.release_server(path)
 
@@ -90,8 +91,8 @@ def _write_holder(path: Path) -> None:
         "cmd": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv)),
         "since": time.time(),
     }
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        (path / HOLDER_FILE).write_text(json.dumps(info), encoding="utf-8")
+    try:  # milvus-lite 3 keeps a folder (milvus-lite 2.5, a C++ build, a single file)
+        if path.is_dir():
+            (path / HOLDER_FILE).write_text(json.dumps(info), encoding="utf-8")
     except OSError:
         pass  # only ever used to name the holder in an error message

@@ -237,14 +237,14 @@ class MilvusStore(VectorStore):
     def upsert(self, rows: VectorRows) -> None:
         for start in range(0, len(rows), BATCH_ROWS):
             part = rows[start : start + BATCH_ROWS]
+            vectors = np.ascontiguousarray(part.vectors, dtype=np.float32)
+            # Row views of one float32 array: pymilvus packs them ~2x faster than lists.
             data = [
-                {"id": i, "vector": v, "doc": d, "page": p}
-                for i, v, d, p in zip(
-                    part.ids.tolist(),
-                    np.asarray(part.vectors, dtype=np.float32).tolist(),
-                    part.documents.tolist(),
-                    part.pages.tolist(),
-                    strict=True,
+                {"id": i, "vector": vectors[n], "doc": d, "page": p}
+                for n, (i, d, p) in enumerate(
+                    zip(
+                        part.ids.tolist(), part.documents.tolist(), part.pages.tolist(), strict=True
+                    )
                 )
             ]
             with self._calls("an upsert"):
