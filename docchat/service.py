@@ -128,8 +128,9 @@ class Docchat:
         plus `overrides` such as milvus_uri), from SQLite; yields (done, total), and a line
         for anything left behind. Stopped half way, running it again resumes."""
         from docchat.config import StoreSettings
+        from docchat.store.transfer import same_destination
         from docchat.store.vector_backends import new_config
-        from docchat.store.writer import same_destination, writing
+        from docchat.store.writer import writing
 
         store = StoreSettings.model_validate(
             {**self.settings.store.model_dump(), **(overrides or {})}

@@ -1,4 +1,5 @@
-"""Filling a vector store from SQLite (rebuilds and migrations), resumably."""
+"""Moving vectors between stores for rebuilds and migrations: filling one from SQLite
+(resumably), dropping one the collection no longer uses. The writer decides when."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from docchat.errors import CollectionError, VectorStoreError
 from docchat.store.collection import Collection
-from docchat.store.vector_store import VectorStore
+from docchat.store.vector_backends import open_store
+from docchat.store.vector_store import VectorConfig, VectorStore
 
 
 def fill(store: VectorStore, coll: Collection, batch: int = 10_000) -> Iterator[tuple[int, int]]:
@@ -28,3 +31,25 @@ def fill(store: VectorStore, coll: Collection, batch: int = 10_000) -> Iterator[
         store.upsert(coll.vector_rows(part.tolist()))
         done += len(part)
         yield done, total
+
+
+def drop_store(coll: Collection, config: VectorConfig, which: str) -> Iterator[str]:
+    """Delete a store the collection no longer uses; if it cannot be reached, say so."""
+    try:
+        old = open_store(config, coll.open_request(coll.dimension or 0, fresh=True))
+        try:
+            old.drop()
+        finally:
+            old.close()
+    except VectorStoreError as e:
+        where = config.uri or "the collection folder"
+        yield f"{which} vectors ({config.backend} {config.collection} at {where}) remain: {e}"
+    except CollectionError:
+        pass  # already gone
+
+
+def same_destination(a: VectorConfig, b: VectorConfig) -> bool:
+    """Whether both put vectors in the same kind of place with the same settings (an
+    unfinished migration headed there resumes; a migration to there is a no-op)."""
+    keys = ("backend", "uri", "index_type", "index_params", "search_params", "consistency")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)

@@ -28,13 +28,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from docchat.errors import CollectionError, DocchatError, ModelMismatch, StoreWriteError
+from docchat.errors import CollectionError, ModelMismatch, StoreWriteError
 from docchat.store.collection import Collection
 from docchat.store.layout import LOCK_FILE
 from docchat.store.lock import WriterLock
 from docchat.store.migrations import ADDED, LIVE, REMOVED
 from docchat.store.sql import transaction
-from docchat.store.transfer import fill
+from docchat.store.transfer import drop_store, fill, same_destination
 from docchat.store.vector_backends import new_config, open_store
 from docchat.store.vector_store import NO_PAGE, VectorConfig, VectorRows, VectorStore
 from docchat.types import ChunkSpan
@@ -343,38 +343,32 @@ class CollectionWriter:
             self._set_meta(**target.to_meta())
             return
         pending = coll.pending_vector_config()
-        if pending is not None and same_destination(pending, target):
+        # A target filled before the collection changed again may hold a stale vector under
+        # a chunk id SQLite has since reused: resume only an untouched one.
+        untouched = coll.meta("vector_pending_since") == coll.meta("last_indexed")
+        if pending is not None and untouched and same_destination(pending, target):
             target = pending  # resume it
         else:
             if pending is not None:
-                yield from self._drop(pending, "an unfinished migration's")
+                yield from drop_store(coll, pending, "an unfinished migration's")
             target = target.renewed()
             if target.backend != "faiss":  # FAISS builds in memory: nothing to resume
-                self._set_meta(vector_pending=target.to_json())
+                self._set_meta(
+                    vector_pending=target.to_json(),
+                    vector_pending_since=coll.meta("last_indexed"),
+                )
         self.close()  # the old store is neither read nor written any more
         store = open_store(target, coll.open_request(dim, create=True, fresh=True))
-        self._store = store
-        yield from fill(store, coll, batch)
-        store.persist()
-        self._settle(vector_pending=None, **target.to_meta())
-        if not current.same_home(target):
-            yield from self._drop(current, "the previous")
-
-    def _drop(self, config: VectorConfig, which: str) -> Iterator[str]:
-        """Delete a store the collection no longer uses; if it cannot be reached, say so."""
-        dim = self.collection.dimension or 0
         try:
-            old = open_store(config, self.collection.open_request(dim, fresh=True))
-            try:
-                old.drop()
-            finally:
-                old.close()
-        except DocchatError as e:
-            where = config.uri or "the collection folder"
-            yield (
-                f"{which} vectors ({config.backend} {config.collection} at {where}) were "
-                f"left in place: {e}"
-            )
+            yield from fill(store, coll, batch)
+            store.persist()
+            self._settle(vector_pending=None, vector_pending_since=None, **target.to_meta())
+        except BaseException:  # stopped or failed: the old store stays the collection's
+            store.close()
+            raise
+        self._store = store
+        if not current.same_home(target):
+            yield from drop_store(coll, current, "the previous")
 
     # ------------------------------------------------------------ another model
 
@@ -397,10 +391,3 @@ class CollectionWriter:
             model=model, dimension=dimension, fingerprint=fingerprint(), last_indexed=time.time()
         )
         return self.rebuild()
-
-
-def same_destination(pending: VectorConfig, target: VectorConfig) -> bool:
-    """Whether both put vectors in the same kind of place with the same settings (an
-    unfinished migration headed there resumes; a migration to there is a no-op)."""
-    keys = ("backend", "uri", "index_type", "index_params", "search_params", "consistency")
-    return all(getattr(pending, k) == getattr(target, k) for k in keys)

@@ -107,3 +107,27 @@ def test_a_stopped_migration_resumes_without_duplicates(
     report = svc.check("t")
     assert report.ok and report.vectors == report.chunks == 40
     assert svc.search("t", "item12", k=1)[0].path.endswith("d12.txt")
+
+
+def test_a_stopped_migration_is_restarted_if_the_collection_changed_since(
+    svc: Docchat, corpus: Path
+) -> None:
+    from docchat.store.vector_backends import new_config
+
+    list(svc.index("t", [corpus]))
+    coll = svc.open_collection("t")
+    with writing(coll) as writer:
+        moving = writer.migrate(new_config(svc.settings.store, "milvus"), batch=15)
+        next(moving), next(moving)
+        moving.close()
+    stale = coll.pending_vector_config()
+    assert stale is not None
+    (corpus / "d00.txt").write_text("Rewritten: glaciers and fjords.\n")
+    list(svc.index("t", [corpus]))  # a chunk id may be reused: the half-filled target is stale
+    steps = list(svc.migrate("t", "milvus"))
+    assert steps[0] == (0, 40)  # started afresh, not resumed
+    assert coll.vector_config().collection != stale.collection
+    assert svc.check("t").ok
+    assert svc.search("t", "glaciers fjords", k=1)[0].path.endswith("d00.txt")
+    client = coll.vectors().client  # type: ignore[attr-defined]
+    assert not client.has_collection(stale.collection)  # the stale target was dropped
