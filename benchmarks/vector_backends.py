@@ -48,6 +48,7 @@ STORES = {
     "server-flat": ("milvus", "FLAT", {}, {}),
     "server-ivf": ("milvus", "IVF_FLAT", {"nlist": 1024}, {"nprobe": 32}),
     "server-hnsw": ("milvus", "HNSW", {"M": 16, "efConstruction": 200}, {"ef": 128}),
+    "server-diskann": ("milvus", "DISKANN", {}, {"search_list": 100}),
 }
 
 
@@ -85,7 +86,8 @@ def open_store(name: str, folder: Path, server_uri: str):  # type: ignore[no-unt
         config = VectorConfig()
     else:
         uri = server_uri if name.startswith("server") else str(folder / "bench.db")
-        config = VectorConfig("milvus", uri, fresh_name(), index, build, search, "Strong")
+        consistency = os.environ.get("BENCH_CONSISTENCY", "Strong")  # see --consistency
+        config = VectorConfig("milvus", uri, fresh_name(), index, build, search, consistency)
     request = OpenRequest(folder, DIM, settings, create=True, fresh=True)
     return open_backend(config, request)
 
@@ -175,7 +177,8 @@ def versions() -> str:
 
 def scale(args: argparse.Namespace) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
-    print(versions())
+    os.environ["BENCH_CONSISTENCY"] = args.consistency  # read by each store's subprocess
+    print(versions() + f"; Milvus consistency {args.consistency}")
     print(
         f"{'n':>9} {'store':<12} {'ingest/s':>9} {'ready s':>8} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'R@10':>6} {'mem MB':>7}"
@@ -308,6 +311,12 @@ def main() -> int:
     )
     sc.add_argument("--server-uri", default="", help="a Milvus server, for the server-* stores")
     sc.add_argument("--server-pid", type=int, default=0, help="its pid, to measure its memory")
+    sc.add_argument(
+        "--consistency",
+        default="Strong",
+        choices=["Strong", "Bounded", "Session", "Eventually"],
+        help="Milvus searches' consistency level (docchat's default: Strong)",
+    )
     pa = sub.add_parser("parity")
     pa.add_argument("data", help="a BEIR folder, e.g. /work/shared/data/scifact")
     pa.add_argument(
