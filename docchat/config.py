@@ -113,7 +113,9 @@ class StoreSettings(_Section):
     milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
         "Strong",
         description="Milvus consistency level of searches: Strong sees every finished write "
-        "(what a local tool expects); Bounded trades a few seconds of staleness for speed.",
+        "(what a local tool expects); on a server each Strong search waits for the next time "
+        "tick (~200 ms), Bounded does not but may miss the last seconds' writes: use it for a "
+        "team server (docs/scale.md).",
     )
     milvus_timeout: float = Field(
         10.0, gt=0, description="Seconds to wait for a Milvus server to answer a connection."
