@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 import click
 
 from docchat.cli.common import EXIT_INTERRUPTED, AppContext, fail, print_json, run_guarded
 from docchat.generate.fit import gigabytes
 
+if TYPE_CHECKING:
+    from docchat.generate.discovery import LocalModel
 
-def table(models: list) -> list[str]:
-    """Aligned rows: name, source, size, quantization, context, template, and what is wrong."""
-    head = ("NAME", "SOURCE", "SIZE", "QUANT", "CONTEXT", "TEMPLATE", "")
+
+def table(models: list[LocalModel]) -> list[str]:
+    """Aligned rows: name, source, parameters, size, quantization, context, chat template,
+    and what is wrong (too big for this machine, an unreadable header)."""
+    head = ("NAME", "SOURCE", "PARAMS", "SIZE", "QUANT", "CONTEXT", "TEMPLATE", "")
     rows = [head]
     for m in models:
         note = m.problem or (f"too big: {m.too_big}" if m.too_big else "")
@@ -18,6 +25,7 @@ def table(models: list) -> list[str]:
             (
                 m.name,
                 m.source,
+                m.parameters or "?",
                 gigabytes(m.size_bytes),
                 m.quantization or "?",
                 str(m.context_length or "?"),
@@ -51,11 +59,12 @@ def models(ctx: click.Context, as_json: bool, gpu_layers: int | None, n_ctx: int
             return 0
         for line in table(found):
             click.echo(line.rstrip())
-        click.secho(
-            "use one with: docchat ask QUESTION -c COLLECTION --model NAME (or set generate.model)",
-            dim=True,
-            err=True,
-        )
+        if sys.stdout.isatty():
+            click.secho(
+                "use one with: docchat ask QUESTION -c NAME --model MODEL (or set generate.model)",
+                dim=True,
+                err=True,
+            )
         return 0
 
     run_guarded(body)

@@ -145,12 +145,13 @@ def find_candidates(model_dirs: Sequence[str] | None = None) -> list[Candidate]:
         found += _in_ollama(root)
     for root in lm_studio_dirs():
         found += _in_folder(root, "lm-studio")
-    seen: set[Path] = set()
+    # One file reached from two places (a model folder inside the HF cache, say) is listed
+    # once; within one store every name stays (Ollama's llama3.2:latest and llama3.2:3b).
+    first_source: dict[Path, str] = {}
     unique = []
     for c in found:
-        real = c.path.resolve()
-        if real not in seen:  # a model folder inside the HF cache, say: listed once
-            seen.add(real)
+        source = first_source.setdefault(c.path.resolve(), c.source)
+        if source == c.source:
             unique.append(c)
     return unique
 

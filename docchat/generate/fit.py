@@ -82,4 +82,6 @@ def gigabytes(n: float) -> str:
     """Sizes as people read them off a download page: 1 GB = 10**9 bytes."""
     if n >= 1e9:
         return f"{n / 1e9:.1f} GB"
-    return f"{n / 1e6:.0f} MB"
+    if n >= 1e6:
+        return f"{n / 1e6:.0f} MB"
+    return f"{max(1, round(n / 1e3))} KB"
