@@ -9,17 +9,21 @@ model on the first `ask`. Tool bodies are synchronous and run in worker threads 
 that), one at a time under a lock, so a search never races a model load. A DocchatError
 reaches the client as a tool error carrying the CLI's one-line message.
 
-While it serves, the SDK points fd 1 at stderr, so a library that prints cannot corrupt the
-protocol stream.
+stdout is the protocol stream, so nothing else may write there: while it serves, the SDK
+points fd 1 at stderr, and `stdout_on_stderr()` does the same while the server starts (a
+plugin that prints on import, say).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
 import anyio
@@ -433,8 +437,20 @@ def build_server(
     return server
 
 
-def serve(
-    service: Docchat, *, allow_index: bool = False, default_collection: str | None = None
-) -> None:
-    server = build_server(service, allow_index=allow_index, default_collection=default_collection)
+@contextlib.contextmanager
+def stdout_on_stderr() -> Iterator[None]:
+    """Anything written to stdout (Python's or fd 1, by C code too) goes to stderr inside."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def serve(server: DocchatMCP) -> None:
+    """Serve on stdin/stdout until the client closes stdin."""
     anyio.run(server.run_stdio_async)

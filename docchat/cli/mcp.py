@@ -21,12 +21,14 @@ def mcp(app: AppContext, collection: str | None, allow_index: bool) -> None:
     """
 
     def body() -> int:
-        from docchat.mcp_server import serve
+        from docchat.mcp_server import build_server, serve, stdout_on_stderr
 
-        service = app.service()  # builds the facade only: models load on first use
-        if collection:
-            service.open_collection(collection)  # a wrong name fails here, not per call
-        serve(service, allow_index=allow_index, default_collection=collection)
+        with stdout_on_stderr():
+            service = app.service()  # the facade only: models load on first use
+            if collection:
+                service.open_collection(collection)  # a wrong name fails now, not per call
+            server = build_server(service, allow_index=allow_index, default_collection=collection)
+        serve(server)
         return 0
 
     run_guarded(body)
