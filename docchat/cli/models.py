@@ -33,7 +33,7 @@ def table(models: list[LocalModel]) -> list[str]:
                 note,
             )
         )
-    widths = [min(max(len(r[i]) for r in rows), 72) for i in range(len(head) - 1)]
+    widths = [min(max(len(r[i]) for r in rows), 96) for i in range(len(head) - 1)]
     return [
         "  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
         for r in rows
