@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import click
 
 from docchat.cli.common import EXIT_INTERRUPTED, AppContext, fail, print_json, run_guarded
-from docchat.generate.fit import gigabytes
 
 if TYPE_CHECKING:
     from docchat.generate.discovery import LocalModel
@@ -17,6 +16,8 @@ if TYPE_CHECKING:
 def table(models: list[LocalModel]) -> list[str]:
     """Aligned rows: name, source, parameters, size, quantization, context, chat template,
     and what is wrong (too big for this machine, an unreadable header)."""
+    from docchat.generate.fit import gigabytes  # here: `docchat --help` stays light
+
     head = ("NAME", "SOURCE", "PARAMS", "SIZE", "QUANT", "CONTEXT", "TEMPLATE", "")
     rows = [head]
     for m in models:

@@ -176,13 +176,13 @@ def _ggufs_under(root: Path) -> Iterator[Path]:
             subdirs[:] = []
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in sorted(files):
-            if name.lower().endswith(".gguf") and _is_model_file(name):
+            if name.lower().endswith(".gguf") and is_model_file(name):
                 path = Path(folder) / name
                 if path.exists():  # a dangling symlink is a deleted or unfinished download
                     yield path
 
 
-def _is_model_file(name: str) -> bool:
+def is_model_file(name: str) -> bool:
     """Not a vision projector, and the first part of a split model (or not split)."""
     if "mmproj" in name.lower():
         return False
@@ -203,7 +203,7 @@ def file_size(path: Path) -> int:
     return total
 
 
-def _quant_tag(file_name: str) -> str | None:
+def quant_tag(file_name: str) -> str | None:
     tags = _QUANT.findall(_SPLIT.sub("", file_name).removesuffix(".gguf"))
     return tags[-1].upper() if tags else None
 
@@ -240,7 +240,7 @@ def _in_hf_cache(cache: Path) -> list[Candidate]:
                     continue
                 seen.add(file)
                 aliases = [repo_id, *_file_aliases(path)]
-                quant = _quant_tag(path.name)
+                quant = quant_tag(path.name)
                 if quant:
                     aliases.append(f"{repo_id}:{quant}")
                 out.append(
@@ -327,7 +327,7 @@ def describe(
         base,
         architecture=h.architecture,
         parameters=h.size_label,
-        quantization=h.quantization or _quant_tag(candidate.path.name),
+        quantization=h.quantization or quant_tag(candidate.path.name),
         context_length=h.context_length,
         chat_template=h.chat_template,
         too_big=reason,

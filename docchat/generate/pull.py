@@ -108,15 +108,15 @@ def _choose_files(repo_id: str, selector: str | None, revision: str) -> list[str
 
 
 def _pick(repo_id: str, selector: str | None, files: list[str]) -> str:
-    from docchat.generate.discovery import _is_model_file, _quant_tag
+    from docchat.generate.discovery import is_model_file, quant_tag
 
-    models = [f for f in files if _is_model_file(Path(f).name)]
+    models = [f for f in files if is_model_file(Path(f).name)]
     if not models:
         raise ModelError(f"{repo_id} has no GGUF model file")
     if selector:
-        models = [f for f in models if (_quant_tag(Path(f).name) or "") == selector.upper()]
+        models = [f for f in models if (quant_tag(Path(f).name) or "") == selector.upper()]
         if not models:
-            tags = sorted({_quant_tag(Path(f).name) or Path(f).name for f in files})
+            tags = sorted({quant_tag(Path(f).name) or Path(f).name for f in files})
             raise ModelError(f"{repo_id} has no {selector} GGUF; it has: {', '.join(tags)}")
     if len(models) > 1:
         shown = ", ".join(Path(f).name for f in models[:8])
