@@ -133,8 +133,11 @@ def searched_places(model_dirs: Sequence[str] = ()) -> list[tuple[str, Path]]:
 # ---------------------------------------------------------------- walking the stores
 
 
-def find_candidates(model_dirs: Sequence[str] | None = None) -> list[Candidate]:
-    """Every GGUF chat-model candidate, cheaply (no file is opened); one per real file."""
+def find_candidates(
+    model_dirs: Sequence[str] | None = None, *, one_per_file: bool = True
+) -> list[Candidate]:
+    """Every GGUF chat-model candidate, cheaply (no file is opened). `one_per_file`: a file
+    reached from two stores is listed once, under the first store's name."""
     dirs = _configured_dirs if model_dirs is None else tuple(model_dirs)
     found: list[Candidate] = []
     found += _bundled()
@@ -145,6 +148,8 @@ def find_candidates(model_dirs: Sequence[str] | None = None) -> list[Candidate]:
         found += _in_ollama(root)
     for root in lm_studio_dirs():
         found += _in_folder(root, "lm-studio")
+    if not one_per_file:
+        return found
     # One file reached from two places (a model folder inside the HF cache, say) is listed
     # once; within one store every name stays (Ollama's llama3.2:latest and llama3.2:3b).
     first_source: dict[Path, str] = {}
@@ -290,7 +295,7 @@ def find_model(name: str, model_dirs: Sequence[str] | None = None) -> Path | Non
     """The file of the local model called `name`: an exact name first, else a shorter alias
     (file name, file stem, HF repo, repo:QUANT, an Ollama name without :latest) when only one
     model answers to it. None when none does; ModelError when several do."""
-    candidates = find_candidates(model_dirs)
+    candidates = find_candidates(model_dirs, one_per_file=False)  # every name counts
     exact = [c for c in candidates if c.name == name]
     if len(exact) == 1:
         return exact[0].path
@@ -298,7 +303,7 @@ def find_model(name: str, model_dirs: Sequence[str] | None = None) -> Path | Non
     matches = exact or [c for c in candidates if wanted in (a.lower() for a in c.aliases)]
     if not matches:
         return None
-    if len(matches) > 1:
+    if len({c.path.resolve() for c in matches}) > 1:
         names = ", ".join(c.name for c in matches[:6])
         raise ModelError(f"'{name}' matches several local models ({names}); give the full name")
     return matches[0].path

@@ -219,6 +219,24 @@ def test_find_model_by_name_or_unambiguous_alias(stores: Stores) -> None:
         find_model(LLAMA, [])  # the repo has Q4_K_M and Q8_0
 
 
+def test_a_file_in_two_stores_is_listed_once_and_both_names_resolve(
+    stores: Stores, tmp_path: Path
+) -> None:
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    file = "Llama-3.2-1B-Instruct-Q4_K_M.gguf"
+    (linked / file).symlink_to(stores.llama_q4)  # a model folder reaching into the HF cache
+    names = [m.name for m in local_models([str(linked)], memory=PLENTY)]
+    assert file in names and f"{LLAMA}:{file}" not in names  # the folder comes first
+    assert find_model(f"{LLAMA}:{file}", [str(linked)]) == stores.llama_q4
+    assert find_model(file, [str(linked)]) == linked / file
+    # The stem names both entries, but they are one file: no ambiguity.
+    assert find_model("Llama-3.2-1B-Instruct-Q4_K_M", [str(linked)]) in (
+        linked / file,
+        stores.llama_q4,
+    )
+
+
 def test_resolve_model_accepts_local_names(stores: Stores) -> None:
     blob = stores.ollama / "blobs" / "sha256-0123"
     assert resolve_model("llama3.2:3b", want_file=True) == str(blob)
