@@ -30,10 +30,19 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
 
 from docchat import __version__
 from docchat.errors import CollectionError, DocchatError
+from docchat.mcp_schema import (
+    AnswerSource,
+    AskResult,
+    CollectionList,
+    CollectionSummary,
+    IndexResult,
+    Passage,
+    PassageText,
+    SearchResult,
+)
 from docchat.service import Docchat
 from docchat.types import Answer, IndexSummary
 
@@ -48,86 +57,6 @@ keyword — fast, use it first. `open_passage` returns the exact lines of a pass
 slower and its answer is only as good as that model."""
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
-
-
-# ---------------------------------------------------------------- what the tools return
-
-
-class Passage(BaseModel):
-    rank: int
-    path: str
-    page: int | None = Field(description="1-based PDF page; null for unpaged files")
-    line_start: int = Field(description="1-based first line, in the page's extracted text")
-    line_end: int
-    heading: str | None
-    score: float
-    text: str
-
-
-class SearchResult(BaseModel):
-    collection: str
-    query: str
-    passages: list[Passage]
-
-
-class AnswerSource(BaseModel):
-    n: int = Field(description="the number the answer cites it by, as [n]")
-    path: str
-    page: int | None
-    line_start: int
-    line_end: int
-    heading: str | None
-    score: float
-    text: str
-    cited: bool
-
-
-class AskResult(BaseModel):
-    answer: str
-    sources: list[AnswerSource]
-    cited: list[int] = Field(description="source numbers cited in the answer, in order")
-    abstained: bool = Field(description="true: nothing relevant was found, the model was not asked")
-    stopped: bool
-    query: str = Field(description="the search query (a follow-up's standalone rewrite)")
-    model: str
-    session: int | None
-
-
-class CollectionSummary(BaseModel):
-    name: str
-    documents: int
-    chunks: int
-    model: str | None = Field(description="embedding model")
-    size_bytes: int
-    last_indexed: float | None = Field(description="unix time")
-
-
-class CollectionList(BaseModel):
-    collections: list[CollectionSummary]
-
-
-class PassageText(BaseModel):
-    path: str
-    page: int | None
-    line_start: int
-    line_end: int
-    text: str = Field(description="exactly lines line_start..line_end")
-    before: str = Field(description="the lines just before")
-    after: str = Field(description="the lines just after")
-    changed_since_indexed: bool = Field(description="the file changed: lines may have moved")
-
-
-class IndexResult(BaseModel):
-    collection: str
-    indexed: int
-    unchanged: int
-    skipped: int
-    failed: int
-    removed: int
-    chunks_added: int
-    chunks_removed: int
-    seconds: float
-    failed_files: list[dict[str, str]]
 
 
 # ---------------------------------------------------------------- the server
