@@ -17,6 +17,7 @@ from types import FrameType
 import click
 
 from docchat.cli.common import EXIT_INTERRUPTED, AppContext, fail, print_json, run_guarded
+from docchat.errors import DocchatError
 from docchat.types import Answer, Source
 
 
@@ -135,21 +136,28 @@ def ask(
                 click.secho(f"(searching for: {query})", fg="cyan", err=True)
 
         answer: Answer | None = None
-        with sigint_sets(cancel):
-            for item in app.service().ask(
-                collection,
-                text,
-                session=session,
-                cancel=cancel,
-                k=k,
-                on_query=show_query,
-                **overrides,
-            ):
-                if isinstance(item, Answer):
-                    answer = item
-                elif not as_json:
-                    click.echo(item, nl=False)
-                    sys.stdout.flush()
+        streamed = False
+        try:
+            with sigint_sets(cancel):
+                for item in app.service().ask(
+                    collection,
+                    text,
+                    session=session,
+                    cancel=cancel,
+                    k=k,
+                    on_query=show_query,
+                    **overrides,
+                ):
+                    if isinstance(item, Answer):
+                        answer = item
+                    elif not as_json:
+                        click.echo(item, nl=False)
+                        sys.stdout.flush()
+                        streamed = True
+        except DocchatError:
+            if streamed:  # the model crashed mid-answer: end the partial line first
+                click.echo()
+            raise
         assert answer is not None
         if as_json:
             print_json(answer.to_json())

@@ -1,0 +1,431 @@
+"""The model in its own process: a Generator that drives a model loaded in a child process.
+
+llama.cpp and torch run native code that can crash (a kernel built for another CPU, out of
+memory, abort() in an assertion). In a child process such a crash is a one-line
+`ModelCrashed` error naming the signal, the model and the log file — never a dead app — and
+the next request starts a new child. The child loads the model once and serves every
+question after that; `docchat.generate.child` is its side of the protocol.
+
+The protocol is JSON lines: requests on the child's stdin, events on its stdout (the child
+moves its own fd 1 to the log file, so stray prints from native code cannot corrupt it).
+
+    parent -> child                                  child -> parent
+    {"op": "load", "settings", "module"}             {"ev": "loaded", "name", "n_ctx", ...}
+    {"op": "stream", "id", "messages", "options"}    {"ev": "token", "id", "text"} ..., then
+                                                     {"ev": "done", "id", "tokens", "after_stop"}
+    {"op": "stop", "id"}                             (acted on at once by the child's reader)
+    {"op": "count_tokens", "id", "text"}             {"ev": "result", "id", "value"}
+    {"op": "count_prompt_tokens", "id", "messages"}  {"ev": "result", "id", "value"}
+    {"op": "system_info", "id"}                      {"ev": "result", "id", "value"}
+    {"op": "close"} (or end of input)                the child exits
+    any request that fails                           {"ev": "error", "id", "type", "message"}
+
+A stop is a request, not a signal: the child sets the stream's cancel event, the backend
+stops computing after the current token, and `done` says how many tokens came after the stop
+(`after_stop`). A child that has not finished within `stop_grace_s` is killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from docchat import errors
+from docchat.config import GenerateSettings
+from docchat.errors import DocchatError, ModelCrashed, ModelError
+from docchat.generate.base import ChatMessage, GenerationOptions, Generator
+from docchat.generate.models import display_name
+
+log = logging.getLogger("docchat.generate")
+
+CHILD_MODULE = "docchat.generate.child"
+LOG_NAME = "model.log"
+LOG_ROTATE_BYTES = 5 * 1024 * 1024
+_EOF: dict[str, Any] = {"ev": "eof"}  # the reader's last word: the child's output closed
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """What the child reported for the last stream: pieces produced, and how many of them
+    came after the stop request (None when not stopped)."""
+
+    tokens: int
+    after_stop: int | None
+
+
+def model_log_path() -> Path | None:
+    """`model.log` in the user log dir (next to docchat.log), rotated once it grows large."""
+    try:
+        from docchat.locations import user_log_dir
+
+        folder = user_log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOG_NAME
+        if path.exists() and path.stat().st_size > LOG_ROTATE_BYTES:
+            path.replace(path.with_suffix(".log.1"))
+        return path
+    except OSError:
+        return None
+
+
+def crash_message(returncode: int, during: str, model: str, log_path: Path | None) -> str:
+    """One line: how the child died, doing what, with which model, and where its log is."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        how = f"crashed ({name}{', often out of memory' if name == 'SIGKILL' else ''})"
+    else:
+        how = f"exited unexpectedly (exit code {returncode})"
+    where = f"details in {log_path}" if log_path else "no log file"
+    return f"the model process {how} while {during} {model}; {where}; ask again to restart it"
+
+
+def _error_from(event: dict[str, Any]) -> DocchatError:
+    """The child's error as the same DocchatError class (a ModelError when unknown)."""
+    cls = getattr(errors, str(event.get("type")), None)
+    if not (isinstance(cls, type) and issubclass(cls, DocchatError)):
+        cls = ModelError
+    return cls(str(event.get("message") or "the model process failed"))
+
+
+class _Child:
+    """One running child process and the thread that reads its events into a queue."""
+
+    def __init__(self, log_path: Path | None) -> None:
+        env = dict(os.environ)
+        # The child imports exactly what the parent can (docchat from the same tree, plugins
+        # and test fakes from wherever they were found).
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        stderr: IO[bytes] | int = subprocess.DEVNULL
+        if log_path is not None:
+            try:
+                stderr = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+            except OSError:
+                stderr = subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", CHILD_MODULE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=env,
+                close_fds=True,
+            )
+        except OSError as e:
+            raise ModelError(f"cannot start the model process: {e.strerror or e}") from None
+        finally:
+            if not isinstance(stderr, int):
+                stderr.close()
+        self.events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        threading.Thread(
+            target=self._read, name=f"docchat-model-{self.proc.pid}", daemon=True
+        ).start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                self.events.put(json.loads(line))
+            except ValueError:
+                log.warning("model process: unreadable line %r", line[:200])
+        self.events.put(_EOF)
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Write one request; False when the child is gone."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
+            self.proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+
+    def next_event(self, timeout: float | None) -> dict[str, Any] | None:
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self, grace: float) -> None:
+        """Ask the child to exit; kill it when it has not within `grace` seconds."""
+        if self.proc.poll() is None:
+            self.send({"op": "close"})
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+_live: weakref.WeakSet[ProcessGenerator] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for generator in list(_live):
+        generator.close()
+
+
+class ProcessGenerator(Generator):
+    """A Generator whose model is loaded in a child process (started here, at once: callers
+    that must not block, like the TUI, construct it on a worker)."""
+
+    #: Seconds a stopped stream may take to finish before the child is killed.
+    stop_grace_s = 1.0
+    #: How often a waiting stream looks at its cancel event.
+    poll_s = 0.02
+
+    def __init__(
+        self, settings: GenerateSettings, module: str, model_path: str | None = None
+    ) -> None:
+        self.settings = settings
+        self.module = module
+        self.model = model_path or settings.model or f"the default {settings.backend} model"
+        self.name = display_name(settings.model or model_path or "")
+        self.n_ctx = settings.n_ctx
+        self.device = ""
+        self.log_path = model_log_path()
+        self.last_stream: StreamStats | None = None
+        self._lock = threading.Lock()  # one request at a time (a stream holds it throughout)
+        self._child: _Child | None = None
+        self._ids = itertools.count(1)
+        self._token_counts: OrderedDict[str, int] = OrderedDict()
+        with self._lock:
+            self._start()
+        _live.add(self)
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (None between a crash and the next request)."""
+        return self._child.pid if self._child is not None else None
+
+    # ------------------------------------------------------------ the child's life
+
+    def _start(self) -> _Child:
+        child = _Child(self.log_path)
+        self._child = child
+        sent = child.send(
+            {"op": "load", "settings": self.settings.model_dump(), "module": self.module}
+        )
+        while sent:
+            event = child.next_event(None)  # loading a big model takes as long as it takes
+            if event is None:
+                continue
+            if event["ev"] == "loaded":
+                self.name = str(event.get("name") or self.name)
+                self.n_ctx = int(event.get("n_ctx") or self.n_ctx)
+                self.device = str(event.get("device") or "")
+                self.model = str(event.get("path") or self.model)
+                log.info("model process %d loaded %s", child.pid, self.model)
+                return child
+            if event["ev"] == "error":
+                self._child = None
+                child.close(self.stop_grace_s)
+                raise _error_from(event)
+            if event is _EOF:
+                break
+        raise self._crashed(child, "loading")
+
+    def _crashed(self, child: _Child, during: str) -> ModelCrashed:
+        child.kill()  # reaps it (it is already gone, or half gone)
+        if self._child is child:
+            self._child = None
+        message = crash_message(child.proc.returncode, during, self.model, self.log_path)
+        log.error("%s", message)
+        return ModelCrashed(message)
+
+    def _running(self) -> _Child:
+        """The child, started anew after a crash; a child found dead is reported once."""
+        child = self._child
+        if child is None:
+            return self._start()
+        if child.proc.poll() is not None:
+            raise self._crashed(child, "idle with")
+        return child
+
+    def close(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            child.close(self.stop_grace_s)
+
+    # ------------------------------------------------------------ requests
+
+    def _request(self, op: str, **fields: Any) -> Any:
+        with self._lock:
+            child = self._running()
+            rid = next(self._ids)
+            if not child.send({"op": op, "id": rid, **fields}):
+                raise self._crashed(child, "answering with")
+            while True:
+                event = child.next_event(None)
+                if event is None:
+                    continue
+                if event is _EOF:
+                    raise self._crashed(child, "answering with")
+                if event.get("id") != rid:
+                    continue  # a late event of an earlier, abandoned request
+                if event["ev"] == "error":
+                    raise _error_from(event)
+                return event.get("value")
+
+    def count_tokens(self, text: str) -> int:
+        if not text:
+            return 0
+        # Prompt budgeting asks about the same texts again and again: keep round trips few.
+        cached = self._token_counts.get(text)
+        if cached is not None:
+            self._token_counts.move_to_end(text)
+            return cached
+        value = int(self._request("count_tokens", text=text))
+        self._token_counts[text] = value
+        while len(self._token_counts) > 1024:
+            self._token_counts.popitem(last=False)
+        return value
+
+    def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return int(self._request("count_prompt_tokens", messages=list(messages)))
+
+    def system_info(self) -> dict[str, Any]:
+        """What the child's native libraries report (llama.cpp's CPU features, ...)."""
+        return dict(self._request("system_info") or {})
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        with self._lock:
+            child = self._running()
+            rid = next(self._ids)
+            request = {"op": "stream", "id": rid, "messages": list(messages)}
+            if not child.send({**request, "options": asdict(options)}):
+                raise self._crashed(child, "answering with")
+            stop_by: float | None = None  # set once a stop was sent: the kill deadline
+            finished = False
+            try:
+                while True:
+                    if stop_by is None and cancel is not None and cancel.is_set():
+                        stop_by = self._stop(child, rid)
+                    event = child.next_event(self.poll_s)
+                    if event is None:
+                        if stop_by is not None and time.monotonic() > stop_by:
+                            finished = True
+                            self._kill_unstoppable(child)
+                            return
+                        continue
+                    if event is _EOF:
+                        finished = True
+                        raise self._crashed(child, "answering with")
+                    if event.get("id") != rid:
+                        continue
+                    kind = event["ev"]
+                    if kind == "token":
+                        if stop_by is None:  # pieces after a stop request are not shown
+                            yield str(event["text"])
+                    elif kind == "done":
+                        finished = True
+                        self.last_stream = StreamStats(
+                            int(event.get("tokens") or 0), event.get("after_stop")
+                        )
+                        return
+                    elif kind == "error":
+                        finished = True
+                        raise _error_from(event)
+            finally:
+                if not finished:  # our consumer stopped reading: stop the model too
+                    self._finish_abandoned(child, rid, stop_by)
+
+    def _stop(self, child: _Child, rid: int) -> float:
+        child.send({"op": "stop", "id": rid})
+        return time.monotonic() + self.stop_grace_s
+
+    def _finish_abandoned(self, child: _Child, rid: int, stop_by: float | None) -> None:
+        """Stop the stream and wait for its `done`, so the next request starts clean."""
+        if stop_by is None:
+            stop_by = self._stop(child, rid)
+        while time.monotonic() < stop_by:
+            event = child.next_event(self.poll_s)
+            if event is _EOF:
+                self._crashed(child, "answering with")  # reported by the next request
+                return
+            if event is not None and event.get("id") == rid and event["ev"] in ("done", "error"):
+                if event["ev"] == "done":
+                    self.last_stream = StreamStats(
+                        int(event.get("tokens") or 0), event.get("after_stop")
+                    )
+                return
+        self._kill_unstoppable(child)
+
+    def _kill_unstoppable(self, child: _Child) -> None:
+        log.warning(
+            "model process %d did not stop within %.1f s: killed (the next question "
+            "starts a new one)",
+            child.pid,
+            self.stop_grace_s,
+        )
+        child.kill()
+        if self._child is child:
+            self._child = None
+        self.last_stream = None
+
+
+def probe_system_info(timeout: float = 60.0) -> dict[str, Any]:
+    """System facts from a short-lived child that loads no model (for `docchat doctor`):
+    native libraries are asked there, where a crash cannot take the caller down."""
+    child = _Child(model_log_path())
+    try:
+        if not child.send({"op": "system_info", "id": 1}):
+            raise ModelError("the model process did not start")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            event = child.next_event(0.1)
+            if event is None:
+                continue
+            if event is _EOF:
+                child.kill()
+                raise ModelCrashed(
+                    crash_message(child.proc.returncode, "probing", "the system", None)
+                )
+            if event["ev"] == "error":
+                raise _error_from(event)
+            return dict(event.get("value") or {})
+        raise ModelError(f"the model process did not answer within {timeout:.0f} s")
+    finally:
+        child.close(1.0)
