@@ -164,8 +164,8 @@ MAGIC = ("CRASH_SIGSEGV", "CRASH_SIGKILL", "CRASH_ABORT", "IGNORE_STOP", "RAISE_
 
 
 def _magic(messages: Sequence[ChatMessage]) -> str:
-    if not os.environ.get("DOCCHAT_MODEL_PROCESS"):
-        return ""
+    if not os.environ.get("DOCCHAT_MODEL_PROCESS") or messages[0]["content"].startswith("Rewrite"):
+        return ""  # in-process, or rewriting a follow-up: misbehave in the answer only
     text = " ".join(m["content"] for m in messages)
     return next((word for word in MAGIC if word in text), "")
 
