@@ -128,3 +128,34 @@ def test_a_bad_config_value_and_a_damaged_collection(
     damaged = checks["collection:research"]
     assert damaged["status"] == "fail" and "vector file missing" in damaged["summary"]
     assert damaged["fix"] == "docchat collections rebuild research"
+
+
+def test_a_llama_cpp_build_for_another_cpu_fails_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    from docchat.config import Settings
+    from docchat.doctor import cpu
+    from docchat.errors import ModelCrashed
+    from docchat.generate import child_process
+
+    info = "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 |"
+    probe = {"llama_cpp_version": "0.3.36", "llama_cpp_system_info": info}
+    monkeypatch.setattr(child_process, "probe_system_info", lambda: probe)
+    assert cpu.llama_features(info) == {
+        "AVX2": True,
+        "AVX-512": True,
+        "VNNI": False,
+        "BF16": False,
+        "AMX": True,
+    }
+    zen4 = {"AVX2": True, "AVX-512": True, "VNNI": True, "BF16": True, "AMX": False}
+    row = cpu.llama_cpp_check(Settings(), zen4)
+    assert row.status == "fail" and "this CPU lacks AMX" in row.summary
+    assert "rebuild llama-cpp-python on this machine" in row.fix
+    row = cpu.llama_cpp_check(Settings(), {**zen4, "AMX": True})
+    assert row.status == "pass" and "(the CPU also has VNNI BF16)" in row.summary
+
+    def crashed() -> dict[str, str]:
+        raise ModelCrashed("the model process crashed (SIGILL) while probing the system")
+
+    monkeypatch.setattr(child_process, "probe_system_info", crashed)
+    row = cpu.llama_cpp_check(Settings(), zen4)
+    assert row.status == "fail" and "SIGILL" in row.summary and "rebuild" in row.fix

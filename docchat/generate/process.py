@@ -29,34 +29,28 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import json
 import logging
-import os
-import queue
-import signal
-import subprocess
-import sys
 import threading
 import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from docchat import errors
 from docchat.config import GenerateSettings
-from docchat.errors import DocchatError, ModelCrashed, ModelError
+from docchat.errors import ModelCrashed
 from docchat.generate.base import ChatMessage, GenerationOptions, Generator
+from docchat.generate.child_process import (
+    EOF,
+    ChildProcess,
+    crash_message,
+    error_from,
+    model_log_path,
+)
 from docchat.generate.models import display_name
 
 log = logging.getLogger("docchat.generate")
-
-CHILD_MODULE = "docchat.generate.child"
-LOG_NAME = "model.log"
-LOG_ROTATE_BYTES = 5 * 1024 * 1024
-_EOF: dict[str, Any] = {"ev": "eof"}  # the reader's last word: the child's output closed
 
 
 @dataclass(frozen=True)
@@ -66,131 +60,6 @@ class StreamStats:
 
     tokens: int
     after_stop: int | None
-
-
-def model_log_path() -> Path | None:
-    """`model.log` in the user log dir (next to docchat.log), rotated once it grows large."""
-    try:
-        from docchat.locations import user_log_dir
-
-        folder = user_log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / LOG_NAME
-        if path.exists() and path.stat().st_size > LOG_ROTATE_BYTES:
-            path.replace(path.with_suffix(".log.1"))
-        return path
-    except OSError:
-        return None
-
-
-def crash_message(returncode: int, during: str, model: str, log_path: Path | None) -> str:
-    """One line: how the child died, doing what, with which model, and where its log is."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        how = f"crashed ({name}{', often out of memory' if name == 'SIGKILL' else ''})"
-    else:
-        how = f"exited unexpectedly (exit code {returncode})"
-    where = f"details in {log_path}" if log_path else "no log file"
-    return f"the model process {how} while {during} {model}; {where}; ask again to restart it"
-
-
-def _error_from(event: dict[str, Any]) -> DocchatError:
-    """The child's error as the same DocchatError class (a ModelError when unknown)."""
-    cls = getattr(errors, str(event.get("type")), None)
-    if not (isinstance(cls, type) and issubclass(cls, DocchatError)):
-        cls = ModelError
-    return cls(str(event.get("message") or "the model process failed"))
-
-
-class _Child:
-    """One running child process and the thread that reads its events into a queue."""
-
-    def __init__(self, log_path: Path | None) -> None:
-        env = dict(os.environ)
-        # The child imports exactly what the parent can (docchat from the same tree, plugins
-        # and test fakes from wherever they were found).
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-        stderr: IO[bytes] | int = subprocess.DEVNULL
-        if log_path is not None:
-            try:
-                stderr = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
-            except OSError:
-                stderr = subprocess.DEVNULL
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", CHILD_MODULE],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-                close_fds=True,
-            )
-        except OSError as e:
-            raise ModelError(f"cannot start the model process: {e.strerror or e}") from None
-        finally:
-            if not isinstance(stderr, int):
-                stderr.close()
-        self.events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        threading.Thread(
-            target=self._read, name=f"docchat-model-{self.proc.pid}", daemon=True
-        ).start()
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                self.events.put(json.loads(line))
-            except ValueError:
-                log.warning("model process: unreadable line %r", line[:200])
-        self.events.put(_EOF)
-
-    def send(self, message: dict[str, Any]) -> bool:
-        """Write one request; False when the child is gone."""
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
-            self.proc.stdin.flush()
-            return True
-        except (BrokenPipeError, OSError, ValueError):
-            return False
-
-    def next_event(self, timeout: float | None) -> dict[str, Any] | None:
-        try:
-            return self.events.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def close(self, grace: float) -> None:
-        """Ask the child to exit; kill it when it has not within `grace` seconds."""
-        if self.proc.poll() is None:
-            self.send({"op": "close"})
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
 
 
 _live: weakref.WeakSet[ProcessGenerator] = weakref.WeakSet()
@@ -223,7 +92,7 @@ class ProcessGenerator(Generator):
         self.log_path = model_log_path()
         self.last_stream: StreamStats | None = None
         self._lock = threading.Lock()  # one request at a time (a stream holds it throughout)
-        self._child: _Child | None = None
+        self._child: ChildProcess | None = None
         self._ids = itertools.count(1)
         self._token_counts: OrderedDict[str, int] = OrderedDict()
         with self._lock:
@@ -237,8 +106,8 @@ class ProcessGenerator(Generator):
 
     # ------------------------------------------------------------ the child's life
 
-    def _start(self) -> _Child:
-        child = _Child(self.log_path)
+    def _start(self) -> ChildProcess:
+        child = ChildProcess(self.log_path)
         self._child = child
         sent = child.send(
             {"op": "load", "settings": self.settings.model_dump(), "module": self.module}
@@ -257,12 +126,12 @@ class ProcessGenerator(Generator):
             if event["ev"] == "error":
                 self._child = None
                 child.close(self.stop_grace_s)
-                raise _error_from(event)
-            if event is _EOF:
+                raise error_from(event)
+            if event is EOF:
                 break
         raise self._crashed(child, "loading")
 
-    def _crashed(self, child: _Child, during: str) -> ModelCrashed:
+    def _crashed(self, child: ChildProcess, during: str) -> ModelCrashed:
         child.kill()  # reaps it (it is already gone, or half gone)
         if self._child is child:
             self._child = None
@@ -270,7 +139,7 @@ class ProcessGenerator(Generator):
         log.error("%s", message)
         return ModelCrashed(message)
 
-    def _running(self) -> _Child:
+    def _running(self) -> ChildProcess:
         """The child, started anew after a crash; a child found dead is reported once."""
         child = self._child
         if child is None:
@@ -296,12 +165,12 @@ class ProcessGenerator(Generator):
                 event = child.next_event(None)
                 if event is None:
                     continue
-                if event is _EOF:
+                if event is EOF:
                     raise self._crashed(child, "answering with")
                 if event.get("id") != rid:
                     continue  # a late event of an earlier, abandoned request
                 if event["ev"] == "error":
-                    raise _error_from(event)
+                    raise error_from(event)
                 return event.get("value")
 
     def count_tokens(self, text: str) -> int:
@@ -350,7 +219,7 @@ class ProcessGenerator(Generator):
                             self._kill_unstoppable(child)
                             return
                         continue
-                    if event is _EOF:
+                    if event is EOF:
                         finished = True
                         raise self._crashed(child, "answering with")
                     if event.get("id") != rid:
@@ -367,22 +236,22 @@ class ProcessGenerator(Generator):
                         return
                     elif kind == "error":
                         finished = True
-                        raise _error_from(event)
+                        raise error_from(event)
             finally:
                 if not finished:  # our consumer stopped reading: stop the model too
                     self._finish_abandoned(child, rid, stop_by)
 
-    def _stop(self, child: _Child, rid: int) -> float:
+    def _stop(self, child: ChildProcess, rid: int) -> float:
         child.send({"op": "stop", "id": rid})
         return time.monotonic() + self.stop_grace_s
 
-    def _finish_abandoned(self, child: _Child, rid: int, stop_by: float | None) -> None:
+    def _finish_abandoned(self, child: ChildProcess, rid: int, stop_by: float | None) -> None:
         """Stop the stream and wait for its `done`, so the next request starts clean."""
         if stop_by is None:
             stop_by = self._stop(child, rid)
         while time.monotonic() < stop_by:
             event = child.next_event(self.poll_s)
-            if event is _EOF:
+            if event is EOF:
                 self._crashed(child, "answering with")  # reported by the next request
                 return
             if event is not None and event.get("id") == rid and event["ev"] in ("done", "error"):
@@ -393,7 +262,7 @@ class ProcessGenerator(Generator):
                 return
         self._kill_unstoppable(child)
 
-    def _kill_unstoppable(self, child: _Child) -> None:
+    def _kill_unstoppable(self, child: ChildProcess) -> None:
         log.warning(
             "model process %d did not stop within %.1f s: killed (the next question "
             "starts a new one)",
@@ -404,28 +273,3 @@ class ProcessGenerator(Generator):
         if self._child is child:
             self._child = None
         self.last_stream = None
-
-
-def probe_system_info(timeout: float = 60.0) -> dict[str, Any]:
-    """System facts from a short-lived child that loads no model (for `docchat doctor`):
-    native libraries are asked there, where a crash cannot take the caller down."""
-    child = _Child(model_log_path())
-    try:
-        if not child.send({"op": "system_info", "id": 1}):
-            raise ModelError("the model process did not start")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            event = child.next_event(0.1)
-            if event is None:
-                continue
-            if event is _EOF:
-                child.kill()
-                raise ModelCrashed(
-                    crash_message(child.proc.returncode, "probing", "the system", None)
-                )
-            if event["ev"] == "error":
-                raise _error_from(event)
-            return dict(event.get("value") or {})
-        raise ModelError(f"the model process did not answer within {timeout:.0f} s")
-    finally:
-        child.close(1.0)
