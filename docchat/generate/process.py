@@ -95,6 +95,7 @@ class ProcessGenerator(Generator):
         self._child: ChildProcess | None = None
         self._ids = itertools.count(1)
         self._token_counts: OrderedDict[str, int] = OrderedDict()
+        self._counts_lock = threading.Lock()
         with self._lock:
             self._start()
         _live.add(self)
@@ -177,14 +178,16 @@ class ProcessGenerator(Generator):
         if not text:
             return 0
         # Prompt budgeting asks about the same texts again and again: keep round trips few.
-        cached = self._token_counts.get(text)
-        if cached is not None:
-            self._token_counts.move_to_end(text)
-            return cached
+        with self._counts_lock:
+            cached = self._token_counts.get(text)
+            if cached is not None:
+                self._token_counts.move_to_end(text)
+                return cached
         value = int(self._request("count_tokens", text=text))
-        self._token_counts[text] = value
-        while len(self._token_counts) > 1024:
-            self._token_counts.popitem(last=False)
+        with self._counts_lock:
+            self._token_counts[text] = value
+            while len(self._token_counts) > 1024:
+                self._token_counts.popitem(last=False)
         return value
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
