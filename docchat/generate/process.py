@@ -96,6 +96,7 @@ class ProcessGenerator(Generator):
         self._ids = itertools.count(1)
         self._token_counts: OrderedDict[str, int] = OrderedDict()
         self._counts_lock = threading.Lock()
+        self._slowest_piece = 0.0  # longest wait between two pieces of the current stream
         with self._lock:
             self._start()
         _live.add(self)
@@ -211,6 +212,8 @@ class ProcessGenerator(Generator):
                 raise self._crashed(child, "answering with")
             stop_by: float | None = None  # set once a stop was sent: the kill deadline
             finished = False
+            self._slowest_piece = 0.0
+            last: float | None = None  # when the previous piece came (the first: after the prompt)
             try:
                 while True:
                     if stop_by is None and cancel is not None and cancel.is_set():
@@ -229,6 +232,10 @@ class ProcessGenerator(Generator):
                         continue
                     kind = event["ev"]
                     if kind == "token":
+                        now = time.monotonic()
+                        if last is not None:
+                            self._slowest_piece = max(self._slowest_piece, now - last)
+                        last = now
                         if stop_by is None:  # pieces after a stop request are not shown
                             yield str(event["text"])
                     elif kind == "done":
@@ -246,7 +253,15 @@ class ProcessGenerator(Generator):
 
     def _stop(self, child: ChildProcess, rid: int) -> float:
         child.send({"op": "stop", "id": rid})
-        return time.monotonic() + self.stop_grace_s
+        return time.monotonic() + self._grace()
+
+    def _grace(self) -> float:
+        """How long a stop may take: `stop_grace_s`, or longer for a model that takes longer
+        per token (a big model on a slow CPU), so a stop mid-answer finishes its token instead
+        of costing a reload. A stop before the first token (a long prompt still being read,
+        where llama.cpp does not look at the cancel event) gets `stop_grace_s`: killing is the
+        only way to stop that computation."""
+        return max(self.stop_grace_s, 1.5 * self._slowest_piece)
 
     def _finish_abandoned(self, child: ChildProcess, rid: int, stop_by: float | None) -> None:
         """Stop the stream and wait for its `done`, so the next request starts clean."""
@@ -270,7 +285,7 @@ class ProcessGenerator(Generator):
             "model process %d did not stop within %.1f s: killed (the next question "
             "starts a new one)",
             child.pid,
-            self.stop_grace_s,
+            self._grace(),
         )
         child.kill()
         if self._child is child:

@@ -167,3 +167,13 @@ def test_crash_message_for_an_exit_code() -> None:
     message = crash_message(3, "answering with", "/m/x.gguf", None)
     assert message.startswith("the model process exited unexpectedly (exit code 3)")
     assert "/m/x.gguf" in message and "no log file" in message
+
+
+def test_a_slow_model_gets_time_to_finish_its_token(child: ProcessGenerator) -> None:
+    """The kill deadline after a stop grows with the slowest gap between pieces, so a big
+    model on a slow CPU finishes its token instead of being killed (and reloaded)."""
+    list(child.stream(asking("ENDLESS"), GenerationOptions(max_tokens=200)))
+    assert 0 < child._slowest_piece < child.stop_grace_s  # measured between pieces
+    assert child._grace() == child.stop_grace_s
+    child._slowest_piece = 2.0  # as if a token took two seconds
+    assert child._grace() == 3.0
