@@ -74,9 +74,9 @@ def quiet_library_logs() -> None:
 
 
 def _register() -> None:
-    from docchat.cli import collections, index, search
+    from docchat.cli import collections, index, mcp, models, search
 
-    for module in (index, search, collections):
+    for module in (index, search, collections, models, mcp):
         for command in module.COMMANDS:
             main.add_command(command)
     # Commands from later stages register themselves if present (answers, eval, sessions,

@@ -1,7 +1,7 @@
 """Cheap checks of a chat model before it is loaded: a GGUF cut short, random bytes named
 `.gguf`, a folder without weights or a model bigger than the free memory each become a
 one-line ModelError naming the file and what to do — never a crash inside native code.
-(The GGUF header itself is read in generate/gguf_header.py.)
+(The GGUF header itself is read by generate/gguf_header.py.)
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import json
 from pathlib import Path
 
 from docchat.errors import ModelError
-from docchat.generate.gguf_header import GGUFInfo, read_gguf
-
-__all__ = ["GGUFInfo", "check_gguf_model", "check_transformers_model", "read_gguf"]
+from docchat.generate.gguf_header import GGUFExtents, read_extents, read_header
 
 GB = 1024**3
 
@@ -93,15 +91,30 @@ def check_fits(name: str, needed: int) -> None:
 _HALF = ("bfloat16", "float16", "torch.bfloat16", "torch.float16")
 
 
-def check_gguf_model(model: str, *, n_gpu_layers: int = 0) -> GGUFInfo:
-    """llama.cpp: a complete GGUF that fits in memory (unless it goes to a GPU)."""
+def check_gguf_model(model: str, *, n_ctx: int = 4096, n_gpu_layers: int = 0) -> GGUFExtents:
+    """llama.cpp: a complete GGUF whose weights and K/V cache fit the memory free now (the
+    GPU's share against its memory, as `docchat models` estimates it: generate/fit.py)."""
+    from docchat.generate.fit import Memory, too_big, vram_bytes
     from docchat.generate.models import resolve_model
 
     path = resolve_model(model, want_file=True)
-    info = read_gguf(path)
-    if not (n_gpu_layers != 0 and gpu_present()):
-        check_fits(path, info.data_bytes)
-    return info
+    extents = read_extents(path)
+    header = read_header(path)
+    reason = too_big(
+        extents.data_bytes,
+        kv_bytes_per_token=header.kv_bytes_per_token,
+        n_ctx=n_ctx,
+        n_gpu_layers=n_gpu_layers,
+        block_count=header.block_count,
+        memory=Memory(available_memory(), vram_bytes() if gpu_present() else None),
+    )
+    if reason:
+        raise ModelError(
+            f"{path} {reason} free right now: use a smaller model or quantization (e.g. a "
+            "Q4_K_M GGUF), a smaller generate.n_ctx, close other programs, or offload layers "
+            "to a GPU (generate.n_gpu_layers)"
+        )
+    return extents
 
 
 def check_transformers_model(model: str, *, device: str = "auto") -> str | None:
@@ -116,7 +129,7 @@ def check_transformers_model(model: str, *, device: str = "auto") -> str | None:
     on_gpu = device in ("auto", "cuda") and gpu_present()
     if local.is_file():
         # transformers de-quantizes a GGUF: fp32 on the CPU, 16-bit on a GPU.
-        needed = read_gguf(path).parameters * (2 if on_gpu else 4)
+        needed = read_extents(path).parameters * (2 if on_gpu else 4)
     else:
         size, dtype = folder_weights(local)
         needed = size * 2 if dtype in _HALF and not on_gpu else size  # CPU runs in fp32

@@ -70,7 +70,7 @@ def _transformers(s: GenerateSettings) -> Generator:
 def _check_gguf(s: GenerateSettings) -> str:
     from docchat.generate.model_checks import check_gguf_model
 
-    return check_gguf_model(s.model, n_gpu_layers=s.n_gpu_layers).path
+    return check_gguf_model(s.model, n_ctx=s.n_ctx, n_gpu_layers=s.n_gpu_layers).path
 
 
 def _check_transformers(s: GenerateSettings) -> str | None:
