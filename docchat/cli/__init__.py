@@ -79,8 +79,9 @@ def _register() -> None:
     for module in (index, search, collections, models, mcp):
         for command in module.COMMANDS:
             main.add_command(command)
-    # Commands from later stages register themselves if present (answers, eval, sessions).
-    for optional in ("ask", "sessions", "eval"):
+    # Commands from later stages register themselves if present (answers, eval, sessions,
+    # doctor).
+    for optional in ("ask", "sessions", "eval", "doctor"):
         try:
             module = __import__(f"docchat.cli.{optional}", fromlist=["COMMANDS"])
         except ModuleNotFoundError as e:

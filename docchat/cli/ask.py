@@ -24,6 +24,7 @@ from docchat.cli.pipes import (
     format_options,
     text_or_stdin,
 )
+from docchat.errors import DocchatError
 from docchat.types import Answer, Source
 
 
@@ -155,24 +156,31 @@ def ask(
         # md starts with the question as a title, written with the first output, so a
         # failure before it (no such collection, say) leaves stdout empty.
         heading = answer_heading(text) if output == "md" else ""
-        with sigint_sets(cancel):
-            for item in app.service().ask(
-                collection,
-                text,
-                session=session,
-                cancel=cancel,
-                k=k,
-                on_query=show_query,
-                **overrides,
-            ):
-                if heading and not as_json:
-                    click.echo(heading, nl=False)
-                    heading = ""
-                if isinstance(item, Answer):
-                    answer = item
-                elif not as_json:
-                    click.echo(item, nl=False)
-                    sys.stdout.flush()
+        streamed = False
+        try:
+            with sigint_sets(cancel):
+                for item in app.service().ask(
+                    collection,
+                    text,
+                    session=session,
+                    cancel=cancel,
+                    k=k,
+                    on_query=show_query,
+                    **overrides,
+                ):
+                    if heading and not as_json:
+                        click.echo(heading, nl=False)
+                        heading = ""
+                    if isinstance(item, Answer):
+                        answer = item
+                    elif not as_json:
+                        click.echo(item, nl=False)
+                        sys.stdout.flush()
+                        streamed = True
+        except DocchatError:
+            if streamed:  # the model crashed mid-answer: end the partial line first
+                click.echo()
+            raise
         assert answer is not None
         if as_json:
             print_json(answer.to_json())

@@ -1,4 +1,6 @@
-"""What a GGUF file says about its model, read from the header alone (no weights loaded).
+"""What a GGUF file says about its model, read from the header alone (no weights loaded):
+its metadata (`read_header`, for `docchat models`) and whether the file holds all the tensor
+data its header promises (`read_extents`, checked before llama.cpp maps a model).
 
 `gguf.GGUFReader` decodes every element of every array up front: a 128k-token vocabulary took
 13 s on the 2-core dev machine, far too slow to list a dozen models. This reader walks the
@@ -10,6 +12,7 @@ memory-mapped, so only the pages of the header are read.
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 from collections import Counter
 from dataclasses import dataclass
@@ -198,3 +201,89 @@ def _kv_bytes(meta: dict[str, Any], arch: str | None) -> int | None:
     if not (layers and width and heads and kv_heads):
         return None  # per-layer head counts (arrays) and other exotic layouts: not estimated
     return 2 * layers * (width * kv_heads // heads) * 2
+
+
+# ---------------------------------------------------------------- is the file whole?
+
+_REDOWNLOAD = "download it again, or point --model (generate.model) at another model"
+
+
+@dataclass(frozen=True)
+class GGUFExtents:
+    """How much tensor data a GGUF file's header promises, against the file's size."""
+
+    path: str
+    version: int
+    tensors: int
+    parameters: int  # elements of all tensors
+    data_bytes: int  # tensor data the file must hold past the header
+    file_bytes: int
+
+
+def read_extents(path: str | os.PathLike[str]) -> GGUFExtents:
+    """Check that a file is a whole GGUF model before llama.cpp maps it: the magic, a version
+    this reader knows, a header that parses to its end, and tensor data that is all there (a
+    download cut short). Otherwise a one-line ModelError naming the file and what to do."""
+    name = str(path)
+    try:
+        size = os.path.getsize(name)
+        with open(name, "rb") as f:
+            if f.read(4) != b"GGUF":
+                raise ModelError(
+                    f"{name} is not a GGUF model file (it does not start with 'GGUF'; "
+                    f"{size:,} bytes): {_REDOWNLOAD}"
+                )
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                return _extents(buf, name, size)
+    except OSError as e:
+        raise ModelError(f"cannot read model file {name}: {e.strerror or e}") from None
+
+
+def _extents(buf: mmap.mmap, name: str, size: int) -> GGUFExtents:
+    from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType
+
+    try:
+        version = struct.unpack_from("<I", buf, 4)[0]
+        order = "<" if version & 0xFFFF else ">"
+        version = struct.unpack_from(order + "I", buf, 4)[0]
+        if version not in (2, 3):
+            raise ModelError(
+                f"{name} is GGUF version {version}, which this docchat cannot read: "
+                "pip install -U llama-cpp-python gguf, or use a file converted with a current "
+                "llama.cpp"
+            )
+        cur = _Cursor(buf, order)
+        cur.pos = 8
+        n_tensors, n_kv = cur.unpack("Q"), cur.unpack("Q")
+        alignment = GGUF_DEFAULT_ALIGNMENT
+        for _ in range(n_kv):
+            key = cur.string()
+            value = cur.value(cur.unpack("I"))
+            if key == "general.alignment" and _int(value):
+                alignment = int(value)
+        parameters = end = 0
+        for _ in range(n_tensors):
+            cur.skip_string()
+            elements = 1
+            for _ in range(cur.unpack("I")):
+                elements *= cur.unpack("Q")
+            ttype, offset = cur.unpack("I"), cur.unpack("Q")
+            parameters += elements
+            try:
+                block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
+            except (ValueError, KeyError):
+                continue  # a type newer than this gguf package: its size is unknown
+            end = max(end, offset + elements * type_size // block)
+        if cur.pos > len(buf):
+            raise struct.error("the tensor table runs past the end of the file")
+    except struct.error:
+        raise ModelError(f"{name} is cut short inside its GGUF header: {_REDOWNLOAD}") from None
+    except (ValueError, OverflowError, MemoryError) as e:
+        raise ModelError(f"{name} has a damaged GGUF header ({e}): {_REDOWNLOAD}") from None
+    start = cur.pos + (-cur.pos % alignment)
+    if start + end > size:
+        raise ModelError(
+            f"{name} is cut short: its tensors need {start + end:,} bytes but the file has "
+            f"{size:,} (an interrupted download or copy?): {_REDOWNLOAD}"
+        )
+    return GGUFExtents(name, version, n_tensors, parameters, end, size)

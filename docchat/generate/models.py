@@ -46,8 +46,14 @@ def resolve_model(model: str, *, want_file: bool) -> str:
             ggufs = sorted(local.glob("*.gguf"))
             if len(ggufs) == 1:
                 return str(ggufs[0].resolve())
+            if not ggufs:
+                raise ModelError(
+                    f"{local} is a folder without a .gguf file: give the path of a GGUF model "
+                    "file with --model (generate.model), or use --backend transformers for a "
+                    "model folder"
+                )
             raise ModelError(
-                f"{local} is a folder; give the path of one .gguf file in it with --model"
+                f"{local} holds {len(ggufs)} .gguf files: give the path of one of them with --model"
             )
         return str(local.resolve())
     # A model already on the machine, by the name `docchat models` lists (HF cache, Ollama...).
