@@ -74,13 +74,14 @@ def quiet_library_logs() -> None:
 
 
 def _register() -> None:
-    from docchat.cli import collections, index, search
+    from docchat.cli import collections, index, mcp, models, search
 
-    for module in (index, search, collections):
+    for module in (index, search, collections, models, mcp):
         for command in module.COMMANDS:
             main.add_command(command)
-    # Commands from later stages register themselves if present (answers, eval, sessions).
-    for optional in ("ask", "sessions", "eval"):
+    # Commands from later stages register themselves if present (answers, eval, sessions,
+    # doctor).
+    for optional in ("ask", "sessions", "eval", "doctor"):
         try:
             module = __import__(f"docchat.cli.{optional}", fromlist=["COMMANDS"])
         except ModuleNotFoundError as e:

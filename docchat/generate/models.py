@@ -33,7 +33,8 @@ def looks_like_path(model: str) -> bool:
 
 
 def resolve_model(model: str, *, want_file: bool) -> str:
-    """A local path for the default or for path-like names; other names pass through.
+    """A local path for the default, for path-like names and for the names of models already
+    on the machine (see discovery.py); other names pass through.
 
     `want_file`: the backend needs a single file (llama.cpp's GGUF), not a folder.
     """
@@ -45,14 +46,27 @@ def resolve_model(model: str, *, want_file: bool) -> str:
             ggufs = sorted(local.glob("*.gguf"))
             if len(ggufs) == 1:
                 return str(ggufs[0].resolve())
+            if not ggufs:
+                raise ModelError(
+                    f"{local} is a folder without a .gguf file: give the path of a GGUF model "
+                    "file with --model (generate.model), or use --backend transformers for a "
+                    "model folder"
+                )
             raise ModelError(
-                f"{local} is a folder; give the path of one .gguf file in it with --model"
+                f"{local} holds {len(ggufs)} .gguf files: give the path of one of them with --model"
             )
         return str(local.resolve())
+    # A model already on the machine, by the name `docchat models` lists (HF cache, Ollama...).
+    from docchat.generate.discovery import find_model
+
+    found = find_model(model)
+    if found is not None:
+        return str(found)
     if want_file or looks_like_path(model):
         raise ModelError(
             f"model file not found: {local} (set generate.model or --model to an existing "
-            "GGUF file; leave it empty for the bundled SmolLM2-135M-Instruct)"
+            "GGUF file or a name from `docchat models`; leave it empty for the bundled "
+            "SmolLM2-135M-Instruct)"
         )
     return model
 

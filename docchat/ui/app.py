@@ -271,6 +271,12 @@ class DocchatApp(App[int]):
         if not isinstance(self.screen, SessionsScreen):
             await self.push_screen(SessionsScreen(main.collection))
 
+    async def action_doctor(self) -> None:
+        from docchat.ui.screens.doctor import DoctorScreen
+
+        if self.service is not None and not isinstance(self.screen, DoctorScreen):
+            await self.push_screen(DoctorScreen())
+
     async def action_settings(self) -> None:
         from docchat.ui.screens.settings import SettingsScreen
 
@@ -308,6 +314,11 @@ class DocchatApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from binding_commands(self, screen)
+        yield SystemCommand(
+            "Doctor",
+            "Check Python, CPU features, models, storage and collections (docchat doctor)",
+            self.action_doctor,
+        )
 
     def watch_theme(self, theme: str) -> None:
         if self.service is not None and self.service.settings.ui.theme != theme:

@@ -108,3 +108,13 @@ class Done(Message):
     """A short job finished; `text` is said in a notification."""
 
     text: str
+
+
+@dataclass
+class DoctorRow(Message):
+    check: Any  # docchat.doctor.Check
+
+
+@dataclass
+class DoctorFinished(Message):
+    pass
