@@ -342,7 +342,7 @@ def _row(
     ms = [t for c in keys for t in times[c]]
     return PageRow(
         mode,
-        label,
+        label or ".",  # questions without a corpus: the docs folder itself
         len(metrics),
         mean_metrics(metrics),
         percentile(ms, 50),

@@ -134,9 +134,12 @@ def _by_page(
         settings, Path(questions), Path(docs), list(modes or MODES), keep=keep, progress=progress
     )
     if details:
-        with open(details, "w", encoding="utf-8") as f:
-            for d in report.details:
-                f.write(json.dumps(d, ensure_ascii=False) + "\n")
+        try:
+            with open(details, "w", encoding="utf-8") as f:
+                for d in report.details:
+                    f.write(json.dumps(d, ensure_ascii=False) + "\n")
+        except OSError as e:
+            raise DocchatError(f"eval: cannot write {details}: {e.strerror}") from None
     if as_json:
         print_json([r.to_json() for r in report.rows])
         return 0

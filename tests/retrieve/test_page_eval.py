@@ -292,3 +292,15 @@ def test_eval_by_page_missing_corpus_folder(qset: tuple[Path, Path], fake_env: N
     result = CliRunner().invoke(main, ["eval", "--questions", str(questions), "--docs", str(docs)])
     assert result.exit_code == 1
     assert f"no corpus folder {docs / 'notes'}" in result.stderr
+
+
+def test_eval_by_page_details_file_that_cannot_be_written(
+    qset: tuple[Path, Path], fake_env: None, tmp_path: Path
+) -> None:
+    questions, docs = qset
+    target = tmp_path / "no-such-dir" / "details.jsonl"
+    args = ["eval", "--questions", str(questions), "--docs", str(docs), "--mode", "keyword",
+            "--details", str(target)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert f"cannot write {target}" in result.stderr
