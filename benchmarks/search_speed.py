@@ -23,12 +23,11 @@ import numpy as np
 
 from docchat.config import load_settings
 from docchat.retrieve.dense import dense_search
-from docchat.retrieve.filters import unrestricted
 from docchat.retrieve.keyword import keyword_search
 from docchat.service import Docchat
 from docchat.store.collection import Collection
 from docchat.store.vectors import VectorIndex
-from docchat.types import ChunkSpan
+from docchat.types import ChunkSpan, Restriction
 
 WORK = Path(__file__).parent / ".work"
 DIM = 384
@@ -120,7 +119,7 @@ def main() -> int:
     vectors = [embedder.embed_query(q) for q in queries]
     parts = {
         "keyword retrieval": lambda i: keyword_search(
-            coll.db, queries[i], settings.search.candidates, unrestricted()
+            coll, queries[i], settings.search.candidates, Restriction()
         ),
         "dense retrieval": lambda i: dense_search(coll, vectors[i], settings.search.candidates),
     }

@@ -212,25 +212,14 @@ class Docchat:
     # ------------------------------------------------------------ TUI helpers (additive)
 
     def rename_collection(self, old: str, new: str) -> None:
-        """Rename a collection's folder, under its writer lock, if `new` is free."""
-        from docchat.locations import collection_dir, validate_collection_name
-        from docchat.store.collection import LOCK_FILE
-        from docchat.store.lock import WriterLock
+        """Rename a collection (under its writer lock) if `new` is free."""
+        from docchat.store.catalog import rename_collection
 
-        validate_collection_name(new)
-        names = self.collection_names()
-        if old not in names:
-            raise CollectionError(f"no collection named '{old}'")
-        target = collection_dir(new, self.settings.data_dir)
-        if new in names or target.exists():
-            raise CollectionError(f"a collection named '{new}' already exists")
         with self._lock:
             coll = self._collections.pop(old, None)
             if coll:
                 coll.close()
-            folder = collection_dir(old, self.settings.data_dir)
-            with WriterLock(folder / LOCK_FILE, old):
-                folder.rename(target)
+            rename_collection(old, new, self.settings.data_dir)
 
     def sessions(self, collection: str) -> list[Any]:
         """The collection's chat sessions (store.sessions.SessionRow), most recent first."""

@@ -61,6 +61,21 @@ class ChunkSpan:
 
 
 @dataclass(frozen=True)
+class Restriction:
+    """Which chunks a query may return. retrieve/ builds it from `in:`, `page:` and quoted
+    phrases; the store turns it into SQL. The default restricts nothing."""
+
+    document_ids: tuple[int, ...] | None = None  # None: any document; (): none at all
+    pages: tuple[int | None, int | None] | None = None  # inclusive; None = an open end
+    phrase_match: str | None = None  # an FTS5 expression every chunk must satisfy
+
+    @property
+    def empty(self) -> bool:
+        """No chunk can satisfy it (no document matched the `in:` patterns)."""
+        return self.document_ids == ()
+
+
+@dataclass(frozen=True)
 class Hit:
     """One search result. `rank` is 1-based; higher `score` is better."""
 

@@ -9,9 +9,9 @@ cost most of the query time (measured in benchmarks/README.md).
 from __future__ import annotations
 
 import re
-import sqlite3
 
-from docchat.retrieve.filters import UNRESTRICTED, Restriction
+from docchat.store.collection import Collection
+from docchat.types import Restriction
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 
@@ -44,7 +44,7 @@ def fts_query(text: str, drop_stopwords: bool = True, phrase_match: str | None =
 
 
 def keyword_search(
-    db: sqlite3.Connection,
+    coll: Collection,
     text: str,
     k: int,
     restriction: Restriction,
@@ -58,20 +58,4 @@ def keyword_search(
     match = fts_query(text, drop_stopwords, restriction.phrase_match)
     if not match:
         return []
-    # bm25() weights are per column, in declaration order: text, heading.
-    rank = f"bm25(chunks_fts, 1.0, {float(heading_weight)!r})"
-    if restriction.where == UNRESTRICTED:
-        # No join: at 100k chunks it halves the query time (47 vs 101 ms, benchmarks/README).
-        # Tombstones (only there until the writer's next checkpoint) are dropped when the
-        # caller fetches the texts.
-        sql = (
-            f"SELECT rowid, -{rank} FROM chunks_fts WHERE chunks_fts MATCH ? "
-            f"ORDER BY {rank} LIMIT ?"
-        )
-        return [(int(r[0]), float(r[1])) for r in db.execute(sql, (match, k))]
-    sql = (
-        f"SELECT f.rowid, -{rank} AS score FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
-        f"WHERE chunks_fts MATCH ? AND {restriction.where} ORDER BY {rank} LIMIT ?"
-    )
-    rows = db.execute(sql, (match, *restriction.params, k)).fetchall()
-    return [(int(r[0]), float(r[1])) for r in rows]
+    return coll.keyword_search(match, k, restriction, heading_weight)

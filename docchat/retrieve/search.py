@@ -9,12 +9,12 @@ from docchat.config import SearchSettings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError
 from docchat.retrieve.dense import dense_search
-from docchat.retrieve.filters import allowed_ids, restriction, unrestricted
+from docchat.retrieve.filters import restriction
 from docchat.retrieve.fusion import fuse
 from docchat.retrieve.keyword import keyword_search
 from docchat.retrieve.query import parse_query
 from docchat.store.collection import ChunkRow, Collection
-from docchat.types import Hit
+from docchat.types import Hit, Restriction
 
 Ranked = list[tuple[int, float]]
 # One long-lived thread (and so one SQLite connection of its own, see Collection.db).
@@ -34,7 +34,7 @@ def search(
     text = q.ranking_text
     if not text.strip():
         raise DocchatError("the query has only filters; add some words to search for")
-    where = restriction(coll, q) if q.filtered else unrestricted()
+    where = restriction(coll, q) if q.filtered else Restriction()
     depth = max(s.candidates, k)
     lists: dict[str, Ranked] = {}
     keyword: Future[Ranked] | None = None
@@ -42,10 +42,10 @@ def search(
         # BM25 scoring runs in SQLite (which releases the GIL) on a second thread while this
         # one embeds the query (torch on one thread): the two overlap on 2 cores.
         keyword = _KEYWORD_THREAD.submit(
-            lambda: keyword_search(coll.db, text, depth, where, drop_stopwords=s.drop_stopwords)
+            lambda: keyword_search(coll, text, depth, where, drop_stopwords=s.drop_stopwords)
         )
     if mode != "keyword" and embedder is not None and coll.dimension is not None:
-        allowed = allowed_ids(coll, where) if q.filtered else None
+        allowed = coll.chunk_ids(where) if q.filtered else None
         lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, allowed)
     if keyword is not None:
         lists["keyword"] = keyword.result()

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +22,16 @@ import numpy as np
 
 from docchat.errors import CollectionError
 from docchat.locations import collection_dir
+from docchat.store import retrieval
+from docchat.store.catalog import list_collections
+from docchat.store.layout import DB_FILE, LOCK_FILE, VECTORS_FILE
 from docchat.store.lock import WriterLock
-from docchat.store.migrations import migrate
+from docchat.store.migrations import ADDED, LIVE, REMOVED, migrate
+from docchat.store.sql import batches, marks, transaction
 from docchat.store.vectors import VectorIndex
-from docchat.types import ChunkSpan, CollectionInfo
+from docchat.types import ChunkSpan, CollectionInfo, Restriction
 
-LIVE, ADDED, REMOVED = 0, 1, 2
-DB_FILE, VECTORS_FILE, LOCK_FILE = "docchat.sqlite", "vectors.faiss", "write.lock"
+__all__ = ["ADDED", "LIVE", "REMOVED", "ChunkRow", "Collection", "DocumentRow"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,6 @@ class Collection:
         folder = collection_dir(name, data_dir)
         if not (folder / DB_FILE).is_file():
             if not create:
-                from docchat.store.catalog import list_collections
-
                 known = ", ".join(list_collections(data_dir)) or "none yet"
                 raise CollectionError(f"no collection named '{name}' (collections: {known})")
             folder.mkdir(parents=True, exist_ok=True)
@@ -148,6 +149,10 @@ class Collection:
     def document_paths(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT path FROM documents")]
 
+    def documents(self) -> list[tuple[int, str]]:
+        """(id, path) of every document."""
+        return [(int(r[0]), r[1]) for r in self.db.execute("SELECT id, path FROM documents")]
+
     def touch_document(self, doc_id: int, size: int, mtime_ns: int) -> None:
         with self._lock:
             self.db.execute(
@@ -156,17 +161,10 @@ class Collection:
 
     def known_hashes(self, hashes: Iterable[str]) -> set[str]:
         """Those of `hashes` that already have a stored embedding."""
-        wanted = list(set(hashes))
         found: set[str] = set()
-        for i in range(0, len(wanted), 900):
-            part = wanted[i : i + 900]
-            marks = ",".join("?" * len(part))
-            found.update(
-                r[0]
-                for r in self.db.execute(
-                    f"SELECT text_hash FROM embeddings WHERE text_hash IN ({marks})", part
-                )
-            )
+        for part in batches(list(set(hashes))):
+            sql = f"SELECT text_hash FROM embeddings WHERE text_hash IN ({marks(part)})"
+            found.update(r[0] for r in self.db.execute(sql, part))
         return found
 
     def replace_document(
@@ -254,8 +252,23 @@ class Collection:
         )
         return ids
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+    def _transaction(self) -> AbstractContextManager[None]:
+        return transaction(self.db)
+
+    def embedded_texts(self) -> list[tuple[str, str]]:
+        """(text hash, text) of every visible chunk text, each once: what re-embedding redoes."""
+        return self.db.execute(
+            "SELECT DISTINCT text_hash, text FROM chunks WHERE state != ?", (REMOVED,)
+        ).fetchall()
+
+    def replace_embeddings(self, vectors: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Swap every stored embedding for these, in one transaction."""
+        with self._lock, self._transaction():
+            self.db.execute("DELETE FROM embeddings")
+            self.db.executemany(
+                "INSERT INTO embeddings(text_hash, vector) VALUES (?, ?)",
+                [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors],
+            )
 
     # ------------------------------------------------------------ vectors
 
@@ -280,12 +293,10 @@ class Collection:
         """(ids, vectors) of these chunks, read from the embeddings table."""
         ids: list[int] = []
         vecs: list[bytes] = []
-        for i in range(0, len(chunk_ids), 900):
-            part = list(chunk_ids[i : i + 900])
-            marks = ",".join("?" * len(part))
+        for part in batches(chunk_ids):
             for cid, blob in self.db.execute(
-                f"SELECT c.id, e.vector FROM chunks c JOIN embeddings e USING(text_hash) "
-                f"WHERE c.id IN ({marks})",
+                "SELECT c.id, e.vector FROM chunks c JOIN embeddings e USING(text_hash) "
+                f"WHERE c.id IN ({marks(part)})",
                 part,
             ):
                 ids.append(cid)
@@ -351,16 +362,24 @@ class Collection:
 
     # ------------------------------------------------------------ reading
 
+    def keyword_search(
+        self, match: str, k: int, restriction: Restriction, heading_weight: float = 1.0
+    ) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) best first for an FTS5 `match` expression."""
+        return retrieval.keyword_search(self.db, match, k, restriction, heading_weight)
+
+    def chunk_ids(self, restriction: Restriction) -> np.ndarray:
+        """Ids of the visible chunks a restriction allows."""
+        return retrieval.chunk_ids(self.db, restriction)
+
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Visible chunks by id (tombstones and chunks of removed files are left out)."""
         out: dict[int, ChunkRow] = {}
-        for i in range(0, len(ids), 900):
-            part = [int(x) for x in ids[i : i + 900]]
-            marks = ",".join("?" * len(part))
+        for part in batches([int(x) for x in ids]):
             for row in self.db.execute(
                 "SELECT c.id, d.path, c.page, c.line_start, c.line_end, c.heading, c.text, "
                 "c.char_start, c.char_end, c.document_id FROM chunks c "
-                f"JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks}) "
+                f"JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks(part)}) "
                 f"AND c.state != {REMOVED}",
                 part,
             ):
@@ -383,16 +402,3 @@ class Collection:
             size_bytes=size,
             last_indexed=float(last) if last else None,
         )
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (incl. KeyboardInterrupt)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, et: object, e: object, tb: object) -> None:
-        self.db.execute("COMMIT" if et is None else "ROLLBACK")
