@@ -8,7 +8,6 @@ module level; models load on first use (or in a TUI worker through `embedder()`)
 from __future__ import annotations
 
 import importlib
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from docchat.config import EmbedSettings, Settings
 from docchat.embed.base import Embedder
-from docchat.errors import CollectionError, ConfigError, DocchatError, StoreWriteError
+from docchat.errors import CollectionError, ConfigError, DocchatError
 from docchat.store.catalog import list_collections, remove_collection
 from docchat.store.collection import Collection
 from docchat.types import Answer, CheckReport, CollectionInfo, Hit, IndexEvent
@@ -86,9 +85,11 @@ class Docchat:
         return check_collection(self.open_collection(name))
 
     def rebuild(self, name: str) -> int:
+        from docchat.store.writer import writing
+
         coll = self.open_collection(name)
-        with coll.writing():
-            return coll.rebuild(self.settings.store.approximate_above)
+        with writing(coll, approximate_above=self.settings.store.approximate_above) as writer:
+            return writer.rebuild()
 
     def remove(self, name: str) -> None:
         with self._lock:
@@ -100,10 +101,11 @@ class Docchat:
     def reembed(self, name: str, model: str) -> Iterator[tuple[int, int]]:
         """Re-embed every chunk with another model; yields (done, total) as it goes."""
         from docchat.reembed import reembed
+        from docchat.store.writer import writing
 
         coll = self.open_collection(name)
-        with coll.writing():
-            yield from reembed(coll, self.embedder(model), self.settings)
+        with writing(coll, approximate_above=self.settings.store.approximate_above) as writer:
+            yield from reembed(writer, self.embedder(model), self.settings)
 
     # ------------------------------------------------------------ the jobs
 
@@ -115,14 +117,15 @@ class Docchat:
     ) -> Iterator[IndexEvent]:
         """Index folders/files into a collection, yielding progress; the last event is the
         IndexSummary. Setting `cancel` stops the run cleanly (it still checkpoints)."""
-        from docchat.indexing import IndexRun, check_model
+        from docchat.indexing import IndexRun
+        from docchat.store.writer import writing
 
         roots = [Path(p).expanduser().resolve() for p in paths]
         for root in roots:
             if not root.exists():
                 raise DocchatError(f"no such file or folder: {root}")
-        # The writer gets a Collection of its own (its own connections and FAISS object), so
-        # searches through the shared one never see a half-written state.
+        # The writer gets a Collection of its own (its own connections), so searches through
+        # the shared one never see a half-written state.
         coll = Collection.open(name, self.settings.data_dir, create=True)
         try:
             # A model the user asked for (flag, env, config file) must match the collection's;
@@ -130,17 +133,14 @@ class Docchat:
             embed = self.settings.embed
             asked = embed.model if "model" in embed.model_fields_set else None
             model = asked or coll.meta("model") or embed.model
-            check_model(coll, model)  # before loading any model
-            with coll.writing():
-                run = IndexRun(coll, self.embedder(model), self.settings, cancel)
+            with writing(
+                coll,
+                model=model,  # checked before any model is loaded
+                approximate_above=self.settings.store.approximate_above,
+                checkpoint_seconds=self.settings.index.checkpoint_seconds,
+            ) as writer:
+                run = IndexRun(writer, self.embedder(model), self.settings, cancel)
                 yield from run.run(roots)
-        except (sqlite3.OperationalError, OSError) as e:
-            # Disk full, read-only folder, I/O error: the open transaction rolled back and the
-            # vector file is only ever replaced whole, so what is on disk is still consistent.
-            raise StoreWriteError(
-                f"cannot write collection '{name}' in {coll.folder}: {e}; "
-                "free some space (or fix the folder) and run the same command again"
-            ) from None
         finally:
             coll.close()
 

@@ -7,12 +7,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from fakes import FakeEmbedder
 
 from docchat.errors import CollectionError, CollectionLocked, DocchatError, ModelMismatch
 from docchat.service import Docchat
-from docchat.store.collection import ADDED, REMOVED
+from docchat.store.collection import Collection
 from docchat.store.lock import WriterLock
-from docchat.types import FileDone, IndexSummary
+from docchat.store.writer import writing
+from docchat.types import ChunkSpan, FileDone, IndexSummary
 
 
 def run(service: Docchat, name: str, *paths: Path, cancel: threading.Event | None = None):
@@ -158,22 +160,38 @@ def test_cancel_stops_and_leaves_a_consistent_collection(service: Docchat, tmp_p
     assert service.check("m").ok
 
 
-def test_half_done_state_is_consistent_and_recovered(service: Docchat, docs: Path) -> None:
-    """What a kill -9 between the SQLite commit and the FAISS save leaves behind."""
+def test_a_writer_killed_before_its_checkpoint_leaves_a_consistent_collection(
+    service: Docchat, docs: Path
+) -> None:
+    """What a kill -9 between the SQLite commits and the FAISS save leaves behind: the
+    next run settles it."""
     run(service, "t", docs)
-    coll = service.open_collection("t")
-    ids = [r[0] for r in coll.db.execute("SELECT id FROM chunks")]
-    coll.db.execute("UPDATE chunks SET state=? WHERE id=?", (ADDED, ids[0]))
-    coll.vectors().remove([ids[0]])
-    coll.vectors().save(coll.vectors_path)
-    coll.db.execute("UPDATE chunks SET state=? WHERE id=?", (REMOVED, ids[1]))
+    coll = Collection.open("t", service.settings.data_dir)
+    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
+    with writing(coll) as writer:  # never reaches a checkpoint: the vector file is stale
+        writer.use_model("fake-embedder", 64, lambda: "unused")
+        writer.forget(str((docs / "bread.txt").resolve()))
+        vector = FakeEmbedder().embed_batch([span.text])[0]
+        writer.put(
+            path="/elsewhere/glaciers.txt",
+            size=1,
+            mtime_ns=1,
+            content_hash="g",
+            kind="text",
+            title=None,
+            pages=None,
+            chunks=[(span, "glaciers")],
+            vectors={"glaciers": vector},
+        )
+    coll.close()
     assert service.check("t").ok
-    hidden = coll.chunks([ids[1]])
-    assert hidden == {}
-    run(service, "t", docs)
+    assert not service.search("t", "sourdough", mode="keyword")  # its tombstones are hidden
+    hits = service.search("t", "glaciers", k=1, mode="keyword")  # not in FAISS yet
+    assert hits[0].path == "/elsewhere/glaciers.txt"
+    summary, _ = run(service, "t", docs)
+    assert summary.unchanged == 2 and summary.indexed == 1  # bread.txt came back
     report = service.check("t")
     assert report.ok and report.vectors == report.chunks
-    assert coll.db.execute("SELECT count(*) FROM chunks WHERE state!=0").fetchone()[0] == 0
 
 
 def test_check_reports_disagreement_and_rebuild_repairs(service: Docchat, docs: Path) -> None:
@@ -275,8 +293,8 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
     import sqlite3
 
     from docchat.errors import StoreWriteError
-    from docchat.store.collection import Collection
     from docchat.store.vectors import VectorIndex
+    from docchat.store.writer import CollectionWriter
 
     run(service, "t", docs)
     (docs / "new.txt").write_text("A new file about glaciers.\n", encoding="utf-8")
@@ -293,7 +311,7 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
     def db_full(self, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(Collection, "replace_document", db_full)
+    monkeypatch.setattr(CollectionWriter, "put", db_full)
     (docs / "new2.txt").write_text("Another new file, about deserts.\n", encoding="utf-8")
     with pytest.raises(StoreWriteError, match="disk is full"):
         list(service.index("t", [docs]))
