@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,15 @@ from docchat.embed.base import Embedder
 from docchat.errors import CollectionError, ConfigError, DocchatError
 from docchat.store.catalog import list_collections, remove_collection
 from docchat.store.collection import Collection
-from docchat.types import Answer, CheckReport, CollectionInfo, Hit, IndexEvent
+from docchat.types import (
+    Answer,
+    CheckReport,
+    CollectionInfo,
+    Hit,
+    IndexEvent,
+    MessageRow,
+    SessionRow,
+)
 
 if TYPE_CHECKING:
     from docchat.generate.base import Generator
@@ -68,7 +77,7 @@ class Docchat:
     def open_collection(self, name: str, *, create: bool = False) -> Collection:
         with self._lock:
             coll = self._collections.get(name)
-            if coll is None or not (coll.folder / "docchat.sqlite").exists():
+            if coll is None or not coll.exists:  # removed or renamed by another process
                 coll = Collection.open(name, self.settings.data_dir, create=create)
                 self._collections[name] = coll
             return coll
@@ -97,6 +106,16 @@ class Docchat:
             if coll:
                 coll.close()
         remove_collection(name, self.settings.data_dir)
+
+    def rename_collection(self, old: str, new: str) -> None:
+        """Rename a collection (under its writer lock) if `new` is free."""
+        from docchat.store.catalog import rename_collection
+
+        with self._lock:
+            coll = self._collections.pop(old, None)
+            if coll:
+                coll.close()
+            rename_collection(old, new, self.settings.data_dir)
 
     def reembed(self, name: str, model: str) -> Iterator[tuple[int, int]]:
         """Re-embed every chunk with another model; yields (done, total) as it goes."""
@@ -183,23 +202,28 @@ class Docchat:
         **generation_overrides: Any,
     ) -> Iterator[str | Answer]:
         """Yield the answer's text pieces, then the Answer. `session`: None (a one-off, not
-        stored), "new", "last" or an id; setting `cancel` stops the model and keeps the
-        partial answer; `on_query` hears the rewritten query of a follow-up before search."""
+        stored), "new", "last" or an id — history comes from, and the exchange goes to, the
+        collection; setting `cancel` stops the model and keeps the partial answer;
+        `on_query` hears the rewritten query of a follow-up before search."""
         from docchat.generate.base import GenerationOptions
         from docchat.generate.models import display_name
-        from docchat.generate.pipeline import abstain_threshold, ask_in_session
+        from docchat.generate.pipeline import abstain_threshold, answer_stream
+        from docchat.generate.prompt import Turn
         from docchat.generate.registry import with_overrides
 
         if not question.strip():
             raise DocchatError("empty question")
+        question = question.strip()
         cfg = with_overrides(self.settings.generate, generation_overrides)
         coll = self.open_collection(collection)
+        session_id = coll.sessions.find(session) if session is not None else None
+        history = coll.sessions.turns(session_id) if session_id is not None else []
         if self.settings.search.mode != "keyword":
             self.embedder_for(coll)  # load it now, so retrieval_ms times the search alone
-        yield from ask_in_session(
-            coll.db,
-            question.strip(),
-            session,
+        answer: Answer | None = None
+        for item in answer_stream(
+            question,
+            history=[Turn(q, a.text) for q, a in history],
             search=lambda query: self.search(collection, query, k),
             generator=lambda: self.generator(**generation_overrides),
             options=GenerationOptions.from_settings(cfg),
@@ -207,45 +231,60 @@ class Docchat:
             cancel=cancel,
             on_query=on_query,
             model_name=display_name(cfg.model),
-        )
+        ):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        assert answer is not None
+        if session is not None:
+            if session_id is None:  # created only now, so a failed first ask leaves none
+                session_id = coll.sessions.create(question)
+            coll.sessions.add_exchange(session_id, answer)
+            answer = replace(answer, session=session_id)
+        yield answer
 
-    # ------------------------------------------------------------ TUI helpers (additive)
+    # ------------------------------------------------------------ conversations
 
-    def rename_collection(self, old: str, new: str) -> None:
-        """Rename a collection (under its writer lock) if `new` is free."""
-        from docchat.store.catalog import rename_collection
+    def sessions(self, collection: str) -> list[SessionRow]:
+        """The collection's chat sessions, most recently used first."""
+        return self.open_collection(collection).sessions.recent()
 
-        with self._lock:
-            coll = self._collections.pop(old, None)
-            if coll:
-                coll.close()
-            rename_collection(old, new, self.settings.data_dir)
+    def session(self, collection: str, session: int) -> SessionRow:
+        row = self.open_collection(collection).sessions.get(session)
+        if row is None:
+            raise CollectionError(
+                f"no session {session} in collection '{collection}' "
+                f"(see: docchat sessions list -c {collection})"
+            )
+        return row
 
-    def sessions(self, collection: str) -> list[Any]:
-        """The collection's chat sessions (store.sessions.SessionRow), most recent first."""
-        from docchat.store.sessions import list_sessions
+    def session_messages(self, collection: str, session: int) -> list[MessageRow]:
+        """A session's messages, oldest first."""
+        self.session(collection, session)
+        return self.open_collection(collection).sessions.messages(session)
 
-        return list_sessions(self.open_collection(collection).db)
+    def session_turns(self, collection: str, session: int) -> list[tuple[str, Answer]]:
+        """A session's (question, Answer) pairs, oldest first, to show it again."""
+        self.session(collection, session)
+        return self.open_collection(collection).sessions.turns(session)
 
-    def session_messages(self, collection: str, session: int) -> list[Any]:
-        """A session's messages (store.sessions.MessageRow), oldest first."""
-        from docchat.store.sessions import get_session, messages
-
-        db = self.open_collection(collection).db
-        if get_session(db, session) is None:
-            raise CollectionError(f"no session {session} in collection '{collection}'")
-        return messages(db, session)
+    def delete_session(self, collection: str, session: int) -> None:
+        self.session(collection, session)
+        self.open_collection(collection).sessions.delete(session)
 
     def export_session(self, collection: str, session: int) -> str:
         """A session as Markdown with its citations as footnotes."""
         from docchat.generate.export import to_markdown
-        from docchat.store.sessions import get_session
 
-        db = self.open_collection(collection).db
-        row = get_session(db, session)
-        if row is None:
-            raise CollectionError(f"no session {session} in collection '{collection}'")
+        row = self.session(collection, session)
         return to_markdown(row, self.session_messages(collection, session), collection)
+
+    def generator_backends(self) -> list[str]:
+        """Names of the registered generator backends (built-ins and plugins)."""
+        from docchat.generate.registry import generator_names
+
+        return generator_names()
 
     def open_passage(
         self,

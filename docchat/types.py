@@ -301,3 +301,56 @@ class Answer:
             "model": self.model,
             "session": self.session,
         }
+
+
+# ---------------------------------------------------------------- stored conversations
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A stored conversation; `messages` counts questions and answers together."""
+
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    messages: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "messages": self.messages,
+        }
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """One stored question (`role` "user") or answer ("assistant", with its sources)."""
+
+    id: int
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: float
+    query: str | None = None
+    model: str | None = None
+    abstained: bool = False
+    stopped: bool = False
+    sources: tuple[Source, ...] = ()
+    cited: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"id": self.id, "role": self.role, "content": self.content}
+        if self.role == "assistant":
+            out.update(
+                query=self.query,
+                model=self.model,
+                abstained=self.abstained,
+                stopped=self.stopped,
+                sources=[s.to_json() for s in self.sources],
+                cited=list(self.cited),
+            )
+        out["created_at"] = self.created_at
+        return out

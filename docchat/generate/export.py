@@ -10,8 +10,7 @@ import time
 from collections.abc import Sequence
 
 from docchat.generate.citations import markers
-from docchat.store.sessions import MessageRow, SessionRow
-from docchat.types import Source
+from docchat.types import MessageRow, SessionRow, Source
 
 
 def footnote(source: Source) -> str:

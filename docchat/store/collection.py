@@ -19,6 +19,7 @@ from docchat.store import retrieval
 from docchat.store.catalog import list_collections
 from docchat.store.layout import DB_FILE, VECTORS_FILE
 from docchat.store.migrations import ADDED, LIVE, REMOVED, migrate
+from docchat.store.sessions import Sessions
 from docchat.store.sql import batches, marks
 from docchat.store.vectors import VectorIndex
 from docchat.types import CollectionInfo, Restriction
@@ -93,12 +94,22 @@ class Collection:
         except sqlite3.DatabaseError as e:
             raise CollectionError(f"collection '{name}' is unreadable ({folder}): {e}") from None
 
+    @property
+    def exists(self) -> bool:
+        """Whether it is still on disk (another process may have removed or renamed it)."""
+        return (self.folder / DB_FILE).is_file()
+
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
             self._local = threading.local()
+
+    @property
+    def sessions(self) -> Sessions:
+        """The collection's stored conversations (through this thread's connection)."""
+        return Sessions(self.db)
 
     # ------------------------------------------------------------ metadata
 

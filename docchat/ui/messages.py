@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.message import Message
 
-from docchat.types import CollectionInfo, Hit, IndexSummary
+from docchat.types import Answer, CollectionInfo, Hit, IndexSummary, SessionRow
 
 
 @dataclass
@@ -75,7 +75,7 @@ class AnswerPiece(Message):
 
 @dataclass
 class AnswerDone(Message):
-    answer: Any  # docchat.types.Answer
+    answer: Answer
     ticket: int = 0
 
 
@@ -94,13 +94,13 @@ class CollectionsLoaded(Message):
 
 @dataclass
 class SessionsLoaded(Message):
-    rows: list[Any]  # docchat.store.sessions.SessionRow
+    rows: list[SessionRow]
 
 
 @dataclass
 class SessionOpened(Message):
     session: int
-    turns: list[tuple[str, Any]]  # (question, Answer)
+    turns: list[tuple[str, Answer]]
 
 
 @dataclass

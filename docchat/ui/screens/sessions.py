@@ -12,7 +12,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from docchat.types import Answer
 from docchat.ui.guard import guarded
 from docchat.ui.messages import Done, SessionOpened, SessionsLoaded, WorkFailed
 from docchat.ui.screens.dialogs import PromptScreen
@@ -20,29 +19,6 @@ from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.ui.app import DocchatApp
-
-
-def turns_from_messages(session: int, rows: list[Any]) -> list[tuple[str, Answer]]:
-    """(question, Answer) pairs from stored messages, for showing a session again."""
-    turns: list[tuple[str, Answer]] = []
-    question = ""
-    for row in rows:
-        if row.role == "user":
-            question = row.content
-            continue
-        answer = Answer(
-            text=row.content,
-            question=question,
-            query=row.query or question,
-            sources=tuple(row.sources),
-            cited=tuple(row.cited),
-            abstained=row.abstained,
-            stopped=row.stopped,
-            model=row.model or "",
-            session=session,
-        )
-        turns.append((question, answer))
-    return turns
 
 
 def export_session(app: App[Any], collection: str, session: int) -> None:
@@ -127,8 +103,8 @@ class SessionsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="sessions")
     def reopen(self, session: int) -> None:
         with guarded(self, "sessions"):
-            rows = self.dapp.service.session_messages(self.collection, session)
-            self.post_message(SessionOpened(session, turns_from_messages(session, rows)))
+            turns = self.dapp.service.session_turns(self.collection, session)
+            self.post_message(SessionOpened(session, turns))
 
     async def on_session_opened(self, message: SessionOpened) -> None:
         main = self.dapp._main_screen()

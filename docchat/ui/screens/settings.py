@@ -29,12 +29,6 @@ FIELDS: list[tuple[str, str, str, str]] = [
 ]
 
 
-def backends() -> list[str]:
-    from docchat.generate.registry import generator_names
-
-    return generator_names()
-
-
 class SettingsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="settings.save"),
@@ -52,7 +46,7 @@ class SettingsScreen(Screen[None]):
 
     def _choices(self, source: str, current: str) -> list[str]:
         if source == "backends":
-            names = backends()
+            names = self.dapp.service.generator_backends()
         elif source == "modes":
             names = ["hybrid", "dense", "keyword"]
         else:
