@@ -1,8 +1,9 @@
 """The facade: the one object the CLI, the TUI and the tests drive.
 
-It owns settings, caches loaded models (loaded once per process, reused), opens collections
-and delegates each job to the stage that does it. Nothing here imports a heavy library at
-module level; models load on first use (or in a TUI worker through `embedder()`).
+It owns settings, keeps loaded models (docchat/model_cache.py: one policy for every kind),
+opens collections and delegates each job to the stage that does it. Nothing here imports a
+heavy library at module level; models load on first use (or in a TUI worker through
+`embedder()`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docchat.config import EmbedSettings, Settings
+from docchat.config import EmbedSettings, SearchSettings, Settings
 from docchat.embed.base import Embedder
 from docchat.errors import CollectionError, ConfigError, DocchatError
+from docchat.model_cache import ModelCache
 from docchat.store.catalog import list_collections, remove_collection
 from docchat.store.collection import Collection
 from docchat.types import (
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from docchat.generate.base import Generator
     from docchat.generate.discovery import LocalModel
     from docchat.passages import PassageText
+    from docchat.retrieve.rerank import Reranker
 
 
 def load_plugins(modules: Sequence[str]) -> None:
@@ -47,7 +50,8 @@ def load_plugins(modules: Sequence[str]) -> None:
 class Docchat:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._embedders: dict[tuple[str, str, str], Embedder] = {}
+        self._embedders: ModelCache[Embedder] = ModelCache()
+        self._rerankers: ModelCache[Reranker] = ModelCache()
         self._collections: dict[str, Collection] = {}
         self._lock = threading.RLock()
         load_plugins(settings.plugins)
@@ -59,13 +63,17 @@ class Docchat:
         cfg = self.settings.embed
         if model and model != cfg.model:
             cfg = EmbedSettings.model_validate({**cfg.model_dump(), "model": model})
-        key = (cfg.backend, cfg.model, cfg.device)
-        with self._lock:
-            if key not in self._embedders:
-                from docchat.embed.registry import create_embedder
+        from docchat.embed.registry import create_embedder
 
-                self._embedders[key] = create_embedder(cfg)
-            return self._embedders[key]
+        return self._embedders.get(
+            (cfg.backend, cfg.model, cfg.device), lambda: create_embedder(cfg)
+        )
+
+    def reranker(self, model: str) -> Reranker:
+        """The cross-encoder `model` (search.rerank_model), loaded once and reused."""
+        from docchat.retrieve.rerank import CrossEncoderReranker
+
+        return self._rerankers.get(model, lambda: CrossEncoderReranker(model))
 
     def embedder_for(self, coll: Collection) -> Embedder | None:
         """The model a collection was embedded with (queries must use the same one)."""
@@ -164,19 +172,28 @@ class Docchat:
             coll.close()
 
     def search(
-        self, collection: str, query: str, k: int | None = None, mode: str | None = None
+        self,
+        collection: str,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        *,
+        settings: SearchSettings | None = None,
     ) -> list[Hit]:
+        """The best `k` passages for `query`; `settings` replaces the configured [search]
+        settings for this one query (docchat eval compares variants this way)."""
         from docchat.retrieve import search
 
         if not query.strip():
             raise DocchatError("empty query")
+        s = settings or self.settings.search
         coll = self.open_collection(collection)
-        mode = mode or self.settings.search.mode
+        mode = mode or s.mode
         embedder = self.embedder_for(coll) if mode != "keyword" else None
         if embedder is None and mode == "dense":
             raise CollectionError(f"collection '{collection}' has nothing indexed yet")
-        k = k or self.settings.search.k
-        return search(coll, embedder, query, k, mode, self.settings.search)
+        reranker = self.reranker(s.rerank_model) if s.rerank_model else None
+        return search(coll, embedder, query, k or s.k, mode, s, reranker=reranker)
 
     # ------------------------------------------------------------ answers
 
@@ -275,7 +292,7 @@ class Docchat:
 
     def export_session(self, collection: str, session: int) -> str:
         """A session as Markdown with its citations as footnotes."""
-        from docchat.generate.export import to_markdown
+        from docchat.export import to_markdown
 
         row = self.session(collection, session)
         return to_markdown(row, self.session_messages(collection, session), collection)

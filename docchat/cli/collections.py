@@ -8,6 +8,7 @@ import time
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
+from docchat.presentation import size
 
 
 @click.group()
@@ -32,7 +33,7 @@ def list_(app: AppContext, as_json: bool) -> None:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_indexed or 0))
             click.echo(
                 f"{i.name:<20} {i.documents:>7} docs {i.chunks:>8} chunks  "
-                f"{i.model or '-'} ({i.dimension or '-'}d)  {_size(i.size_bytes):>9}  {when}"
+                f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  {when}"
             )
         return 0
 
@@ -103,14 +104,6 @@ def rm(app: AppContext, name: str, yes: bool) -> None:
         return 0
 
     run_guarded(body)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 COMMANDS = [collections]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, NoReturn
 
 import click
@@ -72,5 +76,23 @@ def print_json(value: object) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def pass_app(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.pass_obj(fn)
+@contextlib.contextmanager
+def first_ctrl_c_sets(cancel: threading.Event, notice: str = "") -> Iterator[None]:
+    """While inside: the first Ctrl-C sets `cancel` (the job stops cleanly and reports) and
+    prints `notice`; a second one interrupts for real."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        if notice:
+            click.echo(notice, err=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -13,6 +13,7 @@ from docchat.retrieve.filters import restriction
 from docchat.retrieve.fusion import fuse
 from docchat.retrieve.keyword import keyword_search
 from docchat.retrieve.query import parse_query
+from docchat.retrieve.rerank import Reranker
 from docchat.store.collection import ChunkRow, Collection
 from docchat.types import Hit, Restriction
 
@@ -28,7 +29,11 @@ def search(
     k: int,
     mode: str = "hybrid",
     settings: SearchSettings | None = None,
+    *,
+    reranker: Reranker | None = None,
 ) -> list[Hit]:
+    """The best `k` hits. `reranker` (loaded by the facade for search.rerank_model) re-scores
+    the fused top `rerank_candidates`."""
     s = settings or SearchSettings()
     q = parse_query(query)
     text = q.ranking_text
@@ -53,12 +58,12 @@ def search(
         ranked = fuse(lists, s.fusion, s.dense_weight, s.rrf_k)
     else:  # one retriever: its own scores are the ranking
         ranked = next(iter(lists.values()), [])
-    pool = max(k, s.rerank_candidates if s.rerank_model else k, 4 * k if s.mmr_lambda < 1 else k)
+    pool = max(k, s.rerank_candidates if reranker else k, 4 * k if s.mmr_lambda < 1 else k)
     rows = _fetch(coll, ranked, pool)
     ranked = [(cid, score) for cid, score in ranked if cid in rows]
     explain = _explain(lists, [cid for cid, _ in ranked])
-    if s.rerank_model:
-        ranked = _rerank(s, text, ranked, rows, explain)
+    if reranker is not None:
+        ranked = _rerank(reranker, s.rerank_candidates, text, ranked, rows, explain)
     if s.mmr_lambda < 1.0 and len(ranked) > 1:
         from docchat.retrieve.mmr import mmr
 
@@ -98,18 +103,15 @@ def _fetch(coll: Collection, ranked: Ranked, want: int) -> dict[int, ChunkRow]:
 
 
 def _rerank(
-    s: SearchSettings,
+    reranker: Reranker,
+    candidates: int,
     text: str,
     ranked: Ranked,
     rows: dict[int, ChunkRow],
     explain: dict[int, dict[str, float | int | None]],
 ) -> Ranked:
-    from docchat.retrieve.rerank import load_reranker
-
-    head = ranked[: s.rerank_candidates]
-    rescored = load_reranker(s.rerank_model).rerank(
-        text, [(cid, rows[cid].text) for cid, _ in head]
-    )
+    head = ranked[:candidates]
+    rescored = reranker.rerank(text, [(cid, rows[cid].text) for cid, _ in head])
     for cid, score in rescored:
         explain[cid]["rerank_score"] = round(score, 6)
     return rescored + ranked[len(head) :]

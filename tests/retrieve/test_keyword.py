@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from docchat.retrieve.filters import phrase_expression
-from docchat.retrieve.keyword import fts_query, keyword_search, query_terms
+from docchat.retrieve.keyword import fts_query, keyword_search
+from docchat.retrieve.terms import query_terms
 from docchat.service import Docchat
 from docchat.store.collection import Collection
 from docchat.types import Restriction

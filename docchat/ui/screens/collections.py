@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
+from docchat.presentation import size
 from docchat.ui.guard import guarded
 from docchat.ui.messages import CollectionsLoaded, Done, WorkFailed
 from docchat.ui.screens.dialogs import ConfirmScreen, PromptScreen
@@ -17,14 +18,6 @@ from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.ui.app import DocchatApp
-
-
-def size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 class CollectionsScreen(Screen[None]):

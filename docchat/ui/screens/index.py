@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 
 from docchat.errors import DocchatError
 from docchat.locations import validate_collection_name
+from docchat.presentation import index_summary
 from docchat.types import FileDone, IndexStarted, IndexSummary
 from docchat.ui.formatting import (
     collection_name_for,
@@ -241,12 +242,7 @@ class IndexScreen(Screen[None]):
         chunks = self.query_one("#chunks-bar", ProgressBar)
         done_chunks = int(chunks.progress)
         chunks.update(total=done_chunks or 1, progress=done_chunks or 1)
-        head = "stopped" if s.cancelled else "done"
-        seconds = now() - self._started_at
-        text = (
-            f"{head} in {seconds:.1f}s — {s.indexed} indexed, {s.unchanged} unchanged, "
-            f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed"
-        )
+        text = index_summary(s, now() - self._started_at, chunks=False)
         self.query_one("#index-rate", Static).update(text + "\nCtrl+O opens the collection")
         if not s.cancelled:
             self.query_one("#files-bar", ProgressBar).update(

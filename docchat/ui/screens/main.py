@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 from textual.worker import get_current_worker
 
+from docchat.presentation import highlight_terms
 from docchat.ui.guard import guarded
 from docchat.ui.messages import (
     AnswerDone,
@@ -22,8 +23,8 @@ from docchat.ui.messages import (
     WorkFailed,
 )
 from docchat.ui.screens.preview import PreviewScreen
-from docchat.ui.widgets.chat import ChatPane, ChatTurn, linkify, sources_line
-from docchat.ui.widgets.items import Passage, query_terms
+from docchat.ui.widgets.chat import ChatPane, ChatTurn
+from docchat.ui.widgets.items import Passage
 from docchat.ui.widgets.results import ResultsPane
 from docchat.ui.widgets.titlebar import TitleBar
 
@@ -226,9 +227,7 @@ class MainScreen(Screen[None]):
         turn = await self._end_stream()
         if turn is None:
             return
-        await turn.answer_md.update(linkify(answer.text) or "_(no answer)_")
-        turn.meta.update(sources_line(answer))
-        turn.answer = answer  # last: tests and citation keys treat it as "the turn is done"
+        await turn.show(answer)
         if answer.session is not None:
             self.session = answer.session
         cited = set(answer.cited)
@@ -257,7 +256,7 @@ class MainScreen(Screen[None]):
         if passage is None:
             self.app.bell()
             return
-        self.app.push_screen(PreviewScreen(passage, query_terms(self._last_query)))
+        self.app.push_screen(PreviewScreen(passage, highlight_terms(self._last_query)))
 
     # ------------------------------------------------------------ sessions
 
@@ -275,9 +274,7 @@ class MainScreen(Screen[None]):
         self.session = session
         for question, answer in turns:
             turn = await chat.new_turn(question)
-            turn.answer = answer
-            await turn.answer_md.update(linkify(answer.text) or "_(no answer)_")
-            turn.meta.update(sources_line(answer))
+            await turn.show(answer)
         self.update_status()
 
     def action_export_session(self) -> None:

@@ -10,7 +10,8 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from docchat.ui.widgets.items import Passage, highlight, query_terms, snippet
+from docchat.presentation import highlight_terms
+from docchat.ui.widgets.items import Passage, highlight, snippet
 
 
 class ResultsPane(OptionList):
@@ -39,7 +40,7 @@ class ResultsPane(OptionList):
 
     def show(self, passages: list[Passage], query: str, title: str = "Results") -> None:
         self.passages = passages
-        self.terms = query_terms(query)
+        self.terms = highlight_terms(query)
         self.border_title = title
         self.clear_options()
         if not passages:
