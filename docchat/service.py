@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,13 +48,25 @@ def load_plugins(modules: Sequence[str]) -> None:
 
 
 class Docchat:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, config_file: str | None = None) -> None:
         self.settings = settings
+        self.config_file = config_file  # where save_settings writes (None: the default file)
         self._embedders: ModelCache[Embedder] = ModelCache()
         self._rerankers: ModelCache[Reranker] = ModelCache()
         self._collections: dict[str, Collection] = {}
         self._lock = threading.RLock()
         load_plugins(settings.plugins)
+
+    def save_settings(self, values: Mapping[tuple[str, str], object]) -> Path:
+        """Write (section, key) = value to the config file and apply them here; returns the
+        file. A value the settings refuse is a ConfigError and nothing is applied."""
+        from docchat.config import config_path, save_setting
+
+        path = config_path(self.config_file)
+        for (section, key), value in values.items():
+            save_setting(path, section, key, value)
+            setattr(getattr(self.settings, section), key, value)
+        return path
 
     # ------------------------------------------------------------ models
 

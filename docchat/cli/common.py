@@ -10,11 +10,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from docchat.errors import DocchatError
+
+if TYPE_CHECKING:
+    from docchat.service import Docchat
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_PARTIAL = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -26,9 +29,9 @@ class AppContext:
 
     config_file: str | None = None
     data_dir: str | None = None
-    _service: Any = field(default=None, repr=False)
+    _service: Docchat | None = field(default=None, repr=False)
 
-    def service(self, **overrides: Any) -> Any:
+    def service(self, **overrides: Any) -> Docchat:
         from docchat.config import load_settings
         from docchat.service import Docchat
 
@@ -37,7 +40,7 @@ class AppContext:
             if self.data_dir:
                 flags["data_dir"] = self.data_dir
             settings = load_settings(self.config_file, _nest(flags))
-            self._service = Docchat(settings)
+            self._service = Docchat(settings, self.config_file)
         return self._service
 
 

@@ -13,9 +13,9 @@ from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.config import UISettings
 from docchat.errors import CollectionLocked
+from docchat.logs import setup_logging
 from docchat.service import Docchat
 from docchat.ui.app import DocchatApp
-from docchat.ui.logsetup import setup_logging
 from docchat.ui.opener import open_command
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.welcome import WelcomeScreen

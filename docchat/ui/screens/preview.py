@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from docchat.ui.messages import OpenSource
 from docchat.ui.widgets.items import Passage, highlight
 
 CONTEXT_LINES = 6
@@ -76,4 +77,4 @@ class PreviewScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_open_source(self) -> None:
-        self.app.open_source(self.passage)  # type: ignore[attr-defined]
+        self.post_message(OpenSource(self.passage))

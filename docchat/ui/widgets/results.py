@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from docchat.presentation import highlight_terms
+from docchat.ui.messages import OpenSource
 from docchat.ui.widgets.items import Passage, highlight, snippet
 
 
@@ -27,13 +28,8 @@ class ResultsPane(OptionList):
             super().__init__()
             self.passage = passage
 
-    class OpenRequested(Message):
-        def __init__(self, passage: Passage) -> None:
-            super().__init__()
-            self.passage = passage
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.passages: list[Passage] = []
         self.terms: list[str] = []
         self.border_title = "Results"
@@ -86,4 +82,4 @@ class ResultsPane(OptionList):
 
     def action_open_source(self) -> None:
         if self.current:
-            self.post_message(self.OpenRequested(self.current))
+            self.post_message(OpenSource(self.current))
