@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from docchat.types import Answer, CollectionInfo, Hit, IndexSummary, SessionRow
-from docchat.ui.widgets.items import Passage
+from docchat.ui.items import Passage
 
 if TYPE_CHECKING:
     from docchat.doctor import Check
