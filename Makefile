@@ -1,4 +1,4 @@
-# One entry point for set-up, the demo and every check. CI runs `make test` (see .ci/run).
+# One entry point for set-up, the demo and every check. CI runs `make check` (see .ci/run).
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 DOCCHAT := $(VENV)/bin/docchat
@@ -59,12 +59,14 @@ test: setup
 format: setup
 	$(VENV)/bin/ruff format docchat tests benchmarks
 
+# lint-imports checks the layer contracts in pyproject.toml (docs/architecture.md).
 lint: setup
 	$(VENV)/bin/ruff format --check docchat tests benchmarks
 	$(VENV)/bin/ruff check docchat tests benchmarks
+	$(VENV)/bin/lint-imports
 
 types: setup
-	$(VENV)/bin/mypy docchat
+	$(VENV)/bin/mypy docchat tests
 
 check: lint types test
 

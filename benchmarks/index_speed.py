@@ -61,7 +61,7 @@ def main() -> None:
 
     first, t_first = run_index(service, "bench", corpus)
     coll = service.open_collection("bench")
-    texts = [r[0] for r in coll.db.execute("SELECT DISTINCT text FROM chunks WHERE state != 2")]
+    texts = [text for _, text in coll.embedded_texts()]
     t0 = time.perf_counter()
     embedder.model.encode(  # type: ignore[attr-defined]
         texts, batch_size=settings.embed.batch_size, normalize_embeddings=True

@@ -26,6 +26,7 @@ from docchat.evaluation import (
 )
 from docchat.retrieve.keyword import fts_query
 from docchat.service import Docchat
+from docchat.types import Restriction
 
 TOKENIZERS = ("porter unicode61", "unicode61", "porter unicode61 remove_diacritics 2")
 
@@ -43,10 +44,8 @@ def main() -> int:
     qrels = {q: r for q, r in qrels.items() if q in queries}
     with workspace(data, settings, keep=True) as folder:
         coll = Docchat(eval_settings(settings, folder)).open_collection(COLLECTION)
-        rows = coll.db.execute(
-            "SELECT c.id, c.text, c.heading, d.path FROM chunks c "
-            "JOIN documents d ON d.id = c.document_id"
-        ).fetchall()
+        chunks = coll.chunks(coll.chunk_ids(Restriction()).tolist())
+        rows = [(cid, r.text, r.heading, r.path) for cid, r in chunks.items()]
     doc_of = {cid: Path(path).stem for cid, _, _, path in rows}
     head = f"{'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7}"
     print(f"{'tokenizer':<38} {'stopwords':<9} {head}")

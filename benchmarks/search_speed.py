@@ -23,12 +23,11 @@ import numpy as np
 
 from docchat.config import load_settings
 from docchat.retrieve.dense import dense_search
-from docchat.retrieve.filters import unrestricted
 from docchat.retrieve.keyword import keyword_search
 from docchat.service import Docchat
 from docchat.store.collection import Collection
-from docchat.store.vectors import VectorIndex
-from docchat.types import ChunkSpan
+from docchat.store.writer import writing
+from docchat.types import ChunkSpan, Restriction
 
 WORK = Path(__file__).parent / ".work"
 DIM = 384
@@ -45,9 +44,8 @@ def build(folder: Path, corpus: Path, n_chunks: int, model: str) -> None:
     ]
     centres = rng.normal(size=(2048, DIM)).astype(np.float32)
     coll = Collection.open("speed", str(folder), create=True)
-    coll.set_meta(model=model, dimension=DIM, fingerprint="synthetic", last_indexed=time.time())
-    index = VectorIndex(DIM)
-    with coll.writing():
+    with writing(coll) as writer:
+        writer.use_model(model, DIM, lambda: "synthetic")
         for d in range(n_chunks // PER_DOC):
             chunks, vectors = [], {}
             for c in range(PER_DOC):
@@ -57,7 +55,7 @@ def build(folder: Path, corpus: Path, n_chunks: int, model: str) -> None:
                 chunks.append((span, h))
                 v = centres[rng.integers(0, len(centres))] + rng.normal(0, 0.03, DIM)
                 vectors[h] = (v / np.linalg.norm(v)).astype(np.float32)
-            added, _ = coll.replace_document(
+            writer.put(
                 path=f"/synthetic/doc{d}.txt",
                 size=1,
                 mtime_ns=1,
@@ -66,11 +64,9 @@ def build(folder: Path, corpus: Path, n_chunks: int, model: str) -> None:
                 title=None,
                 pages=None,
                 chunks=chunks,
-                new_vectors=vectors,
+                vectors=vectors,
             )
-            ids, vecs = coll.vectors_for(added)
-            index.add(ids, vecs)
-        coll.checkpoint(index)
+        writer.finish()
     coll.close()
 
 
@@ -120,7 +116,7 @@ def main() -> int:
     vectors = [embedder.embed_query(q) for q in queries]
     parts = {
         "keyword retrieval": lambda i: keyword_search(
-            coll.db, queries[i], settings.search.candidates, unrestricted()
+            coll, queries[i], settings.search.candidates, Restriction()
         ),
         "dense retrieval": lambda i: dense_search(coll, vectors[i], settings.search.candidates),
     }

@@ -30,10 +30,10 @@ from docchat.evaluation import (
     workspace,
 )
 from docchat.retrieve.dense import dense_search
-from docchat.retrieve.filters import unrestricted
 from docchat.retrieve.fusion import fuse
 from docchat.retrieve.keyword import keyword_search
 from docchat.service import Docchat
+from docchat.types import Restriction
 
 DEEP = 1000
 
@@ -74,19 +74,15 @@ def main() -> int:
         coll = service.open_collection(COLLECTION)
         embedder = service.embedder_for(coll)
         assert embedder is not None
-        doc_of = {
-            cid: Path(path).stem
-            for cid, path in coll.db.execute(
-                "SELECT c.id, d.path FROM chunks c JOIN documents d ON d.id = c.document_id"
-            )
-        }
-        where = unrestricted()
+        chunks = coll.chunks(coll.chunk_ids(Restriction()).tolist())
+        doc_of = {cid: Path(row.path).stem for cid, row in chunks.items()}
+        where = Restriction()
         t0 = time.perf_counter()
         dense, kw, kw_all = {}, {}, {}
         for qid, text in queries.items():
             dense[qid] = dense_search(coll, embedder.embed_query(text), DEEP)
-            kw[qid] = keyword_search(coll.db, text, DEEP, where, drop_stopwords=True)
-            kw_all[qid] = keyword_search(coll.db, text, DEEP, where, drop_stopwords=False)
+            kw[qid] = keyword_search(coll, text, DEEP, where, drop_stopwords=True)
+            kw_all[qid] = keyword_search(coll, text, DEEP, where, drop_stopwords=False)
         print(f"# {len(queries)} queries, candidate lists in {time.perf_counter() - t0:.0f} s")
 
     def evaluate(fn: object) -> dict[str, float]:

@@ -202,16 +202,14 @@ def run_variant(
     service: Docchat, queries: dict[str, str], variant: Variant
 ) -> tuple[dict[str, dict[str, float]], list[float]]:
     """Document rankings per query (best chunk rank per document) and per-query ms."""
-    from docchat.retrieve import search
-
-    coll = service.open_collection(COLLECTION)
-    embedder = service.embedder_for(coll) if variant.mode != "keyword" else None
     run: dict[str, dict[str, float]] = {}
     times: list[float] = []
     for qid, text in queries.items():
         start = time.perf_counter()
         try:
-            hits = search(coll, embedder, text, CHUNKS_PER_QUERY, variant.mode, variant.search)
+            hits = service.search(
+                COLLECTION, text, CHUNKS_PER_QUERY, variant.mode, settings=variant.search
+            )
         except DocchatError:
             hits = []  # e.g. a query of punctuation only: it simply finds nothing
         times.append((time.perf_counter() - start) * 1000)

@@ -1,6 +1,8 @@
-"""One index run: walk → detect changes → parse → chunk → embed → store, as a generator of
-progress events. The caller holds the writer lock; cancellation is a threading.Event checked
-between files and between embedding batches, after which the run checkpoints and reports.
+"""One index run: walk → detect changes → parse → chunk → embed → the collection's writer, as
+a generator of progress events. The writer (store/writer.py) owns the vector index and the
+crash-safety protocol; this module decides what to parse and embed. Cancellation is a
+threading.Event checked between files and between embedding batches, after which the run
+checkpoints and reports.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ import numpy as np
 
 from docchat.config import Settings
 from docchat.embed.base import Embedder
-from docchat.errors import DocchatError, ModelMismatch, UnsupportedFile
+from docchat.errors import DocchatError, UnsupportedFile
 from docchat.ingest.chunking import chunk_page
 from docchat.ingest.parsers import parse
 from docchat.ingest.walk import walk
-from docchat.store.collection import Collection
-from docchat.store.vectors import VectorIndex
+from docchat.store.writer import CollectionWriter
 from docchat.types import (
     ChunkSpan,
     FileDone,
@@ -73,32 +74,21 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_model(coll: Collection, model: str) -> None:
-    """Refuse to mix embedding models in one collection (a clear message, not a dim error)."""
-    recorded = coll.meta("model")
-    if recorded and recorded != model:
-        raise ModelMismatch(
-            f"collection '{coll.name}' was embedded with '{recorded}', not '{model}'; "
-            f"to switch, re-embed it: docchat collections reembed {coll.name} --model {model}"
-        )
-
-
 class IndexRun:
     def __init__(
         self,
-        coll: Collection,
+        writer: CollectionWriter,
         embedder: Embedder,
         settings: Settings,
         cancel: threading.Event | None = None,
     ) -> None:
-        self.coll = coll
+        self.writer = writer
+        self.coll = writer.collection  # what is stored already (reads)
         self.embedder = embedder
         self.settings = settings
         self.cancel = cancel or threading.Event()
         self.max_tokens = min(settings.index.chunk_tokens, embedder.max_tokens)
         self.tally = _Tally()
-        self.index: VectorIndex | None = None
-        self._last_checkpoint = time.monotonic()
 
     def run(self, roots: Sequence[Path]) -> Iterator[IndexEvent]:
         started = time.perf_counter()
@@ -112,7 +102,9 @@ class IndexRun:
                 follow_symlinks=cfg.follow_symlinks,
             )
         )
-        self._prepare_collection()
+        self.writer.use_model(
+            self.embedder.name, self.embedder.dimension, self.embedder.fingerprint
+        )
         total = len(items)
         yield IndexStarted(self.coll.name, total)
         seen: set[str] = set()
@@ -141,7 +133,7 @@ class IndexRun:
                 for path in self._gone(roots, seen):
                     yield from self._forget(path, total)
         finally:
-            self._checkpoint(final=True)
+            self.writer.finish()
         t = self.tally
         yield IndexSummary(
             collection=self.coll.name,
@@ -158,18 +150,6 @@ class IndexRun:
 
     # ------------------------------------------------------------ steps
 
-    def _prepare_collection(self) -> None:
-        check_model(self.coll, self.embedder.name)
-        if self.coll.meta("model") is None:
-            self.coll.set_meta(
-                model=self.embedder.name,
-                dimension=self.embedder.dimension,
-                fingerprint=self.embedder.fingerprint,
-                created=time.time(),
-                last_indexed=time.time(),
-            )
-        self.index = self.coll.recover(self.settings.store.approximate_above) or self.coll.vectors()
-
     def _examine(self, path: Path, pending: list[_Pending]) -> FileDone | None:
         """Unchanged → event now; changed → parsed and queued for embedding (None)."""
         try:
@@ -179,7 +159,7 @@ class IndexRun:
                 return FileDone(path, "unchanged")
             content_hash = file_hash(path)
             if doc and doc.content_hash == content_hash:
-                self.coll.touch_document(doc.id, st.st_size, st.st_mtime_ns)
+                self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
             parsed = parse(path)
             spans = [
@@ -227,8 +207,7 @@ class IndexRun:
         for p in pending:
             if any(h in todo_set and h not in vectors for _, h in p.chunks):
                 continue  # cancelled before this file's vectors were made; next run redoes it
-            mine = {h: vectors[h] for _, h in p.chunks if h in vectors}
-            added, removed = self.coll.replace_document(
+            added, removed = self.writer.put(
                 path=str(p.path),
                 size=p.size,
                 mtime_ns=p.mtime_ns,
@@ -237,26 +216,18 @@ class IndexRun:
                 title=p.doc.title,
                 pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
                 chunks=p.chunks,
-                new_vectors=mine,
+                vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
             )
-            self._mirror(added, removed)
-            self.tally.chunks_added += len(added)
-            self.tally.chunks_removed += len(removed)
-            yield self._count(FileDone(p.path, "indexed", chunks=len(added)), total)
+            self.tally.chunks_added += added
+            self.tally.chunks_removed += removed
+            yield self._count(FileDone(p.path, "indexed", chunks=added), total)
         pending.clear()
-        self._checkpoint()
-
-    def _mirror(self, added: list[int], removed: list[int]) -> None:
-        assert self.index is not None
-        self.index.remove(removed)
-        ids, vecs = self.coll.vectors_for(added)
-        self.index.add(ids, vecs)
+        self.writer.checkpoint()
 
     def _forget(self, path: str, total: int, quiet: bool = False) -> Iterator[FileDone]:
-        removed = self.coll.remove_document(path)
+        removed = self.writer.forget(path)
         if removed or not quiet:
-            self._mirror([], removed)
-            self.tally.chunks_removed += len(removed)
+            self.tally.chunks_removed += removed
             self.tally.removed += 1
             if not quiet:
                 yield self._done(Path(path), "removed", total=total)
@@ -269,15 +240,6 @@ class IndexRun:
             for p in self.coll.document_paths()
             if p not in seen and any(p == r or p.startswith(r.rstrip("/") + "/") for r in prefixes)
         ]
-
-    def _checkpoint(self, final: bool = False) -> None:
-        due = time.monotonic() - self._last_checkpoint >= self.settings.index.checkpoint_seconds
-        if self.index is not None and (final or due):
-            self.coll.checkpoint(self.index, self.settings.store.approximate_above)
-            self.index = self.coll.vectors()
-            self._last_checkpoint = time.monotonic()
-            if final:
-                self.coll.collect_garbage()
 
     # ------------------------------------------------------------ events
 

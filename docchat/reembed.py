@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+
+import numpy as np
 
 from docchat.config import Settings
 from docchat.embed.base import Embedder
-from docchat.store.collection import Collection
+from docchat.store.writer import CollectionWriter
 
 
-def reembed(coll: Collection, embedder: Embedder, settings: Settings) -> Iterator[tuple[int, int]]:
-    """Replace all embeddings in one transaction, then rebuild FAISS and record the model.
+def reembed(
+    writer: CollectionWriter, embedder: Embedder, settings: Settings
+) -> Iterator[tuple[int, int]]:
+    """Embed every stored text with `embedder`, yielding (done, total); then the writer swaps
+    all embeddings in one transaction and rebuilds FAISS.
 
     The old vectors stay in place until the new ones are all made, so stopping half way
     leaves the collection exactly as it was.
     """
-    rows = coll.db.execute(
-        "SELECT DISTINCT c.text_hash, c.text FROM chunks c WHERE c.state != 2"
-    ).fetchall()
+    rows = writer.collection.embedded_texts()
     total, batch = len(rows), settings.embed.batch_size
-    new: list[tuple[str, bytes]] = []
+    new: list[tuple[str, np.ndarray]] = []
     for i in range(0, total, batch):
         part = rows[i : i + batch]
         vecs = embedder.embed([t for _, t in part], batch)
-        new.extend((h, v.tobytes()) for (h, _), v in zip(part, vecs, strict=True))
+        new.extend((h, v) for (h, _), v in zip(part, vecs, strict=True))
         yield min(i + batch, total), total
-    with coll._lock:
-        coll.db.execute("BEGIN IMMEDIATE")
-        try:
-            coll.db.execute("DELETE FROM embeddings")
-            coll.db.executemany("INSERT INTO embeddings(text_hash, vector) VALUES (?, ?)", new)
-            coll.db.execute("COMMIT")
-        except BaseException:
-            coll.db.execute("ROLLBACK")
-            raise
-        coll.set_meta(
-            model=embedder.name,
-            dimension=embedder.dimension,
-            fingerprint=embedder.fingerprint,
-            last_indexed=time.time(),
-        )
-        coll.rebuild(settings.store.approximate_above)
+    writer.replace_embeddings(new, embedder.name, embedder.dimension, embedder.fingerprint)

@@ -1,30 +1,41 @@
 """The facade: the one object the CLI, the TUI and the tests drive.
 
-It owns settings, caches loaded models (loaded once per process, reused), opens collections
-and delegates each job to the stage that does it. Nothing here imports a heavy library at
-module level; models load on first use (or in a TUI worker through `embedder()`).
+It owns settings, keeps loaded models (docchat/model_cache.py: one policy for every kind),
+opens collections and delegates each job to the stage that does it. Nothing here imports a
+heavy library at module level; models load on first use (or in a TUI worker through
+`embedder()`).
 """
 
 from __future__ import annotations
 
 import importlib
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docchat.config import EmbedSettings, Settings
+from docchat.config import EmbedSettings, SearchSettings, Settings
 from docchat.embed.base import Embedder
-from docchat.errors import CollectionError, ConfigError, DocchatError, StoreWriteError
+from docchat.errors import CollectionError, ConfigError, DocchatError
+from docchat.model_cache import ModelCache
 from docchat.store.catalog import list_collections, remove_collection
 from docchat.store.collection import Collection
-from docchat.types import Answer, CheckReport, CollectionInfo, Hit, IndexEvent
+from docchat.types import (
+    Answer,
+    CheckReport,
+    CollectionInfo,
+    Hit,
+    IndexEvent,
+    MessageRow,
+    SessionRow,
+)
 
 if TYPE_CHECKING:
     from docchat.generate.base import Generator
     from docchat.generate.discovery import LocalModel
     from docchat.passages import PassageText
+    from docchat.retrieve.rerank import Reranker
 
 
 def load_plugins(modules: Sequence[str]) -> None:
@@ -37,12 +48,25 @@ def load_plugins(modules: Sequence[str]) -> None:
 
 
 class Docchat:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, config_file: str | None = None) -> None:
         self.settings = settings
-        self._embedders: dict[tuple[str, str, str], Embedder] = {}
+        self.config_file = config_file  # where save_settings writes (None: the default file)
+        self._embedders: ModelCache[Embedder] = ModelCache()
+        self._rerankers: ModelCache[Reranker] = ModelCache()
         self._collections: dict[str, Collection] = {}
         self._lock = threading.RLock()
         load_plugins(settings.plugins)
+
+    def save_settings(self, values: Mapping[tuple[str, str], object]) -> Path:
+        """Write (section, key) = value to the config file and apply them here; returns the
+        file. A value the settings refuse is a ConfigError and nothing is applied."""
+        from docchat.config import config_path, save_setting
+
+        path = config_path(self.config_file)
+        for (section, key), value in values.items():
+            save_setting(path, section, key, value)
+            setattr(getattr(self.settings, section), key, value)
+        return path
 
     # ------------------------------------------------------------ models
 
@@ -51,13 +75,17 @@ class Docchat:
         cfg = self.settings.embed
         if model and model != cfg.model:
             cfg = EmbedSettings.model_validate({**cfg.model_dump(), "model": model})
-        key = (cfg.backend, cfg.model, cfg.device)
-        with self._lock:
-            if key not in self._embedders:
-                from docchat.embed.registry import create_embedder
+        from docchat.embed.registry import create_embedder
 
-                self._embedders[key] = create_embedder(cfg)
-            return self._embedders[key]
+        return self._embedders.get(
+            (cfg.backend, cfg.model, cfg.device), lambda: create_embedder(cfg)
+        )
+
+    def reranker(self, model: str) -> Reranker:
+        """The cross-encoder `model` (search.rerank_model), loaded once and reused."""
+        from docchat.retrieve.rerank import CrossEncoderReranker
+
+        return self._rerankers.get(model, lambda: CrossEncoderReranker(model))
 
     def embedder_for(self, coll: Collection) -> Embedder | None:
         """The model a collection was embedded with (queries must use the same one)."""
@@ -69,7 +97,7 @@ class Docchat:
     def open_collection(self, name: str, *, create: bool = False) -> Collection:
         with self._lock:
             coll = self._collections.get(name)
-            if coll is None or not (coll.folder / "docchat.sqlite").exists():
+            if coll is None or not coll.exists:  # removed or renamed by another process
                 coll = Collection.open(name, self.settings.data_dir, create=create)
                 self._collections[name] = coll
             return coll
@@ -86,9 +114,11 @@ class Docchat:
         return check_collection(self.open_collection(name))
 
     def rebuild(self, name: str) -> int:
+        from docchat.store.writer import writing
+
         coll = self.open_collection(name)
-        with coll.writing():
-            return coll.rebuild(self.settings.store.approximate_above)
+        with writing(coll, approximate_above=self.settings.store.approximate_above) as writer:
+            return writer.rebuild()
 
     def remove(self, name: str) -> None:
         with self._lock:
@@ -97,13 +127,24 @@ class Docchat:
                 coll.close()
         remove_collection(name, self.settings.data_dir)
 
+    def rename_collection(self, old: str, new: str) -> None:
+        """Rename a collection (under its writer lock) if `new` is free."""
+        from docchat.store.catalog import rename_collection
+
+        with self._lock:
+            coll = self._collections.pop(old, None)
+            if coll:
+                coll.close()
+            rename_collection(old, new, self.settings.data_dir)
+
     def reembed(self, name: str, model: str) -> Iterator[tuple[int, int]]:
         """Re-embed every chunk with another model; yields (done, total) as it goes."""
         from docchat.reembed import reembed
+        from docchat.store.writer import writing
 
         coll = self.open_collection(name)
-        with coll.writing():
-            yield from reembed(coll, self.embedder(model), self.settings)
+        with writing(coll, approximate_above=self.settings.store.approximate_above) as writer:
+            yield from reembed(writer, self.embedder(model), self.settings)
 
     # ------------------------------------------------------------ the jobs
 
@@ -115,14 +156,15 @@ class Docchat:
     ) -> Iterator[IndexEvent]:
         """Index folders/files into a collection, yielding progress; the last event is the
         IndexSummary. Setting `cancel` stops the run cleanly (it still checkpoints)."""
-        from docchat.indexing import IndexRun, check_model
+        from docchat.indexing import IndexRun
+        from docchat.store.writer import writing
 
         roots = [Path(p).expanduser().resolve() for p in paths]
         for root in roots:
             if not root.exists():
                 raise DocchatError(f"no such file or folder: {root}")
-        # The writer gets a Collection of its own (its own connections and FAISS object), so
-        # searches through the shared one never see a half-written state.
+        # The writer gets a Collection of its own (its own connections), so searches through
+        # the shared one never see a half-written state.
         coll = Collection.open(name, self.settings.data_dir, create=True)
         try:
             # A model the user asked for (flag, env, config file) must match the collection's;
@@ -130,34 +172,40 @@ class Docchat:
             embed = self.settings.embed
             asked = embed.model if "model" in embed.model_fields_set else None
             model = asked or coll.meta("model") or embed.model
-            check_model(coll, model)  # before loading any model
-            with coll.writing():
-                run = IndexRun(coll, self.embedder(model), self.settings, cancel)
+            with writing(
+                coll,
+                model=model,  # checked before any model is loaded
+                approximate_above=self.settings.store.approximate_above,
+                checkpoint_seconds=self.settings.index.checkpoint_seconds,
+            ) as writer:
+                run = IndexRun(writer, self.embedder(model), self.settings, cancel)
                 yield from run.run(roots)
-        except (sqlite3.OperationalError, OSError) as e:
-            # Disk full, read-only folder, I/O error: the open transaction rolled back and the
-            # vector file is only ever replaced whole, so what is on disk is still consistent.
-            raise StoreWriteError(
-                f"cannot write collection '{name}' in {coll.folder}: {e}; "
-                "free some space (or fix the folder) and run the same command again"
-            ) from None
         finally:
             coll.close()
 
     def search(
-        self, collection: str, query: str, k: int | None = None, mode: str | None = None
+        self,
+        collection: str,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        *,
+        settings: SearchSettings | None = None,
     ) -> list[Hit]:
+        """The best `k` passages for `query`; `settings` replaces the configured [search]
+        settings for this one query (docchat eval compares variants this way)."""
         from docchat.retrieve import search
 
         if not query.strip():
             raise DocchatError("empty query")
+        s = settings or self.settings.search
         coll = self.open_collection(collection)
-        mode = mode or self.settings.search.mode
+        mode = mode or s.mode
         embedder = self.embedder_for(coll) if mode != "keyword" else None
         if embedder is None and mode == "dense":
             raise CollectionError(f"collection '{collection}' has nothing indexed yet")
-        k = k or self.settings.search.k
-        return search(coll, embedder, query, k, mode, self.settings.search)
+        reranker = self.reranker(s.rerank_model) if s.rerank_model else None
+        return search(coll, embedder, query, k or s.k, mode, s, reranker=reranker)
 
     # ------------------------------------------------------------ answers
 
@@ -183,23 +231,28 @@ class Docchat:
         **generation_overrides: Any,
     ) -> Iterator[str | Answer]:
         """Yield the answer's text pieces, then the Answer. `session`: None (a one-off, not
-        stored), "new", "last" or an id; setting `cancel` stops the model and keeps the
-        partial answer; `on_query` hears the rewritten query of a follow-up before search."""
+        stored), "new", "last" or an id — history comes from, and the exchange goes to, the
+        collection; setting `cancel` stops the model and keeps the partial answer;
+        `on_query` hears the rewritten query of a follow-up before search."""
         from docchat.generate.base import GenerationOptions
         from docchat.generate.models import display_name
-        from docchat.generate.pipeline import abstain_threshold, ask_in_session
+        from docchat.generate.pipeline import abstain_threshold, answer_stream
+        from docchat.generate.prompt import Turn
         from docchat.generate.registry import with_overrides
 
         if not question.strip():
             raise DocchatError("empty question")
+        question = question.strip()
         cfg = with_overrides(self.settings.generate, generation_overrides)
         coll = self.open_collection(collection)
+        session_id = coll.sessions.find(session) if session is not None else None
+        history = coll.sessions.turns(session_id) if session_id is not None else []
         if self.settings.search.mode != "keyword":
             self.embedder_for(coll)  # load it now, so retrieval_ms times the search alone
-        yield from ask_in_session(
-            coll.db,
-            question.strip(),
-            session,
+        answer: Answer | None = None
+        for item in answer_stream(
+            question,
+            history=[Turn(q, a.text) for q, a in history],
             search=lambda query: self.search(collection, query, k),
             generator=lambda: self.generator(**generation_overrides),
             options=GenerationOptions.from_settings(cfg),
@@ -207,56 +260,60 @@ class Docchat:
             cancel=cancel,
             on_query=on_query,
             model_name=display_name(cfg.model),
-        )
+        ):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        assert answer is not None
+        if session is not None:
+            if session_id is None:  # created only now, so a failed first ask leaves none
+                session_id = coll.sessions.create(question)
+            coll.sessions.add_exchange(session_id, answer)
+            answer = replace(answer, session=session_id)
+        yield answer
 
-    # ------------------------------------------------------------ TUI helpers (additive)
+    # ------------------------------------------------------------ conversations
 
-    def rename_collection(self, old: str, new: str) -> None:
-        """Rename a collection's folder, under its writer lock, if `new` is free."""
-        from docchat.locations import collection_dir, validate_collection_name
-        from docchat.store.collection import LOCK_FILE
-        from docchat.store.lock import WriterLock
+    def sessions(self, collection: str) -> list[SessionRow]:
+        """The collection's chat sessions, most recently used first."""
+        return self.open_collection(collection).sessions.recent()
 
-        validate_collection_name(new)
-        names = self.collection_names()
-        if old not in names:
-            raise CollectionError(f"no collection named '{old}'")
-        target = collection_dir(new, self.settings.data_dir)
-        if new in names or target.exists():
-            raise CollectionError(f"a collection named '{new}' already exists")
-        with self._lock:
-            coll = self._collections.pop(old, None)
-            if coll:
-                coll.close()
-            folder = collection_dir(old, self.settings.data_dir)
-            with WriterLock(folder / LOCK_FILE, old):
-                folder.rename(target)
+    def session(self, collection: str, session: int) -> SessionRow:
+        row = self.open_collection(collection).sessions.get(session)
+        if row is None:
+            raise CollectionError(
+                f"no session {session} in collection '{collection}' "
+                f"(see: docchat sessions list -c {collection})"
+            )
+        return row
 
-    def sessions(self, collection: str) -> list[Any]:
-        """The collection's chat sessions (store.sessions.SessionRow), most recent first."""
-        from docchat.store.sessions import list_sessions
+    def session_messages(self, collection: str, session: int) -> list[MessageRow]:
+        """A session's messages, oldest first."""
+        self.session(collection, session)
+        return self.open_collection(collection).sessions.messages(session)
 
-        return list_sessions(self.open_collection(collection).db)
+    def session_turns(self, collection: str, session: int) -> list[tuple[str, Answer]]:
+        """A session's (question, Answer) pairs, oldest first, to show it again."""
+        self.session(collection, session)
+        return self.open_collection(collection).sessions.turns(session)
 
-    def session_messages(self, collection: str, session: int) -> list[Any]:
-        """A session's messages (store.sessions.MessageRow), oldest first."""
-        from docchat.store.sessions import get_session, messages
-
-        db = self.open_collection(collection).db
-        if get_session(db, session) is None:
-            raise CollectionError(f"no session {session} in collection '{collection}'")
-        return messages(db, session)
+    def delete_session(self, collection: str, session: int) -> None:
+        self.session(collection, session)
+        self.open_collection(collection).sessions.delete(session)
 
     def export_session(self, collection: str, session: int) -> str:
         """A session as Markdown with its citations as footnotes."""
-        from docchat.generate.export import to_markdown
-        from docchat.store.sessions import get_session
+        from docchat.export import to_markdown
 
-        db = self.open_collection(collection).db
-        row = get_session(db, session)
-        if row is None:
-            raise CollectionError(f"no session {session} in collection '{collection}'")
+        row = self.session(collection, session)
         return to_markdown(row, self.session_messages(collection, session), collection)
+
+    def generator_backends(self) -> list[str]:
+        """Names of the registered generator backends (built-ins and plugins)."""
+        from docchat.generate.registry import generator_names
+
+        return generator_names()
 
     def open_passage(
         self,

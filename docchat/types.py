@@ -1,7 +1,10 @@
-"""Plain data passed between the stages of the data path.
+"""Plain data passed between the stages of the data path (and `location()`, the one phrase
+they all share).
 
-Everything here is a frozen dataclass with no behaviour beyond small derived properties, so
-any stage (and the UI, and the tests) can build and compare them freely.
+The classes are frozen dataclasses with no behaviour beyond small derived properties and
+JSON shapes. Frozen means no field is reassigned, not that everything is immutable: a few
+hold a dict or lists (Hit.explain, IndexSummary.skipped, CheckReport.problems), so those
+compare by value but cannot be hashed. Treat them all as read-only.
 """
 
 from __future__ import annotations
@@ -9,6 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+
+def location(page: int | None, line_start: int, line_end: int) -> str:
+    """'p. 3, lines 10–24' ('lines 10–24' in an unpaged file, 'line 7' for one line).
+
+    The one way docchat names a place in a file: the model's prompt shows its sources with
+    it, and the CLI, the TUI and exported chats cite them with it (docchat/presentation.py).
+    """
+    lines = f"line {line_start}" if line_start == line_end else f"lines {line_start}–{line_end}"
+    return f"p. {page}, {lines}" if page is not None else lines
+
 
 # ---------------------------------------------------------------- ingest
 
@@ -58,6 +72,21 @@ class ChunkSpan:
 
 
 # ---------------------------------------------------------------- retrieval
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """Which chunks a query may return. retrieve/ builds it from `in:`, `page:` and quoted
+    phrases; the store turns it into SQL. The default restricts nothing."""
+
+    document_ids: tuple[int, ...] | None = None  # None: any document; (): none at all
+    pages: tuple[int | None, int | None] | None = None  # inclusive; None = an open end
+    phrase_match: str | None = None  # an FTS5 expression every chunk must satisfy
+
+    @property
+    def empty(self) -> bool:
+        """No chunk can satisfy it (no document matched the `in:` patterns)."""
+        return self.document_ids == ()
 
 
 @dataclass(frozen=True)
@@ -206,13 +235,7 @@ class Source:
 
     @property
     def location(self) -> str:
-        """'p. 3, lines 10–24' (or 'lines 10–24' for unpaged files)."""
-        lines = (
-            f"line {self.line_start}"
-            if self.line_start == self.line_end
-            else f"lines {self.line_start}–{self.line_end}"
-        )
-        return f"p. {self.page}, {lines}" if self.page is not None else lines
+        return location(self.page, self.line_start, self.line_end)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -286,3 +309,56 @@ class Answer:
             "model": self.model,
             "session": self.session,
         }
+
+
+# ---------------------------------------------------------------- stored conversations
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A stored conversation; `messages` counts questions and answers together."""
+
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    messages: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "messages": self.messages,
+        }
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """One stored question (`role` "user") or answer ("assistant", with its sources)."""
+
+    id: int
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: float
+    query: str | None = None
+    model: str | None = None
+    abstained: bool = False
+    stopped: bool = False
+    sources: tuple[Source, ...] = ()
+    cited: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"id": self.id, "role": self.role, "content": self.content}
+        if self.role == "assistant":
+            out.update(
+                query=self.query,
+                model=self.model,
+                abstained=self.abstained,
+                stopped=self.stopped,
+                sources=[s.to_json() for s in self.sources],
+                cited=list(self.cited),
+            )
+        out["created_at"] = self.created_at
+        return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from fakes import FakeEmbedder  # noqa: E402
 
 from docchat.config import Settings, load_settings  # noqa: E402
 from docchat.service import Docchat  # noqa: E402
+from docchat.types import Hit  # noqa: E402
+
+MakeHit = Callable[..., Hit]
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +78,29 @@ def docs(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     return root
+
+
+@pytest.fixture
+def make_hit() -> MakeHit:
+    def make(
+        n: int = 1,
+        text: str = "Churn rose to 12% in 2023.",
+        dense: float | None = 0.6,
+        path: str | None = None,
+        page: int | None = None,
+        score: float | None = None,
+    ) -> Hit:
+        return Hit(
+            rank=n,
+            score=score if score is not None else 1.0 / (60 + n),
+            chunk_id=100 + n,
+            path=path or f"/docs/report-{n}.md",
+            page=page,
+            line_start=10 * n,
+            line_end=10 * n + 4,
+            heading=None,
+            text=text,
+            explain={} if dense is None else {"dense_score": dense},
+        )
+
+    return make

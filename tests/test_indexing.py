@@ -7,15 +7,20 @@ import threading
 from pathlib import Path
 
 import pytest
+from fakes import FakeEmbedder
 
+from docchat.config import Settings
 from docchat.errors import CollectionError, CollectionLocked, DocchatError, ModelMismatch
 from docchat.service import Docchat
-from docchat.store.collection import ADDED, REMOVED
+from docchat.store.collection import Collection
 from docchat.store.lock import WriterLock
-from docchat.types import FileDone, IndexSummary
+from docchat.store.writer import writing
+from docchat.types import ChunkSpan, FileDone, IndexSummary, ParsedDocument
 
 
-def run(service: Docchat, name: str, *paths: Path, cancel: threading.Event | None = None):
+def run(
+    service: Docchat, name: str, *paths: Path, cancel: threading.Event | None = None
+) -> tuple[IndexSummary, list[FileDone]]:
     events = list(service.index(name, [str(p) for p in paths], cancel))
     summary = events[-1]
     assert isinstance(summary, IndexSummary)
@@ -107,7 +112,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(service: Docchat, docs: Path
 
 
 def test_model_change_stops_with_the_command_to_reembed(
-    service: Docchat, fake_settings, docs: Path
+    service: Docchat, fake_settings: Settings, docs: Path
 ) -> None:
     run(service, "t", docs)
     other = Docchat(fake_settings.model_copy(deep=True))
@@ -149,6 +154,7 @@ def test_cancel_stops_and_leaves_a_consistent_collection(service: Docchat, tmp_p
         if isinstance(event, FileDone) and event.status == "indexed":
             cancel.set()
     summary = events[-1]
+    assert isinstance(summary, IndexSummary)
     assert summary.cancelled and 0 < summary.indexed < 120
     assert service.check("m").ok
     summary, _ = run(service, "m", root)
@@ -158,22 +164,38 @@ def test_cancel_stops_and_leaves_a_consistent_collection(service: Docchat, tmp_p
     assert service.check("m").ok
 
 
-def test_half_done_state_is_consistent_and_recovered(service: Docchat, docs: Path) -> None:
-    """What a kill -9 between the SQLite commit and the FAISS save leaves behind."""
+def test_a_writer_killed_before_its_checkpoint_leaves_a_consistent_collection(
+    service: Docchat, docs: Path
+) -> None:
+    """What a kill -9 between the SQLite commits and the FAISS save leaves behind: the
+    next run settles it."""
     run(service, "t", docs)
-    coll = service.open_collection("t")
-    ids = [r[0] for r in coll.db.execute("SELECT id FROM chunks")]
-    coll.db.execute("UPDATE chunks SET state=? WHERE id=?", (ADDED, ids[0]))
-    coll.vectors().remove([ids[0]])
-    coll.vectors().save(coll.vectors_path)
-    coll.db.execute("UPDATE chunks SET state=? WHERE id=?", (REMOVED, ids[1]))
+    coll = Collection.open("t", service.settings.data_dir)
+    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
+    with writing(coll) as writer:  # never reaches a checkpoint: the vector file is stale
+        writer.use_model("fake-embedder", 64, lambda: "unused")
+        writer.forget(str((docs / "bread.txt").resolve()))
+        vector = FakeEmbedder().embed_batch([span.text])[0]
+        writer.put(
+            path="/elsewhere/glaciers.txt",
+            size=1,
+            mtime_ns=1,
+            content_hash="g",
+            kind="text",
+            title=None,
+            pages=None,
+            chunks=[(span, "glaciers")],
+            vectors={"glaciers": vector},
+        )
+    coll.close()
     assert service.check("t").ok
-    hidden = coll.chunks([ids[1]])
-    assert hidden == {}
-    run(service, "t", docs)
+    assert not service.search("t", "sourdough", mode="keyword")  # its tombstones are hidden
+    hits = service.search("t", "glaciers", k=1, mode="keyword")  # not in FAISS yet
+    assert hits[0].path == "/elsewhere/glaciers.txt"
+    summary, _ = run(service, "t", docs)
+    assert summary.unchanged == 2 and summary.indexed == 1  # bread.txt came back
     report = service.check("t")
     assert report.ok and report.vectors == report.chunks
-    assert coll.db.execute("SELECT count(*) FROM chunks WHERE state!=0").fetchone()[0] == 0
 
 
 def test_check_reports_disagreement_and_rebuild_repairs(service: Docchat, docs: Path) -> None:
@@ -210,16 +232,14 @@ def test_remove_collection(service: Docchat, docs: Path) -> None:
 def test_a_parser_crash_on_one_file_is_reported_and_the_run_goes_on(
     service: Docchat, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import docchat.indexing
+    from docchat.ingest.parsers import parse
 
-    real_parse = docchat.indexing.parse
-
-    def flaky(path: Path):
+    def flaky(path: Path) -> ParsedDocument:
         if path.name == "bread.txt":
             raise KeyError("parser bug")
-        return real_parse(path)
+        return parse(path)
 
-    monkeypatch.setattr(docchat.indexing, "parse", flaky)
+    monkeypatch.setattr("docchat.indexing.parse", flaky)
     summary, _ = run(service, "t", docs)
     assert summary.indexed == 2
     assert summary.failed == [(str((docs / "bread.txt").resolve()), "KeyError: 'parser bug'")]
@@ -250,7 +270,7 @@ def test_past_the_threshold_the_index_becomes_approximate_and_stays_correct(
 
 
 def test_reindexing_keeps_the_collections_model_unless_another_is_asked_for(
-    fake_settings, docs: Path
+    fake_settings: Settings, docs: Path
 ) -> None:
     from docchat.config import load_settings
 
@@ -275,13 +295,13 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
     import sqlite3
 
     from docchat.errors import StoreWriteError
-    from docchat.store.collection import Collection
     from docchat.store.vectors import VectorIndex
+    from docchat.store.writer import CollectionWriter
 
     run(service, "t", docs)
     (docs / "new.txt").write_text("A new file about glaciers.\n", encoding="utf-8")
 
-    def no_space(self, path):  # the vector file cannot be written
+    def no_space(self: VectorIndex, path: Path) -> None:  # the vector file cannot be written
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(VectorIndex, "save", no_space)
@@ -290,10 +310,10 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
     monkeypatch.undo()
     assert service.check("t").ok
 
-    def db_full(self, **kwargs):
+    def db_full(self: CollectionWriter, **kwargs: object) -> tuple[int, int]:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(Collection, "replace_document", db_full)
+    monkeypatch.setattr(CollectionWriter, "put", db_full)
     (docs / "new2.txt").write_text("Another new file, about deserts.\n", encoding="utf-8")
     with pytest.raises(StoreWriteError, match="disk is full"):
         list(service.index("t", [docs]))

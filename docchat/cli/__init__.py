@@ -74,20 +74,10 @@ def quiet_library_logs() -> None:
 
 
 def _register() -> None:
-    from docchat.cli import collections, index, mcp, models, search
+    from docchat.cli import ask, collections, doctor, index, mcp, models, search, sessions
+    from docchat.cli import eval as evaluate
 
-    for module in (index, search, collections, models, mcp):
-        for command in module.COMMANDS:
-            main.add_command(command)
-    # Commands from later stages register themselves if present (answers, eval, sessions,
-    # doctor).
-    for optional in ("ask", "sessions", "eval", "doctor"):
-        try:
-            module = __import__(f"docchat.cli.{optional}", fromlist=["COMMANDS"])
-        except ModuleNotFoundError as e:
-            if e.name != f"docchat.cli.{optional}":
-                raise
-            continue
+    for module in (index, search, ask, sessions, collections, models, mcp, doctor, evaluate):
         for command in module.COMMANDS:
             main.add_command(command)
 

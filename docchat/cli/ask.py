@@ -6,65 +6,35 @@ in a session); a second Ctrl-C aborts outright.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from types import FrameType
 
 import click
 
-from docchat.cli.common import EXIT_INTERRUPTED, AppContext, print_json, run_guarded
+from docchat.cli.common import (
+    EXIT_INTERRUPTED,
+    AppContext,
+    first_ctrl_c_sets,
+    print_json,
+    run_guarded,
+)
 from docchat.cli.pipes import (
     answer_heading,
     answer_markdown_footer,
     chosen_format,
     format_options,
+    shown_path,
     text_or_stdin,
 )
 from docchat.errors import DocchatError
+from docchat.presentation import place
 from docchat.types import Answer, Source
 
 
-def shown_path(path: str) -> str:
-    """Relative to the working directory when under it: shorter, and still clickable."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return path
-    return path if rel.startswith("..") else rel
-
-
 def source_line(source: Source, cited: bool) -> str:
-    page = f" p.{source.page}" if source.page is not None else ""
-    lines = (
-        f"line {source.line_start}"
-        if source.line_start == source.line_end
-        else (f"lines {source.line_start}–{source.line_end}")
-    )
-    mark = "  ← cited" if cited else ""
-    return f"  [{source.n}] {shown_path(source.path)}{page} {lines}{mark}"
-
-
-@contextlib.contextmanager
-def sigint_sets(cancel: threading.Event) -> Iterator[None]:
-    """While inside: the first Ctrl-C sets `cancel`, a second one interrupts for real."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    where = place(shown_path(source.path), source.page, source.line_start, source.line_end)
+    return f"  [{source.n}] {where}{'  ← cited' if cited else ''}"
 
 
 def read_question(question: str | None) -> str:
@@ -158,7 +128,7 @@ def ask(
         heading = answer_heading(text) if output == "md" else ""
         streamed = False
         try:
-            with sigint_sets(cancel):
+            with first_ctrl_c_sets(cancel):
                 for item in app.service().ask(
                     collection,
                     text,

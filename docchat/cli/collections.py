@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
+from docchat.presentation import size, when
 
 
 @click.group()
@@ -29,10 +29,10 @@ def list_(app: AppContext, as_json: bool) -> None:
         if not infos:
             click.echo("no collections yet — try: docchat index FOLDER -c NAME")
         for i in infos:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_indexed or 0))
             click.echo(
                 f"{i.name:<20} {i.documents:>7} docs {i.chunks:>8} chunks  "
-                f"{i.model or '-'} ({i.dimension or '-'}d)  {_size(i.size_bytes):>9}  {when}"
+                f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  "
+                f"{when(i.last_indexed or 0)}"
             )
         return 0
 
@@ -103,14 +103,6 @@ def rm(app: AppContext, name: str, yes: bool) -> None:
         return 0
 
     run_guarded(body)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 COMMANDS = [collections]

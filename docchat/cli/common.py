@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from docchat.errors import DocchatError
+
+if TYPE_CHECKING:
+    from docchat.service import Docchat
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_PARTIAL = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -22,9 +29,9 @@ class AppContext:
 
     config_file: str | None = None
     data_dir: str | None = None
-    _service: Any = field(default=None, repr=False)
+    _service: Docchat | None = field(default=None, repr=False)
 
-    def service(self, **overrides: Any) -> Any:
+    def service(self, **overrides: Any) -> Docchat:
         from docchat.config import load_settings
         from docchat.service import Docchat
 
@@ -33,7 +40,7 @@ class AppContext:
             if self.data_dir:
                 flags["data_dir"] = self.data_dir
             settings = load_settings(self.config_file, _nest(flags))
-            self._service = Docchat(settings)
+            self._service = Docchat(settings, self.config_file)
         return self._service
 
 
@@ -72,5 +79,23 @@ def print_json(value: object) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def pass_app(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.pass_obj(fn)
+@contextlib.contextmanager
+def first_ctrl_c_sets(cancel: threading.Event, notice: str = "") -> Iterator[None]:
+    """While inside: the first Ctrl-C sets `cancel` (the job stops cleanly and reports) and
+    prints `notice`; a second one interrupts for real."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        if notice:
+            click.echo(notice, err=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

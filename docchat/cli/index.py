@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import click
 
-from docchat.cli.common import EXIT_INTERRUPTED, EXIT_PARTIAL, AppContext, print_json, run_guarded
-from docchat.types import FileDone, IndexStarted, IndexSummary
+from docchat.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    AppContext,
+    first_ctrl_c_sets,
+    print_json,
+    run_guarded,
+)
+from docchat.presentation import index_summary
+from docchat.types import FileDone, IndexEvent, IndexStarted, IndexSummary
 
-
-@contextmanager
-def cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
-    """First Ctrl-C asks the run to stop cleanly (it checkpoints); a second one aborts."""
-
-    def handler(signum: int, frame: Any) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        click.echo("\nstopping after the current file… (Ctrl-C again to abort)", err=True)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+STOPPING = "\nstopping after the current file… (Ctrl-C again to abort)"
 
 
 @click.command()
@@ -56,7 +46,7 @@ def index(
         if exclude:  # added to the configured patterns, not instead of them
             service.settings.index.exclude = [*service.settings.index.exclude, *exclude]
         cancel = threading.Event()
-        with cancel_on_sigint(cancel):
+        with first_ctrl_c_sets(cancel, STOPPING):
             summary = _drive(service.index(collection, paths, cancel), quiet or as_json)
         if as_json:
             print_json(summary.to_json())
@@ -69,7 +59,7 @@ def index(
     run_guarded(body)
 
 
-def _drive(events: Iterator[Any], quiet: bool) -> IndexSummary:
+def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -107,12 +97,7 @@ def _drive(events: Iterator[Any], quiet: bool) -> IndexSummary:
 
 
 def _print_summary(s: IndexSummary) -> None:
-    head = "stopped" if s.cancelled else "done"
-    click.echo(
-        f"{head} in {s.seconds:.1f}s — {s.indexed} indexed, {s.unchanged} unchanged, "
-        f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed; "
-        f"chunks +{s.chunks_added} −{s.chunks_removed}"
-    )
+    click.echo(index_summary(s))
     reasons: dict[str, int] = {}
     for _, reason in s.skipped:
         reasons[reason] = reasons.get(reason, 0) + 1

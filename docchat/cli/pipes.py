@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from docchat.cli.common import fail
+from docchat.presentation import location
 from docchat.types import Answer, Hit, Source
 
 FORMATS = ("plain", "md", "json")
@@ -57,13 +58,8 @@ def shown_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _lines(start: int, end: int) -> str:
-    return f"line {start}" if start == end else f"lines {start}–{end}"
-
-
 def _where(path: str, page: int | None, start: int, end: int) -> str:
-    page_part = f", p. {page}" if page is not None else ""
-    return f"`{shown_path(path)}`{page_part}, {_lines(start, end)}"
+    return f"`{shown_path(path)}`, {location(page, start, end)}"
 
 
 def hits_markdown(query: str, hits: list[Hit]) -> str:

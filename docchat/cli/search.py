@@ -6,12 +6,7 @@ import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
 from docchat.cli.pipes import chosen_format, format_options, hits_markdown, text_or_stdin
-from docchat.types import Hit
-
-
-def location(hit: Hit) -> str:
-    page = f" p.{hit.page}" if hit.page is not None else ""
-    return f"{hit.path}{page}:{hit.line_start}-{hit.line_end}"
+from docchat.presentation import place
 
 
 @click.command()
@@ -50,7 +45,8 @@ def search(
         if not hits:
             click.echo("no hits", err=True)
         for h in hits:
-            click.secho(f"{h.rank:>2}. {location(h)}  ({h.score:.3f})", bold=True)
+            where = place(h.path, h.page, h.line_start, h.line_end)
+            click.secho(f"{h.rank:>2}. {where}  ({h.score:.3f})", bold=True)
             if h.heading:
                 click.secho(f"    § {h.heading}", fg="cyan")
             if explain:

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from pathlib import Path
 
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
-from docchat.errors import CollectionError
-from docchat.store import sessions as store
+from docchat.presentation import when
 
 collection_option = click.option(
     "-c", "--collection", required=True, help="Collection the conversations belong to."
 )
-
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
-
-
-def _db(app: AppContext, collection: str) -> sqlite3.Connection:
-    db: sqlite3.Connection = app.service().open_collection(collection).db
-    return db
-
-
-def _session(app: AppContext, collection: str, session_id: int) -> store.SessionRow:
-    row = store.get_session(_db(app, collection), session_id)
-    if row is None:
-        raise CollectionError(
-            f"no session {session_id} in collection '{collection}' "
-            f"(see: docchat sessions list -c {collection})"
-        )
-    return row
 
 
 @click.group()
@@ -49,7 +27,7 @@ def list_(app: AppContext, collection: str, as_json: bool) -> None:
     """Conversations, most recent first."""
 
     def body() -> int:
-        rows = store.list_sessions(_db(app, collection))
+        rows = app.service().sessions(collection)
         if as_json:
             print_json([r.to_json() for r in rows])
             return 0
@@ -59,7 +37,7 @@ def list_(app: AppContext, collection: str, as_json: bool) -> None:
             )
         for r in rows:
             asked = f"{r.messages // 2:>3} questions"
-            click.echo(f"{r.id:>4}  {_when(r.updated_at)}  {asked}  {r.title}")
+            click.echo(f"{r.id:>4}  {when(r.updated_at)}  {asked}  {r.title}")
         return 0
 
     run_guarded(body)
@@ -74,14 +52,15 @@ def show(app: AppContext, session_id: int, collection: str, as_json: bool) -> No
     """Print one conversation with the sources of each answer."""
 
     def body() -> int:
-        row = _session(app, collection, session_id)
-        messages = store.messages(_db(app, collection), session_id)
+        service = app.service()
+        row = service.session(collection, session_id)
+        messages = service.session_messages(collection, session_id)
         if as_json:
             print_json({**row.to_json(), "messages": [m.to_json() for m in messages]})
             return 0
         from docchat.cli.ask import source_line
 
-        click.secho(f"# {row.title}  (session {row.id}, {_when(row.created_at)})", bold=True)
+        click.secho(f"# {row.title}  (session {row.id}, {when(row.created_at)})", bold=True)
         for m in messages:
             if m.role == "user":
                 click.secho(f"\n> {m.content}", fg="cyan")
@@ -103,10 +82,7 @@ def export(app: AppContext, session_id: int, collection: str, output: str | None
     """Export a conversation as Markdown, citations as footnotes (file, page, lines)."""
 
     def body() -> int:
-        from docchat.generate.export import to_markdown
-
-        row = _session(app, collection, session_id)
-        text = to_markdown(row, store.messages(_db(app, collection), session_id), collection)
+        text = app.service().export_session(collection, session_id)
         if output:
             Path(output).write_text(text, encoding="utf-8")
             click.echo(f"wrote {output}", err=True)
@@ -125,8 +101,7 @@ def delete(app: AppContext, session_id: int, collection: str) -> None:
     """Delete a conversation."""
 
     def body() -> int:
-        _session(app, collection, session_id)
-        store.delete_session(_db(app, collection), session_id)
+        app.service().delete_session(collection, session_id)
         click.echo(f"deleted session {session_id}", err=True)
         return 0
 

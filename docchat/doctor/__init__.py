@@ -9,51 +9,16 @@ collection:<name> (one per collection), embedder, generator.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
+from docchat.doctor.check import Check, Status, guarded
 from docchat.errors import DocchatError
 
 if TYPE_CHECKING:
     from docchat.service import Docchat
 
-log = logging.getLogger("docchat.doctor")
-
-Status = Literal["pass", "warn", "fail", "skip"]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One row: `fix` says what to do when the status is warn or fail."""
-
-    id: str
-    title: str
-    status: Status
-    summary: str
-    fix: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "fail"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def guarded(check_id: str, title: str, fn: Callable[[], Check]) -> Check:
-    """Run one check; whatever it raises becomes a failed row, never a dead doctor."""
-    try:
-        return fn()
-    except DocchatError as e:
-        return Check(check_id, title, "fail", str(e))
-    except Exception as e:
-        log.exception("doctor: %s failed", check_id)
-        return Check(
-            check_id, title, "fail", f"unexpected error: {type(e).__name__}: {e}", "see the log"
-        )
+__all__ = ["Check", "Status", "diagnose", "guarded", "report"]
 
 
 def diagnose(

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docchat.doctor import Check
+from docchat.doctor.check import Check
 
 if TYPE_CHECKING:
     from docchat.config import Settings

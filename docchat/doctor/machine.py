@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from docchat.doctor import Check, guarded
+from docchat.doctor.check import Check, guarded
 from docchat.doctor.cpu import cpu_check, cpu_features, llama_cpp_check
 
 if TYPE_CHECKING:
@@ -135,24 +135,20 @@ def cuda_check() -> Check:
 
 
 def sqlite_check() -> Check:
-    import sqlite3
+    from docchat.store.capabilities import sqlite_support
 
-    data: dict[str, Any] = {"version": sqlite3.sqlite_version, "fts5": True}
-    try:
-        conn = sqlite3.connect(":memory:")
-        conn.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
-        conn.close()
-    except sqlite3.Error:
-        data["fts5"] = False
+    version, fts5 = sqlite_support()
+    data: dict[str, Any] = {"version": version, "fts5": fts5}
+    if not fts5:
         return Check(
             "sqlite",
             "SQLite",
             "fail",
-            f"{sqlite3.sqlite_version} without FTS5: keyword search cannot work",
+            f"{version} without FTS5: keyword search cannot work",
             "use a Python whose SQLite has FTS5 (python.org, pyenv or distribution builds do)",
             data,
         )
-    return Check("sqlite", "SQLite", "pass", f"{sqlite3.sqlite_version} with FTS5", data=data)
+    return Check("sqlite", "SQLite", "pass", f"{version} with FTS5", data=data)
 
 
 def faiss_check() -> Check:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from docchat.doctor import Check, guarded
+from docchat.doctor.check import Check, guarded
 from docchat.errors import DocchatError
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docchat.doctor import Check, guarded
+from docchat.doctor.check import Check, guarded
 from docchat.errors import ConfigError
 
 if TYPE_CHECKING:

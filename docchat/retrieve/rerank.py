@@ -1,12 +1,12 @@
 """Optional second stage: re-score the fused top candidates with a cross-encoder.
 
 Off by default (no cross-encoder ships offline); set search.rerank_model to a local folder or
-a sentence-transformers CrossEncoder name to turn it on. Loaded once per process.
+a sentence-transformers CrossEncoder name to turn it on. The facade loads it once
+(Docchat.reranker) and hands it to search().
 """
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -41,8 +41,3 @@ class CrossEncoderReranker(Reranker):
         if not passages:
             return []
         return [float(s) for s in self.model.predict([(query, p) for p in passages])]
-
-
-@functools.lru_cache(maxsize=2)
-def load_reranker(model: str) -> Reranker:
-    return CrossEncoderReranker(model)

@@ -9,12 +9,13 @@ from docchat.config import SearchSettings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError
 from docchat.retrieve.dense import dense_search
-from docchat.retrieve.filters import allowed_ids, restriction, unrestricted
+from docchat.retrieve.filters import restriction
 from docchat.retrieve.fusion import fuse
 from docchat.retrieve.keyword import keyword_search
 from docchat.retrieve.query import parse_query
+from docchat.retrieve.rerank import Reranker
 from docchat.store.collection import ChunkRow, Collection
-from docchat.types import Hit
+from docchat.types import Hit, Restriction
 
 Ranked = list[tuple[int, float]]
 # One long-lived thread (and so one SQLite connection of its own, see Collection.db).
@@ -28,13 +29,17 @@ def search(
     k: int,
     mode: str = "hybrid",
     settings: SearchSettings | None = None,
+    *,
+    reranker: Reranker | None = None,
 ) -> list[Hit]:
+    """The best `k` hits. `reranker` (loaded by the facade for search.rerank_model) re-scores
+    the fused top `rerank_candidates`."""
     s = settings or SearchSettings()
     q = parse_query(query)
     text = q.ranking_text
     if not text.strip():
         raise DocchatError("the query has only filters; add some words to search for")
-    where = restriction(coll, q) if q.filtered else unrestricted()
+    where = restriction(coll, q) if q.filtered else Restriction()
     depth = max(s.candidates, k)
     lists: dict[str, Ranked] = {}
     keyword: Future[Ranked] | None = None
@@ -42,10 +47,10 @@ def search(
         # BM25 scoring runs in SQLite (which releases the GIL) on a second thread while this
         # one embeds the query (torch on one thread): the two overlap on 2 cores.
         keyword = _KEYWORD_THREAD.submit(
-            lambda: keyword_search(coll.db, text, depth, where, drop_stopwords=s.drop_stopwords)
+            lambda: keyword_search(coll, text, depth, where, drop_stopwords=s.drop_stopwords)
         )
     if mode != "keyword" and embedder is not None and coll.dimension is not None:
-        allowed = allowed_ids(coll, where) if q.filtered else None
+        allowed = coll.chunk_ids(where) if q.filtered else None
         lists["dense"] = dense_search(coll, embedder.embed_query(text), depth, allowed)
     if keyword is not None:
         lists["keyword"] = keyword.result()
@@ -53,12 +58,12 @@ def search(
         ranked = fuse(lists, s.fusion, s.dense_weight, s.rrf_k)
     else:  # one retriever: its own scores are the ranking
         ranked = next(iter(lists.values()), [])
-    pool = max(k, s.rerank_candidates if s.rerank_model else k, 4 * k if s.mmr_lambda < 1 else k)
+    pool = max(k, s.rerank_candidates if reranker else k, 4 * k if s.mmr_lambda < 1 else k)
     rows = _fetch(coll, ranked, pool)
     ranked = [(cid, score) for cid, score in ranked if cid in rows]
     explain = _explain(lists, [cid for cid, _ in ranked])
-    if s.rerank_model:
-        ranked = _rerank(s, text, ranked, rows, explain)
+    if reranker is not None:
+        ranked = _rerank(reranker, s.rerank_candidates, text, ranked, rows, explain)
     if s.mmr_lambda < 1.0 and len(ranked) > 1:
         from docchat.retrieve.mmr import mmr
 
@@ -98,18 +103,15 @@ def _fetch(coll: Collection, ranked: Ranked, want: int) -> dict[int, ChunkRow]:
 
 
 def _rerank(
-    s: SearchSettings,
+    reranker: Reranker,
+    candidates: int,
     text: str,
     ranked: Ranked,
     rows: dict[int, ChunkRow],
     explain: dict[int, dict[str, float | int | None]],
 ) -> Ranked:
-    from docchat.retrieve.rerank import load_reranker
-
-    head = ranked[: s.rerank_candidates]
-    rescored = load_reranker(s.rerank_model).rerank(
-        text, [(cid, rows[cid].text) for cid, _ in head]
-    )
+    head = ranked[:candidates]
+    rescored = reranker.rerank(text, [(cid, rows[cid].text) for cid, _ in head])
     for cid, score in rescored:
         explain[cid]["rerank_score"] = round(score, 6)
     return rescored + ranked[len(head) :]

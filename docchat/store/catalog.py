@@ -1,10 +1,12 @@
-"""The collections of a data dir as a whole: which exist, and removing one."""
+"""The collections of a data dir as a whole: which exist, removing and renaming one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from docchat.errors import CollectionError
 from docchat.locations import collection_dir, collections_root, validate_collection_name
-from docchat.store.collection import DB_FILE, LOCK_FILE
+from docchat.store.layout import DB_FILE, LOCK_FILE
 from docchat.store.lock import WriterLock
 
 
@@ -19,9 +21,24 @@ def remove_collection(name: str, data_dir: str = "") -> None:
     """Delete a collection's folder, refusing while a writer holds it."""
     import shutil
 
+    folder = _existing(name, data_dir)
+    with WriterLock(folder / LOCK_FILE, name):
+        shutil.rmtree(folder)
+
+
+def rename_collection(old: str, new: str, data_dir: str = "") -> None:
+    """Rename a collection's folder, under its writer lock, if `new` is free."""
+    target = collection_dir(new, data_dir)
+    folder = _existing(old, data_dir)
+    if target.exists():
+        raise CollectionError(f"a collection named '{new}' already exists")
+    with WriterLock(folder / LOCK_FILE, old):
+        folder.rename(target)
+
+
+def _existing(name: str, data_dir: str) -> Path:
     validate_collection_name(name)
     folder = collection_dir(name, data_dir)
     if not (folder / DB_FILE).is_file():
         raise CollectionError(f"no collection named '{name}'")
-    with WriterLock(folder / LOCK_FILE, name):
-        shutil.rmtree(folder)
+    return folder

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 
+LIVE, ADDED, REMOVED = 0, 1, 2  # chunk states, as above
+
 MIGRATIONS: list[str] = [
     # 1: documents, chunks, embeddings by text hash, FTS5 over chunk text, metadata.
     """

@@ -3,6 +3,9 @@
 Start-up is split so the first frame is instant: the app paints a skeleton, then a worker
 builds the service (settings, SQLite) and another loads the models while a status line says
 so. Nothing heavy (torch, faiss, llama.cpp) is imported before the first frame.
+
+Screens never call the app: they post requests (ui/messages.py) that bubble up here, and the
+`@on` handlers below do the navigation, calling the main screen's public methods.
 """
 
 from __future__ import annotations
@@ -11,21 +14,26 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from docchat.errors import DocchatError
+from docchat.logs import setup_logging
+from docchat.ui import messages as m
 from docchat.ui.commands import binding_commands
-from docchat.ui.guard import describe
-from docchat.ui.logsetup import setup_logging
-from docchat.ui.messages import Booted, ModelsReady
+from docchat.ui.formatting import collection_name_for
+from docchat.ui.guard import describe, guarded, report
 from docchat.ui.opener import OpenCommand, launch, open_command
-from docchat.ui.widgets.items import Passage
 from docchat.ui.widgets.titlebar import TitleBar
+
+if TYPE_CHECKING:
+    from docchat.service import Docchat
+    from docchat.ui.screens.main import MainScreen
 
 log = logging.getLogger("docchat.ui")
 
@@ -45,20 +53,15 @@ class DocchatApp(App[int]):
 
     def __init__(
         self,
-        service_factory: Callable[[], Any],
+        service_factory: Callable[[], Docchat],
         collection: str | None = None,
         folders: Sequence[str] = (),
-        *,
-        config_file: str | None = None,
-        log_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.service_factory = service_factory
         self.start_collection = collection
         self.start_folders = list(folders)
-        self.config_file = config_file
-        self.log_path = log_path
-        self.service: Any = None
+        self.service: Docchat | None = None  # set once start-up has built it
         self.models_ready = False
         self.models_error: str | None = None
         self.heavy_at_first_frame: list[str] | None = None
@@ -69,12 +72,18 @@ class DocchatApp(App[int]):
         yield Static("starting docchat…", id="boot")
         yield Footer(compact=True)
 
+    @property
+    def docchat(self) -> Docchat:
+        """The service; only screens pushed after start-up (which sets it) ask for it."""
+        assert self.service is not None, "the service is used before start-up built it"
+        return self.service
+
     # ------------------------------------------------------------ start-up
 
     def on_ready(self) -> None:
         # Recorded for the start-up test and benchmark: what was loaded when the user first
         # saw something.
-        self.heavy_at_first_frame = [m for m in HEAVY_MODULES if m in sys.modules]
+        self.heavy_at_first_frame = [name for name in HEAVY_MODULES if name in sys.modules]
         self.boot()
 
     @work(thread=True, exclusive=True, group="boot")
@@ -86,9 +95,9 @@ class DocchatApp(App[int]):
             if not collection and not self.start_folders:
                 last = service.settings.ui.last_collection
                 collection = last if last in names else (names[0] if len(names) == 1 else "")
-            self.post_message(Booted(service, collection))
+            self.post_message(m.Booted(service, collection))
         except Exception as e:
-            if not _is_user_error(e):
+            if not isinstance(e, DocchatError):
                 log.exception("start-up failed")
             self.call_from_thread(self._boot_failed, describe(e))
 
@@ -96,8 +105,7 @@ class DocchatApp(App[int]):
         self.query_one("#boot", Static).update(f"docchat could not start:\n{error}")
         self.notify(error, title="start-up failed", severity="error", timeout=30)
 
-    async def on_booted(self, message: Booted) -> None:
-        from docchat.ui.formatting import collection_name_for
+    async def on_booted(self, message: m.Booted) -> None:
         from docchat.ui.screens.index import IndexScreen
         from docchat.ui.screens.welcome import WelcomeScreen
 
@@ -107,7 +115,9 @@ class DocchatApp(App[int]):
             self.theme = theme
         if self.start_folders:
             name = collection_name_for(Path(self.start_folders[0]).expanduser().resolve())
-            await self.push_screen(IndexScreen(name, self.start_folders, auto_start=True))
+            await self.push_screen(
+                IndexScreen(self.service, name, self.start_folders, auto_start=True)
+            )
         elif message.collection:
             if message.collection not in self.service.collection_names():
                 await self.push_screen(WelcomeScreen())
@@ -122,54 +132,52 @@ class DocchatApp(App[int]):
     async def _push_main(self, name: str) -> None:
         from docchat.ui.screens.main import MainScreen
 
-        await self.push_screen(MainScreen(name))
-        self.remember_collection(name)
+        main = MainScreen(self.docchat, name)
+        await self.push_screen(main)
+        main.show_models(self.models_ready, self.models_error)
+        self._remember_collection(name)
         self.warm_models(name)
 
     @work(thread=True, exclusive=True, group="warm")
     def warm_models(self, collection: str) -> None:
         """Load the models on a worker so the first question does not pay for it on screen."""
         try:
-            coll = self.service.open_collection(collection)
-            self.service.embedder_for(coll) or self.service.embedder()
-            warm_generator = getattr(self.service, "generator", None)
-            if callable(warm_generator):
-                warm_generator()
-            self.post_message(ModelsReady())
+            service = self.docchat
+            coll = service.open_collection(collection)
+            service.embedder_for(coll) or service.embedder()
+            service.generator()
+            self.post_message(m.ModelsReady())
         except Exception as e:
-            if not _is_user_error(e):
+            if not isinstance(e, DocchatError):
                 log.exception("loading models failed")
-            self.post_message(ModelsReady(describe(e)))
+            self.post_message(m.ModelsReady(describe(e)))
 
-    def on_models_ready(self, message: ModelsReady) -> None:
+    def on_models_ready(self, message: m.ModelsReady) -> None:
         self.models_ready = message.error is None
         self.models_error = message.error
         if message.error:
             self.notify(message.error, title="models", severity="error", timeout=15)
-        self._main_screen_call("update_status")
+        if (main := self._main_screen()) is not None:
+            main.show_models(self.models_ready, self.models_error)
 
-    def _main_screen(self) -> Any:
+    def _main_screen(self) -> MainScreen | None:
         from docchat.ui.screens.main import MainScreen
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def _main_screen_call(self, method: str, *args: Any) -> Any:
-        main = self._main_screen()
-        return getattr(main, method)(*args) if main is not None else None
+    # ------------------------------------------------------------ collections
 
-    # ------------------------------------------------------------ navigation
+    @on(m.OpenCollection)
+    async def open_collection(self, message: m.OpenCollection) -> None:
+        await self._open(message.name)
 
-    async def open_collection(self, name: str) -> None:
-        """Show collection `name` on the main screen, closing whatever is on top of it.
-
-        Screens call it with `app.call_later`: awaiting it from a handler of a screen that it
-        pops would wait for that very handler."""
+    async def _open(self, name: str) -> None:
         while len(self.screen_stack) > 2:
             await self.pop_screen()
         main = self._main_screen()
         if main is not None:
             await main.set_collection(name)
-            self.remember_collection(name)
+            self._remember_collection(name)
             self.warm_models(name)
         elif len(self.screen_stack) > 1:
             await self.pop_screen()
@@ -177,120 +185,92 @@ class DocchatApp(App[int]):
         else:
             await self._push_main(name)
 
-    async def leave_index_screen(self) -> None:
+    @on(m.LeaveIndex)
+    async def leave_index(self, message: m.LeaveIndex) -> None:
         from docchat.ui.screens.welcome import WelcomeScreen
 
         if len(self.screen_stack) > 2:
             await self.pop_screen()
             return
         # The index screen is the base (started as `docchat FOLDER`): go to the collection.
-        screen = self.screen
-        name = getattr(screen, "collection", "")
-        if name and name in self.service.collection_names():
-            await self.open_collection(name)
+        if message.collection and message.collection in self.docchat.collection_names():
+            await self._open(message.collection)
         else:
             await self.switch_screen(WelcomeScreen())
 
-    def settings_changed(self) -> None:
-        """A new generation model may be needed: load it in the background again."""
-        main = self._main_screen()
-        if main is not None:
-            self.models_ready = False
-            main.update_status()
-            self.warm_models(main.collection)
+    @on(m.CollectionChanged)
+    def collection_changed(self) -> None:
+        self._collections_changed()
 
-    async def collection_renamed(self, old: str, new: str) -> None:
+    @on(m.CollectionRenamed)
+    async def collection_renamed(self, message: m.CollectionRenamed) -> None:
         main = self._main_screen()
-        if main is not None and main.collection == old:
-            await main.set_collection(new)
-            self.remember_collection(new)
+        if main is not None and main.collection == message.old:
+            await main.set_collection(message.new)
+            self._remember_collection(message.new)
+        self._collections_changed()
 
-    async def collection_removed(self, name: str) -> None:
+    @on(m.CollectionRemoved)
+    async def collection_removed(self, message: m.CollectionRemoved) -> None:
         from docchat.ui.screens.welcome import WelcomeScreen
 
         main = self._main_screen()
-        if main is None or main.collection != name:
-            return
-        names = self.service.collection_names()
-        if names:
+        if main is not None and main.collection == message.name:
+            names = self.docchat.collection_names()
+            if not names:
+                # Nothing left to show: the welcome screen replaces the main screen.
+                while self.screen is not main:
+                    await self.pop_screen()
+                await self.switch_screen(WelcomeScreen())
+                return
             await main.set_collection(names[0])
-            self.remember_collection(names[0])
-        else:
-            # Nothing left to show: the welcome screen replaces the main screen.
-            index = self.screen_stack.index(main)
-            while len(self.screen_stack) > index + 1:
-                await self.pop_screen()
-            await self.switch_screen(WelcomeScreen())
+            self._remember_collection(names[0])
+        self._collections_changed()
 
-    def collections_changed(self) -> None:
-        self._main_screen_call("refresh_stats")
-
-    def remember_collection(self, name: str) -> None:
-        if self.service.settings.ui.last_collection != name:
-            self.save_settings({("ui", "last_collection"): name}, quiet=True)
-
-    def save_settings(self, values: dict[tuple[str, str], Any], quiet: bool = False) -> bool:
-        """Write settings to the config file and apply them to the running service."""
-        from docchat.config import config_path, save_setting
-
-        path = config_path(self.config_file)
-        try:
-            for (section, key), value in values.items():
-                save_setting(path, section, key, value)
-                setattr(getattr(self.service.settings, section), key, value)
-        except Exception as e:
-            if not _is_user_error(e):
-                log.exception("saving settings failed")
-            self.notify(describe(e), title="settings", severity="error")
-            return False
-        if not quiet:
-            self.notify(f"saved to {path}", title="settings")
-        return True
-
-    async def action_index(self) -> None:
-        from docchat.ui.screens.index import IndexScreen
-
-        if self.service is None or isinstance(self.screen, IndexScreen):
-            return
-        main = self._main_screen()
-        await self.push_screen(IndexScreen(main.collection if main else ""))
-
-    async def action_collections(self) -> None:
+    def _collections_changed(self) -> None:
+        """What lists or counts collections shows them again."""
         from docchat.ui.screens.collections import CollectionsScreen
 
-        if self.service is not None and not isinstance(self.screen, CollectionsScreen):
-            await self.push_screen(CollectionsScreen())
-
-    async def action_sessions(self) -> None:
-        from docchat.ui.screens.sessions import SessionsScreen
-
         main = self._main_screen()
-        if main is None:
-            self.notify("open a collection first", severity="warning")
-            return
-        if not isinstance(self.screen, SessionsScreen):
-            await self.push_screen(SessionsScreen(main.collection))
+        for screen in self.screen_stack:
+            if isinstance(screen, CollectionsScreen):
+                screen.reload(main.collection if main else "")
+        if main is not None:
+            main.refresh_stats()
 
-    async def action_doctor(self) -> None:
-        from docchat.ui.screens.doctor import DoctorScreen
+    def _remember_collection(self, name: str) -> None:
+        if self.docchat.settings.ui.last_collection != name:
+            self._save_quietly({("ui", "last_collection"): name})
 
-        if self.service is not None and not isinstance(self.screen, DoctorScreen):
-            await self.push_screen(DoctorScreen())
+    # ------------------------------------------------------------ settings
 
-    async def action_settings(self) -> None:
-        from docchat.ui.screens.settings import SettingsScreen
+    @on(m.SettingsSaved)
+    def settings_saved(self, message: m.SettingsSaved) -> None:
+        main = self._main_screen()
+        if main is not None and any(section == "generate" for section, _ in message.keys):
+            # A new generation model may be needed: load it in the background again.
+            self.models_ready = False
+            main.show_models(self.models_ready, self.models_error)
+            self.warm_models(main.collection)
 
-        if self.service is not None and not isinstance(self.screen, SettingsScreen):
-            await self.push_screen(SettingsScreen())
+    def watch_theme(self, theme: str) -> None:
+        if self.service is not None and self.service.settings.ui.theme != theme:
+            self._save_quietly({("ui", "theme"): theme})
+
+    def _save_quietly(self, values: dict[tuple[str, str], object]) -> None:
+        try:
+            self.docchat.save_settings(values)
+        except Exception as e:
+            report(self, e, "settings")
 
     # ------------------------------------------------------------ sources and sessions
 
-    def open_source(self, passage: Passage) -> None:
+    @on(m.OpenSource)
+    def open_source(self, message: m.OpenSource) -> None:
         import os
 
-        command = open_command(
-            passage.path, passage.page, passage.line_start, self.service.settings.ui, os.environ
-        )
+        p = message.passage
+        command = open_command(p.path, p.page, p.line_start, self.docchat.settings.ui, os.environ)
         if command is None:
             self.notify(
                 "no way to open it: set ui.editor or $EDITOR (and ui.pdf_viewer for PDFs)",
@@ -304,12 +284,90 @@ class DocchatApp(App[int]):
         except OSError as e:
             self.notify(f"cannot run {command.argv[0]}: {e.strerror or e}", severity="error")
 
-    def export_session(self, collection: str, session: int) -> None:
-        from docchat.ui.screens.sessions import export_session
+    @on(m.ExportSession)
+    def export_session(self, message: m.ExportSession) -> None:
+        """Ask where to write, then write the session as Markdown (footnoted citations)."""
+        from docchat.ui.screens.dialogs import PromptScreen
 
-        export_session(self, collection, session)
+        collection, session = message.collection, message.session
 
-    # ------------------------------------------------------------ palette, themes, errors
+        def chosen(target: str | None) -> None:
+            if target:
+                self.write_export(collection, session, target)
+
+        default = f"~/docchat-{collection}-session-{session}.md"
+        self.push_screen(PromptScreen("Export the session as Markdown to:", default), chosen)
+
+    @work(thread=True, group="export")
+    def write_export(self, collection: str, session: int, target: str) -> None:
+        with guarded(self, "export"):
+            text = self.docchat.export_session(collection, session)
+            path = Path(target).expanduser()
+            path.write_text(text, encoding="utf-8")
+            self.post_message(m.Done(f"wrote {path}", title="export"))
+
+    def on_done(self, message: m.Done) -> None:
+        self.notify(message.text, title=message.title)
+
+    def on_work_failed(self, message: m.WorkFailed) -> None:
+        self.notify(message.error, title=f"{message.what} failed", severity="error", timeout=8)
+
+    @on(m.SessionChosen)
+    async def session_chosen(self, message: m.SessionChosen) -> None:
+        if (main := await self._back_to_main()) is not None:
+            await main.show_history(message.session, message.turns)
+
+    @on(m.NewChat)
+    async def new_chat(self) -> None:
+        if (main := await self._back_to_main()) is not None:
+            await main.action_new_session()
+
+    async def _back_to_main(self) -> MainScreen | None:
+        main = self._main_screen()
+        while main is not None and self.screen is not main:
+            await self.pop_screen()
+        return main
+
+    # ------------------------------------------------------------ screens by key
+
+    async def action_index(self) -> None:
+        from docchat.ui.screens.index import IndexScreen
+
+        if self.service is None or isinstance(self.screen, IndexScreen):
+            return
+        main = self._main_screen()
+        await self.push_screen(IndexScreen(self.service, main.collection if main else ""))
+
+    async def action_collections(self) -> None:
+        from docchat.ui.screens.collections import CollectionsScreen
+
+        if self.service is not None and not isinstance(self.screen, CollectionsScreen):
+            main = self._main_screen()
+            await self.push_screen(CollectionsScreen(self.service, main.collection if main else ""))
+
+    async def action_sessions(self) -> None:
+        from docchat.ui.screens.sessions import SessionsScreen
+
+        main = self._main_screen()
+        if main is None:
+            self.notify("open a collection first", severity="warning")
+            return
+        if not isinstance(self.screen, SessionsScreen):
+            await self.push_screen(SessionsScreen(self.docchat, main.collection))
+
+    async def action_doctor(self) -> None:
+        from docchat.ui.screens.doctor import DoctorScreen
+
+        if self.service is not None and not isinstance(self.screen, DoctorScreen):
+            await self.push_screen(DoctorScreen(self.service))
+
+    async def action_settings(self) -> None:
+        from docchat.ui.screens.settings import SettingsScreen
+
+        if self.service is not None and not isinstance(self.screen, SettingsScreen):
+            await self.push_screen(SettingsScreen(self.service))
+
+    # ------------------------------------------------------------ palette, errors
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -320,29 +378,15 @@ class DocchatApp(App[int]):
             self.action_doctor,
         )
 
-    def watch_theme(self, theme: str) -> None:
-        if self.service is not None and self.service.settings.ui.theme != theme:
-            self.save_settings({("ui", "theme"): theme}, quiet=True)
-
     def _handle_exception(self, error: Exception) -> None:
         log.critical("uncaught exception", exc_info=error)
         super()._handle_exception(error)
 
 
-def _is_user_error(e: BaseException) -> bool:
-    from docchat.errors import DocchatError
-
-    return isinstance(e, DocchatError)
-
-
-def run_app(app_context: Any, collection: str | None, folders: list[str]) -> int:
-    log_path = setup_logging()
-    app = DocchatApp(
-        app_context.service,
-        collection,
-        folders,
-        config_file=app_context.config_file,
-        log_path=log_path,
-    )
+def run_app(
+    service_factory: Callable[[], Docchat], collection: str | None, folders: list[str]
+) -> int:
+    setup_logging()
+    app = DocchatApp(service_factory, collection, folders)
     app.run()
     return app.return_code or 0

@@ -1,24 +1,33 @@
-"""Typed messages that workers post back to the UI thread.
+"""Typed messages: what workers report back to the UI thread, and what screens ask the app.
 
 Workers never touch widgets: they iterate a service generator on a thread and report through
-these messages, which Textual delivers on the event loop.
+the first group, which Textual delivers on the event loop. Screens never call the app: they
+post one of the requests below, which bubbles up to `DocchatApp`, whose `@on` handlers do
+the navigation (ui/app.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from docchat.types import CollectionInfo, Hit, IndexSummary
+from docchat.types import Answer, CollectionInfo, Hit, IndexSummary, SessionRow
+from docchat.ui.items import Passage
+
+if TYPE_CHECKING:
+    from docchat.doctor import Check
+    from docchat.service import Docchat
+
+# ---------------------------------------------------------------- from workers
 
 
 @dataclass
 class Booted(Message):
     """The service is built; `collection` is what the app should open ("" = none)."""
 
-    service: Any
+    service: Docchat
     collection: str
 
 
@@ -75,13 +84,14 @@ class AnswerPiece(Message):
 
 @dataclass
 class AnswerDone(Message):
-    answer: Any  # docchat.types.Answer
+    answer: Answer
     ticket: int = 0
 
 
 @dataclass
-class WorkFailed(Message):
-    """A worker hit a DocchatError (or a bug); `what` names the job for the notification."""
+class WorkFailed(Message, bubble=False):
+    """A worker hit a DocchatError (or a bug); `what` names the job for the notification.
+    It stays with the screen (or app) whose worker failed."""
 
     what: str
     error: str
@@ -94,27 +104,92 @@ class CollectionsLoaded(Message):
 
 @dataclass
 class SessionsLoaded(Message):
-    rows: list[Any]  # docchat.store.sessions.SessionRow
+    rows: list[SessionRow]
 
 
 @dataclass
-class SessionOpened(Message):
-    session: int
-    turns: list[tuple[str, Any]]  # (question, Answer)
-
-
-@dataclass
-class Done(Message):
+class Done(Message, bubble=False):
     """A short job finished; `text` is said in a notification."""
 
     text: str
+    title: str = ""
 
 
 @dataclass
 class DoctorRow(Message):
-    check: Any  # docchat.doctor.Check
+    check: Check
 
 
 @dataclass
 class DoctorFinished(Message):
     pass
+
+
+# ---------------------------------------------------------------- screens -> app
+
+
+@dataclass
+class OpenCollection(Message):
+    """Show collection `name` on the main screen, closing whatever is on top of it."""
+
+    name: str
+
+
+@dataclass
+class LeaveIndex(Message):
+    """The indexing screen is closed; `collection` is what it indexed into ("" = nothing)."""
+
+    collection: str
+
+
+@dataclass
+class CollectionChanged(Message):
+    """An index run changed what collection `name` holds."""
+
+    name: str
+
+
+@dataclass
+class CollectionRenamed(Message):
+    old: str
+    new: str
+
+
+@dataclass
+class CollectionRemoved(Message):
+    name: str
+
+
+@dataclass
+class SettingsSaved(Message):
+    """Settings were written and applied; `keys` are the (section, key) pairs changed."""
+
+    keys: list[tuple[str, str]]
+
+
+@dataclass
+class OpenSource(Message):
+    """Open a passage's file at its page/line in the user's editor or viewer."""
+
+    passage: Passage
+
+
+@dataclass
+class ExportSession(Message):
+    """Ask where to, then write a session as Markdown."""
+
+    collection: str
+    session: int
+
+
+@dataclass
+class SessionChosen(Message):
+    """Show a stored session on the main screen and continue it."""
+
+    session: int
+    turns: list[tuple[str, Answer]]
+
+
+@dataclass
+class NewChat(Message):
+    """Start a new conversation on the main screen."""

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pydantic is not needed to paint the first frame
+    from textual.app import App
+
     from docchat.config import UISettings
 
 # Files an editor shows as they are; everything else goes to a viewer or the system opener.
@@ -52,7 +54,7 @@ def system_opener() -> str | None:
     return shutil.which(name)
 
 
-def launch(command: OpenCommand, app: Any) -> None:
+def launch(command: OpenCommand, app: App[Any]) -> None:
     """Run an opener: terminal programs take over the terminal (suspended app); GUI openers
     are started detached so the app keeps running."""
     if command.suspend:

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from docchat.cli import main
-from docchat.cli.ask import sigint_sets
+from docchat.cli.common import first_ctrl_c_sets
 from docchat.generate import registry
 from docchat.service import Docchat
 
@@ -126,7 +126,7 @@ def test_bad_flag_values_are_config_errors(research: str) -> None:
 
 def test_first_ctrl_c_sets_the_stop_event_and_a_second_interrupts() -> None:
     cancel = threading.Event()
-    with sigint_sets(cancel):
+    with first_ctrl_c_sets(cancel):
         signal.raise_signal(signal.SIGINT)
         assert cancel.is_set()
         with pytest.raises(KeyboardInterrupt):

@@ -36,7 +36,7 @@ def cli(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
-def shell(command: str, tmp_path: Path, input: str = "") -> subprocess.CompletedProcess:
+def shell(command: str, tmp_path: Path, input: str = "") -> subprocess.CompletedProcess[str]:
     """`command` in a real shell, `docchat` being this checkout, with the fake models."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCCHAT_")}
     env.update(

@@ -15,7 +15,7 @@ from gguf_files import write_gguf
 from docchat.cli import main
 from docchat.errors import ModelError
 from docchat.generate import discovery, fit
-from docchat.generate.discovery import find_model, hf_hub_cache, local_models
+from docchat.generate.discovery import LocalModel, find_model, hf_hub_cache, local_models
 from docchat.generate.fit import Memory
 from docchat.generate.gguf_header import read_header
 from docchat.generate.models import DEFAULT_NAME, resolve_model
@@ -112,7 +112,7 @@ def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stores:
     return Stores(hf_home, ollama, lmstudio, mine, q4)
 
 
-def by_name(models: list) -> dict:
+def by_name(models: list[LocalModel]) -> dict[str, LocalModel]:
     return {m.name: m for m in models}
 
 

@@ -3,6 +3,7 @@ stop, errors, and children that crash, get killed, or ignore a stop."""
 
 from __future__ import annotations
 
+import collections.abc
 import os
 import signal
 import threading
@@ -14,7 +15,8 @@ from fakes import FakeGenerator
 from docchat.config import GenerateSettings
 from docchat.errors import ModelCrashed, ModelError
 from docchat.generate.base import ChatMessage, GenerationOptions
-from docchat.generate.process import ProcessGenerator, crash_message
+from docchat.generate.child_process import crash_message
+from docchat.generate.process import ProcessGenerator
 from docchat.generate.registry import create_generator
 
 SOURCES = "[1] notes/dropout.md lines 1-3\nDropout reduces overfitting in deep networks."
@@ -86,6 +88,7 @@ def test_a_stop_request_ends_generation_within_a_token(child: ProcessGenerator) 
 def test_closing_the_stream_early_stops_the_model(child: ProcessGenerator) -> None:
     pid = child.pid
     stream = child.stream(asking("ENDLESS"), GenerationOptions(max_tokens=1_000_000))
+    assert isinstance(stream, collections.abc.Generator)
     assert next(stream) == " word"
     stream.close()  # what the pipeline does when its own consumer goes away
     stats = child.last_stream

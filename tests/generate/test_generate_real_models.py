@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from docchat.embed.models import bundled_path
 from docchat.generate.base import ChatMessage, GenerationOptions, Generator
-from docchat.generate.models import DEFAULT_DISTRIBUTION, DEFAULT_GGUF, bundled_path
+from docchat.generate.models import DEFAULT_DISTRIBUTION, DEFAULT_GGUF
 from docchat.generate.prompt import Turn, build_prompt
 from docchat.types import Hit
 
@@ -86,7 +87,12 @@ def test_llama_stop_halts_the_model_within_a_few_tokens(
 ) -> None:
     evals: list[int] = []
     real_eval = llama.llm.eval
-    monkeypatch.setattr(llama.llm, "eval", lambda tokens: (evals.append(1), real_eval(tokens))[1])
+
+    def counted(tokens: object) -> object:
+        evals.append(1)
+        return real_eval(tokens)
+
+    monkeypatch.setattr(llama.llm, "eval", counted)
     out = stop_after(llama, 3)
     assert len(out) == 3
     # One eval for the prompt, one per generated token: the model stopped computing.

@@ -58,7 +58,8 @@ def test_a_complete_gguf_passes(gguf_file: Path) -> None:
 
 
 def test_the_bundled_model_passes_quickly() -> None:
-    from docchat.generate.models import DEFAULT_DISTRIBUTION, DEFAULT_GGUF, bundled_path
+    from docchat.embed.models import bundled_path
+    from docchat.generate.bundled import DEFAULT_DISTRIBUTION, DEFAULT_GGUF
 
     path = bundled_path(DEFAULT_DISTRIBUTION, DEFAULT_GGUF)
     if path is None:

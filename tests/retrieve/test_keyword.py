@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
+from pathlib import Path
 
 import pytest
 
-from docchat.retrieve.filters import Restriction, phrase_expression, unrestricted
-from docchat.retrieve.keyword import fts_query, keyword_search, query_terms
+from docchat.retrieve.filters import phrase_expression
+from docchat.retrieve.keyword import fts_query, keyword_search
+from docchat.retrieve.terms import query_terms
+from docchat.service import Docchat
+from docchat.store.collection import Collection
+from docchat.types import Restriction
 
 
 def test_terms_are_distinct_lowercase_without_stopwords() -> None:
@@ -34,34 +38,35 @@ def test_fts_query_with_phrases() -> None:
     assert fts_query("?!") == ""
 
 
+@pytest.fixture
+def coll(service: Docchat, tmp_path: Path) -> Collection:
+    root = tmp_path / "kw"
+    root.mkdir()
+    (root / "rivers.txt").write_text("the rivers are flowing\n", encoding="utf-8")
+    (root / "bread.txt").write_text("bread and salt\n", encoding="utf-8")
+    (root / "odd.txt").write_text("a b c value col and or not\n", encoding="utf-8")
+    list(service.index("kw", [root]))
+    return service.open_collection("kw")
+
+
 @pytest.mark.parametrize("text", ['"unbalanced', "a*b^c", "AND OR NOT", "col:value", "()"])
-def test_odd_input_never_raises(text: str) -> None:
-    db = sqlite3.connect(":memory:")
-    db.executescript(
-        "CREATE TABLE chunks(id INTEGER PRIMARY KEY, text TEXT, heading TEXT, state INT);"
-        "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, heading, content='chunks', "
-        "content_rowid='id', tokenize='porter unicode61');"
-        "INSERT INTO chunks VALUES (1, 'a b c value col and or not', NULL, 0);"
-        "INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild');"
-    )
-    keyword_search(db, text, 5, unrestricted())
+def test_odd_input_never_raises(coll: Collection, text: str) -> None:
+    keyword_search(coll, text, 5, Restriction())
 
 
-def test_porter_stemming_matches_inflections() -> None:
-    db = sqlite3.connect(":memory:")
-    db.executescript(
-        "CREATE TABLE chunks(id INTEGER PRIMARY KEY, text TEXT, heading TEXT, state INT);"
-        "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, heading, content='chunks', "
-        "content_rowid='id', tokenize='porter unicode61');"
-        "INSERT INTO chunks VALUES (1, 'the rivers are flowing', NULL, 0);"
-        "INSERT INTO chunks VALUES (2, 'bread and salt', NULL, 0);"
-        "INSERT INTO chunks VALUES (3, 'a flowing river', NULL, 2);"  # a tombstone
-        "INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild');"
-    )
-    # Unfiltered queries skip the join (the caller drops tombstones when fetching texts) ...
-    hits = keyword_search(db, "river flows", 5, unrestricted())
-    assert sorted(cid for cid, _ in hits) == [1, 3]
+def test_porter_stemming_matches_inflections(coll: Collection) -> None:
+    hits = keyword_search(coll, "river flows", 5, Restriction())
+    assert [path(coll, cid) for cid, _ in hits] == ["rivers.txt"]
     assert all(score > 0 for _, score in hits)  # higher is better
-    # ... filtered ones apply the restriction in SQL.
-    hits = keyword_search(db, "river flows", 5, Restriction("c.state != 2 AND c.id < 10", ()))
-    assert [cid for cid, _ in hits] == [1]
+
+
+def test_a_restriction_limits_the_documents(coll: Collection) -> None:
+    ids = {Path(p).name: i for i, p in coll.documents()}
+    only_bread = Restriction(document_ids=(ids["bread.txt"],))
+    assert keyword_search(coll, "river flows", 5, only_bread) == []
+    assert [path(coll, c) for c, _ in keyword_search(coll, "salt", 5, only_bread)] == ["bread.txt"]
+    assert keyword_search(coll, "salt", 5, Restriction(document_ids=())) == []
+
+
+def path(coll: Collection, chunk_id: int) -> str:
+    return Path(coll.chunks([chunk_id])[chunk_id].path).name

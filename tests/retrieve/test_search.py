@@ -3,6 +3,7 @@ phrases, explain."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from docchat.config import SearchSettings
 from docchat.errors import DocchatError
 from docchat.retrieve import search
 from docchat.service import Docchat
+from docchat.types import Hit
 
 
 @pytest.fixture
@@ -20,7 +22,7 @@ def indexed(service: Docchat, docs: Path) -> Docchat:
     return service
 
 
-def names(hits: list) -> list[str]:
+def names(hits: list[Hit]) -> list[str]:
     return [Path(h.path).name for h in hits]
 
 
@@ -93,17 +95,26 @@ def test_fusion_methods_and_mmr(indexed: Docchat, fusion: str) -> None:
     assert len({h.chunk_id for h in hits}) == len(hits)
 
 
-def test_reranker_reorders(indexed: Docchat, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reranker_reorders_and_is_loaded_once(
+    indexed: Docchat, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from docchat.retrieve import rerank
 
     class ByLength(rerank.Reranker):
-        def score(self, query: str, passages: list[str]) -> list[float]:
+        def score(self, query: str, passages: Sequence[str]) -> list[float]:
             return [-float(len(p)) for p in passages]
 
-    monkeypatch.setattr(rerank, "load_reranker", lambda model: ByLength())
-    coll = indexed.open_collection("t")
+    loaded: list[str] = []
+
+    def load(model: str) -> ByLength:
+        loaded.append(model)
+        return ByLength()
+
+    monkeypatch.setattr(rerank, "CrossEncoderReranker", load)
     s = SearchSettings(rerank_model="fake-reranker", rerank_candidates=10)
-    hits = search(coll, indexed.embedder_for(coll), "dropout bread", 3, "hybrid", s)
+    hits = indexed.search("t", "dropout bread", 3, "hybrid", settings=s)
     lengths = [len(h.text) for h in hits]
     assert lengths == sorted(lengths)
     assert all("rerank_score" in h.explain for h in hits)
+    indexed.search("t", "rivers", 3, "hybrid", settings=s)
+    assert loaded == ["fake-reranker"]

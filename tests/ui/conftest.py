@@ -40,8 +40,10 @@ def ui_service(ui_settings: Settings) -> Iterator[Docchat]:
     generator = service.generator()
     generator.on_piece = None  # type: ignore[attr-defined]
     generator.pieces_yielded = 0  # type: ignore[attr-defined]
+    generator.responses.clear()  # type: ignore[attr-defined]
     yield service
     generator.on_piece = None  # type: ignore[attr-defined]
+    generator.responses.clear()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.geometry import Region
+from textual.pilot import Pilot
 from ui_helpers import SIZE, Gate, make_app, wait_for
 
 from docchat.service import Docchat
+from docchat.ui.opener import OpenCommand
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.preview import PreviewScreen
 from docchat.ui.widgets.chat import ChatPane, ChatTurn
@@ -18,7 +21,7 @@ async def test_search_shows_ranked_hits_and_preview(
     indexed: Docchat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EDITOR", "vi")
-    launched: list = []
+    launched: list[OpenCommand] = []
     app = make_app(indexed, "docs", launched=launched)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
@@ -67,7 +70,8 @@ async def test_ask_streams_then_shows_cited_answer(indexed: Docchat) -> None:
         await wait_for(pilot, lambda: "The documents say:" in turn.answer_md.source)
         gate.release.set()
         await wait_for(pilot, lambda: turn.answer is not None)
-        assert turn.answer.cited == (1,)
+        answer = turn.answer
+        assert answer is not None and answer.cited == (1,)
         assert "(cite:1)" in turn.answer_md.source  # [1] became a selectable link
         assert "[1] dropout.md" in str(turn.meta.render())
         results = app.screen.query_one(ResultsPane)
@@ -90,22 +94,31 @@ async def test_escape_stops_the_answer_mid_stream(indexed: Docchat) -> None:
         assert screen.cancel.is_set()
         gate.release.set()
         turn = screen.query_one(ChatPane).last_turn
-        await wait_for(pilot, lambda: turn is not None and turn.answer is not None)
-        assert turn.answer.stopped
+        assert turn is not None
+        await wait_for(pilot, lambda: turn.answer is not None)
+        assert turn.answer is not None and turn.answer.stopped
         assert generator.pieces_yielded == 2  # type: ignore[attr-defined]
         assert "stopped" in str(turn.meta.render())
         assert not screen.answering
 
 
+async def answered(pilot: Pilot[int], question: str) -> ChatTurn:
+    """Ask on the main screen; returns the chat turn once its answer is complete."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+    await pilot.press(*question, "enter")
+    chat = app.screen.query_one(ChatPane)
+    await wait_for(pilot, lambda: chat.last_turn and chat.last_turn.answer is not None)
+    assert chat.last_turn is not None
+    return chat.last_turn
+
+
 async def test_choosing_a_citation_previews_its_source(indexed: Docchat) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        await pilot.press(*"what reduces overfitting", "enter")
-        chat = app.screen.query_one(ChatPane)
-        await wait_for(pilot, lambda: chat.last_turn and chat.last_turn.answer is not None)
+        await answered(pilot, "what reduces overfitting")
         await pilot.press("ctrl+y")  # focus the chat pane
-        assert chat.has_focus
+        assert app.screen.query_one(ChatPane).has_focus
         await pilot.press("1")
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
         assert Path(app.screen.passage.path).name == "dropout.md"
@@ -118,17 +131,28 @@ async def test_choosing_a_citation_previews_its_source(indexed: Docchat) -> None
         assert results.highlighted == 0
 
 
-async def test_citation_link_click_previews(indexed: Docchat) -> None:
+async def test_clicking_one_citation_of_a_list_previews_that_source(indexed: Docchat) -> None:
+    """`[1, 2]` counts as citing both sources, so both must be clickable (they were not)."""
+    indexed.generator().responses.append("Dropout and bread [1, 2].")  # type: ignore[attr-defined]
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        await pilot.press(*"what reduces overfitting", "enter")
-        chat = app.screen.query_one(ChatPane)
-        await wait_for(pilot, lambda: chat.last_turn and chat.last_turn.answer is not None)
-        chat.last_turn.answer_md.post_message(
-            chat.last_turn.answer_md.LinkClicked(chat.last_turn.answer_md, "cite:1")
-        )
+        turn = await answered(pilot, "what reduces overfitting")
+        assert turn.answer is not None and turn.answer.cited == (1, 2)
+        await pilot.pause()  # let the answer's Markdown render
+        second = app.screen.query_one(ResultsPane).passages[1]
+        assert await pilot.click(offset=link_at(app, turn.answer_md.region, "cite:2"))
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert app.screen.passage == second
+
+
+def link_at(app: object, region: Region, href: str) -> tuple[int, int]:
+    """Where on screen the link to `href` is drawn."""
+    screen = app.screen  # type: ignore[attr-defined]
+    for y in range(region.y, region.bottom):
+        for x in range(region.x, region.right):
+            if href in str(screen.get_style_at(x, y).meta.get("@click", "")):
+                return x, y
+    raise AssertionError(f"no link to {href} on screen")
 
 
 async def test_new_chat_clears_and_starts_a_new_session(indexed: Docchat) -> None:
@@ -174,9 +198,6 @@ async def test_an_abstained_answer_says_so(indexed: Docchat) -> None:
     indexed.settings.generate.abstain_below = 0.99
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        await pilot.press(*"what is the capital of peru", "enter")
-        chat = app.screen.query_one(ChatPane)
-        await wait_for(pilot, lambda: chat.last_turn and chat.last_turn.answer is not None)
-        assert chat.last_turn.answer.abstained
-        assert "not found in the documents" in str(chat.last_turn.meta.render())
+        turn = await answered(pilot, "what is the capital of peru")
+        assert turn.answer is not None and turn.answer.abstained
+        assert "not found in the documents" in str(turn.meta.render())

@@ -56,7 +56,9 @@ async def test_a_crash_is_a_notification_and_the_session_goes_on(in_child: Docch
 
         await ask(pilot, app, "and what reduces overfitting")  # a new model process answers
         turn = screen.query_one(ChatPane).last_turn
-        await wait_for(pilot, lambda: turn is not None and turn.answer is not None)
+        assert turn is not None
+        await wait_for(pilot, lambda: turn.answer is not None)
+        assert turn.answer is not None
         assert turn.answer.cited == (1,) and turn.answer.session == session
 
 

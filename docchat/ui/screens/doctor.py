@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -19,7 +19,7 @@ from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.doctor import Check
-    from docchat.ui.app import DocchatApp
+    from docchat.service import Docchat
 
 MARKS = {"pass": ("ok", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "red")}
 
@@ -39,15 +39,12 @@ class DoctorScreen(Screen[None]):
         Binding("ctrl+r", "rerun", "Check again", id="doctor.rerun"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, service: Docchat) -> None:
         super().__init__()
+        self.service = service
         self.title = "docchat — doctor"
         self.checks: list[Check] = []
         self.finished = False
-
-    @property
-    def dapp(self) -> DocchatApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -70,8 +67,7 @@ class DoctorScreen(Screen[None]):
 
         worker = get_current_worker()
         with guarded(self, "doctor"):
-            app: Any = self.dapp
-            for check in diagnose(app.config_file, service=app.service):
+            for check in diagnose(self.service.config_file, service=self.service):
                 if worker.is_cancelled:
                     return
                 self.post_message(DoctorRow(check))

@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 
 from docchat.errors import DocchatError
 from docchat.locations import validate_collection_name
+from docchat.presentation import index_summary
 from docchat.types import FileDone, IndexStarted, IndexSummary
 from docchat.ui.formatting import (
     collection_name_for,
@@ -26,12 +27,20 @@ from docchat.ui.formatting import (
     relative_to_roots,
 )
 from docchat.ui.guard import describe
-from docchat.ui.messages import IndexBegan, IndexFailed, IndexFinished, IndexProgress
+from docchat.ui.messages import (
+    CollectionChanged,
+    IndexBegan,
+    IndexFailed,
+    IndexFinished,
+    IndexProgress,
+    LeaveIndex,
+    OpenCollection,
+)
 from docchat.ui.widgets.path_input import PathSuggester
 from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
-    from docchat.ui.app import DocchatApp
+    from docchat.service import Docchat
 
 POST_EVERY_S = 0.1  # at most ~10 progress messages a second, however fast files go by
 LOG_PER_POST = 100  # log lines carried by one message; the rest are counted, not listed
@@ -48,9 +57,15 @@ class IndexScreen(Screen[None]):
     ]
 
     def __init__(
-        self, collection: str = "", folders: list[str] | None = None, *, auto_start: bool = False
+        self,
+        service: Docchat,
+        collection: str = "",
+        folders: list[str] | None = None,
+        *,
+        auto_start: bool = False,
     ) -> None:
         super().__init__()
+        self.service = service
         self.collection = collection
         self.folders: list[Path] = [Path(f).expanduser().resolve() for f in folders or []]
         self.auto_start = auto_start
@@ -64,10 +79,6 @@ class IndexScreen(Screen[None]):
         # Set before mounting so the first frame already shows them.
         self.title = "docchat — index"
         self.sub_title = collection or "new collection"
-
-    @property
-    def dapp(self) -> DocchatApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -186,7 +197,7 @@ class IndexScreen(Screen[None]):
             last_post = time.monotonic()
 
         try:
-            for event in self.dapp.service.index(name, folders, cancel):
+            for event in self.service.index(name, folders, cancel):
                 if worker.is_cancelled:
                     cancel.set()  # the run stops after this file and checkpoints
                 if isinstance(event, IndexStarted):
@@ -241,12 +252,7 @@ class IndexScreen(Screen[None]):
         chunks = self.query_one("#chunks-bar", ProgressBar)
         done_chunks = int(chunks.progress)
         chunks.update(total=done_chunks or 1, progress=done_chunks or 1)
-        head = "stopped" if s.cancelled else "done"
-        seconds = now() - self._started_at
-        text = (
-            f"{head} in {seconds:.1f}s — {s.indexed} indexed, {s.unchanged} unchanged, "
-            f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed"
-        )
+        text = index_summary(s, now() - self._started_at, chunks=False)
         self.query_one("#index-rate", Static).update(text + "\nCtrl+O opens the collection")
         if not s.cancelled:
             self.query_one("#files-bar", ProgressBar).update(
@@ -255,7 +261,7 @@ class IndexScreen(Screen[None]):
         self.notify(
             text, title=f"index {s.collection}", severity="warning" if s.failed else "information"
         )
-        self.dapp.collections_changed()
+        self.post_message(CollectionChanged(s.collection))
         if self.auto_start and not s.cancelled:
             self.action_open_collection()
 
@@ -269,8 +275,7 @@ class IndexScreen(Screen[None]):
             self.cancel.set()
             self.query_one("#index-rate", Static).update("stopping after the current file…")
             return
-        # The app pops this screen: its own handler must not wait for that (deadlock).
-        self.app.call_later(self.dapp.leave_index_screen)
+        self.post_message(LeaveIndex(self.collection))
 
     def action_open_collection(self) -> None:
         if self.running:
@@ -279,4 +284,4 @@ class IndexScreen(Screen[None]):
         if self.finished is None:
             self.notify("nothing indexed yet: Ctrl+R starts", severity="warning")
             return
-        self.app.call_later(self.dapp.open_collection, self.collection)
+        self.post_message(OpenCollection(self.collection))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,24 +13,28 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 from textual.worker import get_current_worker
 
+from docchat.presentation import highlight_terms
+from docchat.types import Answer
 from docchat.ui.guard import guarded
+from docchat.ui.items import Passage
 from docchat.ui.messages import (
     AnswerDone,
     AnswerPiece,
     CollectionStats,
+    ExportSession,
+    OpenSource,
     SearchDone,
     WorkFailed,
 )
 from docchat.ui.screens.preview import PreviewScreen
-from docchat.ui.widgets.chat import ChatPane, ChatTurn, linkify, sources_line
-from docchat.ui.widgets.items import Passage, query_terms
+from docchat.ui.widgets.chat import ChatPane, ChatTurn
 from docchat.ui.widgets.results import ResultsPane
 from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from textual.widgets.markdown import MarkdownStream
 
-    from docchat.ui.app import DocchatApp
+    from docchat.service import Docchat
 
 ASK_HINT = "Ask a question — start with / to search"
 SEARCH_HINT = "Search the collection — Ctrl+T to ask instead"
@@ -49,9 +53,12 @@ class MainScreen(Screen[None]):
         Binding("down", "focus_pane('results')", "Results", show=False, id="main.down_to_results"),
     ]
 
-    def __init__(self, collection: str) -> None:
+    def __init__(self, service: Docchat, collection: str) -> None:
         super().__init__()
+        self.service = service
         self.collection = collection
+        self.models_ready = False
+        self.models_error: str | None = None
         self.search_mode = False
         self.session: int | None = None
         self.cancel: threading.Event | None = None
@@ -60,10 +67,6 @@ class MainScreen(Screen[None]):
         self._last_query = ""
         self._ticket = 0  # bumped per question; messages of older questions are ignored
         self.title = f"docchat — {collection}"
-
-    @property
-    def dapp(self) -> DocchatApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -95,21 +98,26 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="stats")
     def refresh_stats(self) -> None:
         with guarded(self, "collection"):
-            info = self.dapp.service.open_collection(self.collection).info()
+            info = self.service.open_collection(self.collection).info()
             self.post_message(CollectionStats(info))
 
     def on_collection_stats(self, message: CollectionStats) -> None:
         i = message.info
         self.sub_title = f"{i.documents} docs · {i.chunks} chunks · {i.model or 'no model yet'}"
 
+    def show_models(self, ready: bool, error: str | None) -> None:
+        """Whether the app's background model loading is done (or failed)."""
+        self.models_ready, self.models_error = ready, error
+        self.update_status()
+
     def update_status(self, text: str | None = None) -> None:
         mode = "search" if self.search_mode else "ask"
-        models = "models ready" if self.dapp.models_ready else "loading models…"
-        if self.dapp.models_error:
+        models = "models ready" if self.models_ready else "loading models…"
+        if self.models_error:
             models = "models failed to load"
         session = f"session {self.session}" if self.session else "new chat"
         if text is None and self.answering:
-            waiting = "" if self.dapp.models_ready else " (waiting for the models to load)"
+            waiting = "" if self.models_ready else " (waiting for the models to load)"
             text = f"answering…{waiting} — Esc stops"
         self.query_one("#status", Static).update(
             text or f"{mode} mode · {models} · {session} · Tab moves focus"
@@ -145,7 +153,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, query: str) -> None:
         with guarded(self, "search"):
-            hits = self.dapp.service.search(self.collection, query)
+            hits = self.service.search(self.collection, query)
             self.post_message(SearchDone(query, hits))
 
     def on_search_done(self, message: SearchDone) -> None:
@@ -157,13 +165,10 @@ class MainScreen(Screen[None]):
     def on_results_pane_chosen(self, message: ResultsPane.Chosen) -> None:
         self.app.push_screen(PreviewScreen(message.passage, self.query_one(ResultsPane).terms))
 
-    def on_results_pane_open_requested(self, message: ResultsPane.OpenRequested) -> None:
-        self.dapp.open_source(message.passage)
-
     def action_open_source(self) -> None:
         current = self.query_one(ResultsPane).current
         if current:
-            self.dapp.open_source(current)
+            self.post_message(OpenSource(current))
 
     # ------------------------------------------------------------ ask
 
@@ -172,10 +177,6 @@ class MainScreen(Screen[None]):
         return self._stream is not None
 
     async def ask(self, question: str) -> None:
-        if not hasattr(self.dapp.service, "ask"):
-            self.notify("asking is not available in this build; searching instead", timeout=4)
-            self.run_search(question)
-            return
         if self.answering:  # a new question replaces the one being answered
             self.action_stop()
             replaced = await self._end_stream()
@@ -197,9 +198,7 @@ class MainScreen(Screen[None]):
     ) -> None:
         worker = get_current_worker()
         with guarded(self, "ask"):
-            for item in self.dapp.service.ask(
-                self.collection, question, session=session, cancel=cancel
-            ):
+            for item in self.service.ask(self.collection, question, session=session, cancel=cancel):
                 if worker.is_cancelled:
                     cancel.set()  # keep draining: the final Answer still arrives, marked stopped
                 if isinstance(item, str):
@@ -226,9 +225,7 @@ class MainScreen(Screen[None]):
         turn = await self._end_stream()
         if turn is None:
             return
-        await turn.answer_md.update(linkify(answer.text) or "_(no answer)_")
-        turn.meta.update(sources_line(answer))
-        turn.answer = answer  # last: tests and citation keys treat it as "the turn is done"
+        await turn.show(answer)
         if answer.session is not None:
             self.session = answer.session
         cited = set(answer.cited)
@@ -257,7 +254,7 @@ class MainScreen(Screen[None]):
         if passage is None:
             self.app.bell()
             return
-        self.app.push_screen(PreviewScreen(passage, query_terms(self._last_query)))
+        self.app.push_screen(PreviewScreen(passage, highlight_terms(self._last_query)))
 
     # ------------------------------------------------------------ sessions
 
@@ -268,20 +265,18 @@ class MainScreen(Screen[None]):
         await self.query_one(ChatPane).clear()
         self.update_status()
 
-    async def show_history(self, session: int, turns: list[tuple[str, Any]]) -> None:
+    async def show_history(self, session: int, turns: list[tuple[str, Answer]]) -> None:
         """Reopen a stored session: its questions and answers, then continue it."""
         chat = self.query_one(ChatPane)
         await chat.clear()
         self.session = session
         for question, answer in turns:
             turn = await chat.new_turn(question)
-            turn.answer = answer
-            await turn.answer_md.update(linkify(answer.text) or "_(no answer)_")
-            turn.meta.update(sources_line(answer))
+            await turn.show(answer)
         self.update_status()
 
     def action_export_session(self) -> None:
         if self.session is None:
             self.notify("nothing to export yet: ask a question first", severity="warning")
             return
-        self.dapp.export_session(self.collection, self.session)
+        self.post_message(ExportSession(self.collection, self.session))

@@ -12,7 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from docchat.ui.widgets.items import Passage, highlight
+from docchat.ui.items import Passage, highlight
+from docchat.ui.messages import OpenSource
 
 CONTEXT_LINES = 6
 MAX_BYTES = 4 * 1024 * 1024
@@ -76,4 +77,4 @@ class PreviewScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_open_source(self) -> None:
-        self.app.open_source(self.passage)  # type: ignore[attr-defined]
+        self.post_message(OpenSource(self.passage))

@@ -2,123 +2,55 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer
 
-from docchat.types import Answer
+from docchat.presentation import when
 from docchat.ui.guard import guarded
-from docchat.ui.messages import Done, SessionOpened, SessionsLoaded, WorkFailed
-from docchat.ui.screens.dialogs import PromptScreen
-from docchat.ui.widgets.titlebar import TitleBar
+from docchat.ui.messages import (
+    ExportSession,
+    NewChat,
+    SessionChosen,
+    SessionsLoaded,
+)
+from docchat.ui.screens.table import TableScreen
 
 if TYPE_CHECKING:
-    from docchat.ui.app import DocchatApp
+    from docchat.service import Docchat
 
 
-def turns_from_messages(session: int, rows: list[Any]) -> list[tuple[str, Answer]]:
-    """(question, Answer) pairs from stored messages, for showing a session again."""
-    turns: list[tuple[str, Answer]] = []
-    question = ""
-    for row in rows:
-        if row.role == "user":
-            question = row.content
-            continue
-        answer = Answer(
-            text=row.content,
-            question=question,
-            query=row.query or question,
-            sources=tuple(row.sources),
-            cited=tuple(row.cited),
-            abstained=row.abstained,
-            stopped=row.stopped,
-            model=row.model or "",
-            session=session,
-        )
-        turns.append((question, answer))
-    return turns
-
-
-def export_session(app: App[Any], collection: str, session: int) -> None:
-    """Ask where to write, then write the session as Markdown (footnoted citations)."""
-    default = f"~/docchat-{collection}-session-{session}.md"
-
-    def write(target: str | None) -> None:
-        if not target:
-            return
-
-        def job() -> None:
-            dapp: DocchatApp = app  # type: ignore[assignment]
-            with guarded(app.screen, "export"):
-                text = dapp.service.export_session(collection, session)
-                path = Path(target).expanduser()
-                path.write_text(text, encoding="utf-8")
-                app.call_from_thread(app.notify, f"wrote {path}", title="export")
-
-        app.run_worker(job, thread=True, group="export")
-
-    app.push_screen(PromptScreen("Export the session as Markdown to:", default), write)
-
-
-class SessionsScreen(Screen[None]):
+class SessionsScreen(TableScreen[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Reopen", id="sessions.open", priority=True),
         Binding("n", "new", "New chat", id="sessions.new"),
         Binding("e", "export", "Export", id="sessions.export"),
         Binding("escape", "back", "Back", id="sessions.back"),
     ]
+    COLUMNS = ("id", "last used", "questions", "title")
 
-    def __init__(self, collection: str) -> None:
-        super().__init__(classes="list-screen")
+    def __init__(self, service: Docchat, collection: str) -> None:
+        super().__init__(service, f"docchat — sessions of {collection}")
         self.collection = collection
-        self.ids: list[int] = []
-        self.title = f"docchat — sessions of {collection}"
 
     @property
-    def dapp(self) -> DocchatApp:
-        return self.app  # type: ignore[return-value]
-
-    def compose(self) -> ComposeResult:
-        yield TitleBar()
-        yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("id", "last used", "questions", "title")
-        table.focus()
-        self.load()
+    def ids(self) -> list[int]:
+        return self.keys
 
     @work(thread=True, exclusive=True, group="sessions")
     def load(self) -> None:
         with guarded(self, "sessions"):
-            self.post_message(SessionsLoaded(self.dapp.service.sessions(self.collection)))
+            self.post_message(SessionsLoaded(self.service.sessions(self.collection)))
 
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        self.ids = [r.id for r in message.rows]
-        for r in message.rows:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.updated_at))
-            table.add_row(str(r.id), when, str(r.messages // 2), r.title, key=str(r.id))
+        self.show_rows(
+            [
+                (r.id, (str(r.id), when(r.updated_at), str(r.messages // 2), r.title))
+                for r in message.rows
+            ]
+        )
         self.sub_title = f"{len(self.ids)} sessions" if self.ids else "no sessions yet"
-
-    def on_work_failed(self, message: WorkFailed) -> None:
-        self.notify(message.error, title=f"{message.what} failed", severity="error", timeout=8)
-
-    def on_done(self, message: Done) -> None:
-        self.notify(message.text)
-
-    @property
-    def selected(self) -> int | None:
-        row = self.query_one(DataTable).cursor_row
-        return self.ids[row] if self.ids and row is not None and row < len(self.ids) else None
 
     def action_open(self) -> None:
         if self.selected is not None:
@@ -127,24 +59,12 @@ class SessionsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="sessions")
     def reopen(self, session: int) -> None:
         with guarded(self, "sessions"):
-            rows = self.dapp.service.session_messages(self.collection, session)
-            self.post_message(SessionOpened(session, turns_from_messages(session, rows)))
+            turns = self.service.session_turns(self.collection, session)
+            self.post_message(SessionChosen(session, turns))
 
-    async def on_session_opened(self, message: SessionOpened) -> None:
-        main = self.dapp._main_screen()
-        self.app.pop_screen()
-        if main is not None:
-            await main.show_history(message.session, message.turns)
-
-    async def action_new(self) -> None:
-        main = self.dapp._main_screen()
-        self.app.pop_screen()
-        if main is not None:
-            await main.action_new_session()
+    def action_new(self) -> None:
+        self.post_message(NewChat())
 
     def action_export(self) -> None:
         if self.selected is not None:
-            export_session(self.app, self.collection, self.selected)
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
+            self.post_message(ExportSession(self.collection, self.selected))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -10,10 +10,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select
 
+from docchat.ui.guard import report
+from docchat.ui.messages import SettingsSaved
 from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
-    from docchat.ui.app import DocchatApp
+    from docchat.service import Docchat
 
 # (section, key, label, kind): kind is "select:<source>", "int", "float" or "text".
 FIELDS: list[tuple[str, str, str, str]] = [
@@ -29,10 +31,7 @@ FIELDS: list[tuple[str, str, str, str]] = [
 ]
 
 
-def backends() -> list[str]:
-    from docchat.generate.registry import generator_names
-
-    return generator_names()
+INPUT_TYPES: dict[str, Literal["integer", "number", "text"]] = {"int": "integer", "float": "number"}
 
 
 class SettingsScreen(Screen[None]):
@@ -41,18 +40,15 @@ class SettingsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="settings.back"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, service: Docchat) -> None:
         super().__init__()
+        self.service = service
         self.title = "docchat — settings"
         self.sub_title = "Ctrl+S saves to the config file"
 
-    @property
-    def dapp(self) -> DocchatApp:
-        return self.app  # type: ignore[return-value]
-
     def _choices(self, source: str, current: str) -> list[str]:
         if source == "backends":
-            names = backends()
+            names = self.service.generator_backends()
         elif source == "modes":
             names = ["hybrid", "dense", "keyword"]
         else:
@@ -60,7 +56,7 @@ class SettingsScreen(Screen[None]):
         return names if current in names else [current, *names]
 
     def compose(self) -> ComposeResult:
-        settings = self.dapp.service.settings
+        settings = self.service.settings
         yield TitleBar()
         with VerticalScroll(id="settings-form"):
             for section, key, label, kind in FIELDS:
@@ -72,24 +68,24 @@ class SettingsScreen(Screen[None]):
                         options = [(c, c) for c in self._choices(kind[7:], str(value))]
                         yield Select(options, value=str(value), allow_blank=False, id=field_id)
                     else:
-                        typ = {"int": "integer", "float": "number"}.get(kind, "text")
-                        yield Input(str(value), type=typ, id=field_id)  # type: ignore[arg-type]
+                        yield Input(str(value), type=INPUT_TYPES.get(kind, "text"), id=field_id)
         yield Footer(compact=True)
 
-    def collect(self) -> dict[tuple[str, str], Any]:
+    def collect(self) -> dict[tuple[str, str], str | int | float]:
         """The fields whose value differs from the running settings, typed."""
-        settings = self.dapp.service.settings
-        changed: dict[tuple[str, str], Any] = {}
+        settings = self.service.settings
+        changed: dict[tuple[str, str], str | int | float] = {}
         for section, key, _, kind in FIELDS:
             widget = self.query_one(f"#set-{section}-{key}")
             raw = widget.value if isinstance(widget, Select | Input) else None
             if raw is None or raw is Select.BLANK:
                 continue
-            value: Any = str(raw)
+            text = str(raw)
+            value: str | int | float | None = text
             if kind == "int":
-                value = int(value) if value.strip() else None
+                value = int(text) if text.strip() else None
             elif kind == "float":
-                value = float(value) if value.strip() else None
+                value = float(text) if text.strip() else None
             if value is not None and value != getattr(getattr(settings, section), key):
                 changed[(section, key)] = value
         return changed
@@ -104,11 +100,16 @@ class SettingsScreen(Screen[None]):
             self.app.pop_screen()
             return
         if ("ui", "theme") in changed:
-            self.app.theme = changed.pop(("ui", "theme"))  # saved by the app's theme watcher
-        if changed and not self.dapp.save_settings(changed):
-            return
-        if any(section == "generate" for section, _ in changed):
-            self.dapp.settings_changed()
+            self.app.theme = str(changed.pop(("ui", "theme")))  # saved by the app's watcher
+        if changed:
+            try:
+                path = self.service.save_settings(changed)
+            except Exception as e:  # stay open, so the value can be fixed
+                report(self, e, "settings")
+                return
+            self.notify(f"saved to {path}", title="settings")
+            # To the app directly: this screen is closed before it could pass it on.
+            self.app.post_message(SettingsSaved(list(changed)))
         self.app.pop_screen()
 
     def action_back(self) -> None:

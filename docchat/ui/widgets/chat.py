@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Markdown, Static
 
-_CITE = re.compile(r"\[(\d{1,3})\]")
-
-
-def linkify(text: str) -> str:
-    """Turn `[n]` into Markdown links so a click on a citation can be handled."""
-    return _CITE.sub(lambda m: f"[\\[{m.group(1)}\\]](cite:{m.group(1)})", text)
-
-
-def sources_line(answer: Any) -> str:
-    """'cited [1] dropout.md lines 3–5 · …', or the passages offered when none was cited."""
-
-    def describe(sources: Any) -> str:
-        return " · ".join(f"[{s.n}] {s.path.rsplit('/', 1)[-1]} {s.location}" for s in sources)
-
-    parts = []
-    if answer.stopped:
-        parts.append("stopped")
-    if answer.abstained:
-        parts.append("not found in the documents")
-    if answer.cited_sources:
-        parts.append("cited " + describe(answer.cited_sources))
-    elif answer.sources:
-        parts.append("no citation; offered " + describe(answer.sources))
-    return " — ".join(parts)
+from docchat.presentation import CITE_LINK, link_citations, sources_line
+from docchat.types import Answer
 
 
 class ChatTurn(Vertical):
@@ -42,12 +20,18 @@ class ChatTurn(Vertical):
         self.question = question
         self.answer_md = Markdown("", classes="answer")
         self.meta = Static("", classes="meta")
-        self.answer: Any = None
+        self.answer: Answer | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(f"› {self.question}", classes="question", markup=False)
         yield self.answer_md
         yield self.meta
+
+    async def show(self, answer: Answer) -> None:
+        """The finished answer, its citations linked, and the line naming its sources."""
+        await self.answer_md.update(link_citations(answer) or "_(no answer)_")
+        self.meta.update(sources_line(answer))
+        self.answer = answer  # last: tests and citation keys treat it as "the turn is done"
 
 
 class ChatPane(VerticalScroll, can_focus=True):
@@ -67,8 +51,8 @@ class ChatPane(VerticalScroll, can_focus=True):
             super().__init__()
             self.n = n
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.border_title = "Chat"
         self._cite_index = -1
 
@@ -111,7 +95,7 @@ class ChatPane(VerticalScroll, can_focus=True):
         self.post_message(self.CitationChosen(n))
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
-        if event.href.startswith("cite:"):
+        if event.href.startswith(CITE_LINK):
             event.stop()
             event.prevent_default()
-            self.post_message(self.CitationChosen(int(event.href[5:])))
+            self.post_message(self.CitationChosen(int(event.href[len(CITE_LINK) :])))

@@ -10,7 +10,9 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from docchat.ui.widgets.items import Passage, highlight, query_terms, snippet
+from docchat.presentation import highlight_terms
+from docchat.ui.items import Passage, highlight, snippet
+from docchat.ui.messages import OpenSource
 
 
 class ResultsPane(OptionList):
@@ -26,20 +28,15 @@ class ResultsPane(OptionList):
             super().__init__()
             self.passage = passage
 
-    class OpenRequested(Message):
-        def __init__(self, passage: Passage) -> None:
-            super().__init__()
-            self.passage = passage
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.passages: list[Passage] = []
         self.terms: list[str] = []
         self.border_title = "Results"
 
     def show(self, passages: list[Passage], query: str, title: str = "Results") -> None:
         self.passages = passages
-        self.terms = query_terms(query)
+        self.terms = highlight_terms(query)
         self.border_title = title
         self.clear_options()
         if not passages:
@@ -85,4 +82,4 @@ class ResultsPane(OptionList):
 
     def action_open_source(self) -> None:
         if self.current:
-            self.post_message(self.OpenRequested(self.current))
+            self.post_message(OpenSource(self.current))

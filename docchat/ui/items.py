@@ -1,21 +1,16 @@
 """What the results pane and the preview show: one passage, from a search Hit or an answer's
-Source, with the query terms to highlight. Plain Python, so tests and snapshots can build it."""
+Source, with the query's words highlighted (presentation.highlight_terms picks them). Plain
+Python and Rich, so tests and snapshots can build it."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 
-# Words too common to be worth highlighting.
-_STOP_TEXT = (
-    "a an and are as at be by do does for from how i in is it of on or the this to was what "
-    "when where which who why with"
-)
-_STOP = frozenset(_STOP_TEXT.split())
+from docchat.types import Hit, Source, location
 
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ class Passage:
     cited: bool = False
 
     @classmethod
-    def from_hit(cls, hit: Any) -> Passage:
+    def from_hit(cls, hit: Hit) -> Passage:
         return cls(
             hit.path,
             hit.page,
@@ -44,7 +39,7 @@ class Passage:
         )
 
     @classmethod
-    def from_source(cls, source: Any, cited: bool) -> Passage:
+    def from_source(cls, source: Source, cited: bool) -> Passage:
         return cls(
             source.path,
             source.page,
@@ -63,17 +58,7 @@ class Passage:
 
     @property
     def location(self) -> str:
-        lines = (
-            f"line {self.line_start}"
-            if self.line_start == self.line_end
-            else f"lines {self.line_start}–{self.line_end}"
-        )
-        return f"p. {self.page}, {lines}" if self.page is not None else lines
-
-
-def query_terms(query: str) -> list[str]:
-    words = re.findall(r"\w+", query.lower())
-    return sorted({w for w in words if len(w) > 1 and w not in _STOP}, key=len, reverse=True)
+        return location(self.page, self.line_start, self.line_end)
 
 
 def highlight(text: str | Text, terms: list[str], style: str = "bold reverse") -> Text:

@@ -6,40 +6,16 @@ export stays right after the documents are re-indexed or removed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from functools import partial
 
-from docchat.generate.citations import markers
-from docchat.store.sessions import MessageRow, SessionRow
-from docchat.types import Source
-
-
-def footnote(source: Source) -> str:
-    return f"{source.path}, {source.location}"
-
-
-def _with_footnotes(text: str, answer_no: int, sources: Sequence[Source]) -> tuple[str, list[str]]:
-    """Replace "[1, 3]" by "[^2.1][^2.3]" (labels unique across the document) and return the
-    footnote lines for the sources actually cited."""
-    by_n = {s.n: s for s in sources}
-    used: dict[int, None] = {}
-    out: list[str] = []
-    last = 0
-    for start, end, numbers in markers(text):
-        known = [n for n in numbers if n in by_n]
-        if not known:
-            continue  # not a citation of ours (or a made-up number): leave it as written
-        out.append(text[last:start])
-        out.append("".join(f"[^{answer_no}.{n}]" for n in known))
-        used.update(dict.fromkeys(known))
-        last = end
-    out.append(text[last:])
-    notes = [f"[^{answer_no}.{n}]: {footnote(by_n[n])}" for n in used]
-    return "".join(out), notes
+from docchat.generate.citations import rewrite
+from docchat.presentation import place, when
+from docchat.types import MessageRow, SessionRow, Source
 
 
 def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str = "") -> str:
-    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.created_at))
+    started = when(session.created_at)
     where = f"collection *{collection}*, " if collection else ""
     lines = [f"# {session.title}", "", f"*docchat session {session.id}, {where}{started}*", ""]
     notes: list[str] = []
@@ -49,7 +25,9 @@ def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str
             lines += [f"**You:** {row.content}", ""]
             continue
         answer_no += 1
-        text, these = _with_footnotes(row.content, answer_no, row.sources)
+        by_n = {s.n: s for s in row.sources}
+        text, cited = rewrite(row.content, by_n, partial(_labels, answer_no))
+        these = [f"[^{answer_no}.{n}]: {_footnote(by_n[n])}" for n in cited]
         if row.stopped:
             text += " *(stopped)*"
         if row.query and rows and row.query.strip() != _question_before(rows, row):
@@ -59,6 +37,15 @@ def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str
     if notes:
         lines += ["---", "", *notes, ""]
     return "\n".join(lines)
+
+
+def _labels(answer_no: int, numbers: list[int]) -> str:
+    """ "[1, 3]" in answer 2 becomes "[^2.1][^2.3]": labels unique across the document."""
+    return "".join(f"[^{answer_no}.{n}]" for n in numbers)
+
+
+def _footnote(s: Source) -> str:
+    return place(s.path, s.page, s.line_start, s.line_end)
 
 
 def _question_before(rows: Sequence[MessageRow], answer: MessageRow) -> str:

@@ -1,0 +1,93 @@
+"""The words docchat says to people, written once for the CLI and the TUI (no Textual here).
+
+A place in a file (`p. 3, lines 10–24`) is `types.location`, since the model's prompt uses it
+too; everything built on it is here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from docchat.generate.citations import rewrite
+from docchat.retrieve.terms import STOPWORDS, query_terms
+from docchat.types import Answer, IndexSummary, Source, location
+
+CITE_LINK = "cite:"  # href scheme of a linked citation: `cite:3` is source [3]
+
+__all__ = [
+    "CITE_LINK",
+    "highlight_terms",
+    "index_summary",
+    "link_citations",
+    "location",
+    "place",
+    "size",
+    "sources_line",
+    "when",
+]
+
+
+def place(path: str, page: int | None, line_start: int, line_end: int) -> str:
+    """'notes/a.pdf, p. 3, lines 10–24'."""
+    return f"{path}, {location(page, line_start, line_end)}"
+
+
+def when(timestamp: float) -> str:
+    """A unix time as local '2025-03-14 09:26'."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def size(n: float) -> str:
+    """Bytes as '512 B', '1.5 KB', '3.2 GB'."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def index_summary(s: IndexSummary, seconds: float | None = None, *, chunks: bool = True) -> str:
+    """'done in 2.1s — 3 indexed, 0 unchanged, 1 skipped, 0 failed, 0 removed; chunks +9 −0'
+    (`seconds` defaults to the run's own time; the TUI counts from the press of a key)."""
+    head = "stopped" if s.cancelled else "done"
+    took = s.seconds if seconds is None else seconds
+    text = (
+        f"{head} in {took:.1f}s — {s.indexed} indexed, {s.unchanged} unchanged, "
+        f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed"
+    )
+    return f"{text}; chunks +{s.chunks_added} −{s.chunks_removed}" if chunks else text
+
+
+def sources_line(answer: Answer) -> str:
+    """'cited [1] dropout.md lines 3–5 · …', or the passages offered when none was cited."""
+
+    def describe(sources: Iterable[Source]) -> str:
+        return " · ".join(f"[{s.n}] {s.path.rsplit('/', 1)[-1]} {s.location}" for s in sources)
+
+    parts = []
+    if answer.stopped:
+        parts.append("stopped")
+    if answer.abstained:
+        parts.append("not found in the documents")
+    if answer.cited_sources:
+        parts.append("cited " + describe(answer.cited_sources))
+    elif answer.sources:
+        parts.append("no citation; offered " + describe(answer.sources))
+    return " — ".join(parts)
+
+
+def link_citations(answer: Answer) -> str:
+    """The answer's text as Markdown in which every citation of an offered source is a link
+    (`cite:n`): `[1, 3]` becomes `[1][3]`, each clickable, `[2-4]` becomes `[2][3][4]`."""
+    known = {s.n for s in answer.sources}
+    text, _ = rewrite(
+        answer.text, known, lambda ns: "".join(f"[\\[{n}\\]]({CITE_LINK}{n})" for n in ns)
+    )
+    return text
+
+
+def highlight_terms(query: str) -> list[str]:
+    """The words of a query worth highlighting in a passage, longest first."""
+    words = {t for t in query_terms(query, drop_stopwords=False) if len(t) > 1}
+    return sorted(words - STOPWORDS, key=lambda t: (-len(t), t))
