@@ -1,5 +1,9 @@
 """Names -> generator backends, and the per-process cache of loaded models.
 
+The cache follows the one policy of docchat/model_cache.py (a couple kept, least recently
+used closed first). It is per process rather than per facade because a loaded generator is a
+process-wide resource: usually a child process holding the model.
+
 Built-ins register exactly as a plugin would: `register_generator("name", factory)`, where the
 factory takes GenerateSettings and returns a loaded Generator. A backend registered with
 `isolated=True` (native code that can crash: llama.cpp, torch) is loaded in a child process
@@ -10,14 +14,13 @@ that defines the factory, so an isolated plugin backend must live in an importab
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from docchat.config import GenerateSettings
 from docchat.errors import ConfigError
 from docchat.generate.base import Generator
+from docchat.model_cache import ModelCache
 
 GeneratorFactory = Callable[[GenerateSettings], Generator]
 #: Validates the configured model before loading; returns its local path (for messages).
@@ -33,10 +36,7 @@ class Backend:
 
 _BACKENDS: dict[str, Backend] = {}
 
-# Loaded models are big: keep a couple (e.g. the TUI switching back and forth), no more.
-CACHE_SIZE = 2
-_cache: OrderedDict[tuple[object, ...], Generator] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: ModelCache[Generator] = ModelCache(close=lambda generator: generator.close())
 
 
 def register_generator(
@@ -129,24 +129,12 @@ def cache_key(settings: GenerateSettings) -> tuple[object, ...]:
 
 def get_generator(settings: GenerateSettings) -> Generator:
     """The loaded generator for these settings, loading it on first use."""
-    key = cache_key(settings)
-    with _cache_lock:  # held while loading, so two threads never load the same model twice
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        generator = create_generator(settings)
-        _cache[key] = generator
-        while len(_cache) > CACHE_SIZE:
-            _, old = _cache.popitem(last=False)
-            old.close()
-        return generator
+    return _cache.get(cache_key(settings), lambda: create_generator(settings))
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        while _cache:
-            _, old = _cache.popitem(last=False)
-            old.close()
+    """Close every loaded generator (ends their model processes)."""
+    _cache.clear()
 
 
 def with_overrides(settings: GenerateSettings, overrides: dict[str, object]) -> GenerateSettings:
