@@ -178,6 +178,12 @@ class GenerateSettings(_Section):
         description="GGUF file (llama-cpp), model folder or name (transformers), or model id "
         "(openai). Empty: the bundled SmolLM2-135M-Instruct GGUF.",
     )
+    model_dirs: list[str] = Field(
+        default_factory=list,
+        description="Extra folders searched (with their subfolders) for GGUF chat models, "
+        "besides the Hugging Face cache, Ollama's store and LM Studio's folder; what "
+        "`docchat models` lists there, --model accepts by name.",
+    )
     n_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
     n_threads: int = Field(
         0,

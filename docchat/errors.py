@@ -42,6 +42,11 @@ class ModelError(DocchatError):
     """A model cannot be found, loaded or run."""
 
 
+class ModelCrashed(ModelError):
+    """The model's own process died (a signal, out of memory, abort() in native code); the
+    next request starts a new one."""
+
+
 class MissingDependency(DocchatError):
     """An optional library is not installed; the message says what to install."""
 

@@ -6,17 +6,16 @@ export stays right after the documents are re-indexed or removed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from functools import partial
 
 from docchat.generate.citations import rewrite
-from docchat.presentation import place
+from docchat.presentation import place, when
 from docchat.types import MessageRow, SessionRow, Source
 
 
 def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str = "") -> str:
-    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.created_at))
+    started = when(session.created_at)
     where = f"collection *{collection}*, " if collection else ""
     lines = [f"# {session.title}", "", f"*docchat session {session.id}, {where}{started}*", ""]
     notes: list[str] = []

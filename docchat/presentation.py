@@ -6,6 +6,7 @@ too; everything built on it is here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from docchat.generate.citations import rewrite
@@ -23,12 +24,18 @@ __all__ = [
     "place",
     "size",
     "sources_line",
+    "when",
 ]
 
 
 def place(path: str, page: int | None, line_start: int, line_end: int) -> str:
     """'notes/a.pdf, p. 3, lines 10–24'."""
     return f"{path}, {location(page, line_start, line_end)}"
+
+
+def when(timestamp: float) -> str:
+    """A unix time as local '2025-03-14 09:26'."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
 def size(n: float) -> str:

@@ -33,6 +33,8 @@ from docchat.types import (
 
 if TYPE_CHECKING:
     from docchat.generate.base import Generator
+    from docchat.generate.discovery import LocalModel
+    from docchat.passages import PassageText
     from docchat.retrieve.rerank import Reranker
 
 
@@ -148,11 +150,21 @@ class Docchat:
     def remove(self, name: str) -> list[str]:
         """Delete a collection: its folder and, on a Milvus server, its vector collection;
         returns a line for anything that could not be deleted."""
+        from docchat.store.transfer import drop_outside_vectors
+
         with self._lock:
             coll = self._collections.pop(name, None)
             if coll:
                 coll.close()
-        return remove_collection(name, self.settings.data_dir, self.settings.store)
+
+        def drop_vectors() -> list[str]:
+            doomed = Collection.open(name, self.settings.data_dir, store=self.settings.store)
+            try:
+                return drop_outside_vectors(doomed)
+            finally:
+                doomed.close()
+
+        return remove_collection(name, self.settings.data_dir, before=drop_vectors)
 
     def close(self) -> None:
         """Close every open collection (and the connections of their vector stores)."""
@@ -248,9 +260,12 @@ class Docchat:
     def generator(self, **overrides: Any) -> Generator:
         """The chat model (generate settings, plus `overrides`), loaded once per process and
         reused; the TUI calls this in a worker to warm the model up."""
+        from docchat.generate.discovery import use_model_dirs
         from docchat.generate.registry import get_generator, with_overrides
 
-        return get_generator(with_overrides(self.settings.generate, overrides))
+        settings = with_overrides(self.settings.generate, overrides)
+        use_model_dirs(settings.model_dirs)  # so `--model NAME` also finds models there
+        return get_generator(settings)
 
     def ask(
         self,
@@ -347,3 +362,49 @@ class Docchat:
         from docchat.generate.registry import generator_names
 
         return generator_names()
+
+    def open_passage(
+        self,
+        collection: str,
+        path: str,
+        line_start: int,
+        line_end: int | None = None,
+        page: int | None = None,
+        context: int = 3,
+    ) -> PassageText:
+        """The exact lines of a passage of one of the collection's documents, with context."""
+        from docchat.passages import open_passage
+
+        coll = self.open_collection(collection)
+        return open_passage(coll, path, line_start, line_end, page, context)
+
+    # ------------------------------------------------------------ models on this machine
+
+    def local_models(self, **generation_overrides: Any) -> list[LocalModel]:
+        """Chat models runnable without downloading (generate/discovery.py): the bundled one,
+        generate.model_dirs, the HF cache, Ollama, LM Studio; each judged against this
+        machine's RAM/VRAM for generate.n_ctx and n_gpu_layers (overridable)."""
+        from docchat.generate.discovery import local_models
+        from docchat.generate.registry import with_overrides
+
+        cfg = with_overrides(self.settings.generate, generation_overrides)
+        return local_models(cfg.model_dirs, n_ctx=cfg.n_ctx, n_gpu_layers=cfg.n_gpu_layers)
+
+    def pull_model(
+        self, spec: str, on_status: Callable[[str], None] | None = None
+    ) -> tuple[LocalModel, int]:
+        """Download `owner/repo[:FILE|:QUANT]` from the HF hub into its cache (resuming a
+        partial download); returns the model as listed and the bytes fetched now."""
+        from docchat.generate.discovery import Candidate, describe, file_size
+        from docchat.generate.fit import machine_memory
+        from docchat.generate.pull import pull
+
+        pulled = pull(spec, on_status=on_status)
+        cfg = self.settings.generate
+        candidate = Candidate(pulled.name, "huggingface", pulled.path, file_size(pulled.path))
+        model = describe(
+            candidate, n_ctx=cfg.n_ctx, n_gpu_layers=cfg.n_gpu_layers, memory=machine_memory()
+        )
+        if model is None:
+            raise DocchatError(f"{pulled.name} was downloaded but is not a chat model")
+        return model, pulled.downloaded_bytes

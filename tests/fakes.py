@@ -4,13 +4,15 @@ FakeEmbedder is a hashed bag of words: texts sharing words get similar vectors, 
 tests are meaningful, and it costs microseconds. It registers as the embed backend "fake"
 (import this module as a plugin: DOCCHAT_PLUGINS=fakes with tests/ on PYTHONPATH).
 FakeGenerator (below) echoes its first source with a citation and registers as the generate
-backend "fake".
+backend "fake" (in-process) and "fake-process" (in a child process, through the same protocol
+as llama.cpp; see MAGIC below for the ways to make that child misbehave on purpose).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import threading
 import time
 import zlib
@@ -21,6 +23,7 @@ import numpy as np
 from docchat.config import EmbedSettings, GenerateSettings
 from docchat.embed.base import Embedder, normalize
 from docchat.embed.registry import register_embedder
+from docchat.errors import ModelError
 from docchat.generate.base import (
     ChatMessage,
     GenerationOptions,
@@ -122,8 +125,14 @@ class FakeGenerator(Generator):
         cancel: threading.Event | None,
     ) -> Iterator[str]:
         self.calls.append(list(messages))
+        magic = _magic(messages)
+        if magic == "ENDLESS":
+            yield from _endless(options, cancel)
+            return
         text = self.responses.pop(0) if self.responses else self._echo(messages)
         for i, piece in enumerate(re.findall(r"\s*\S+", text)[: options.max_tokens]):
+            if magic and i == (0 if magic == "IGNORE_STOP" else 2):
+                _misbehave(magic)
             if cancel is not None and cancel.is_set():
                 return
             self.pieces_yielded += 1
@@ -147,8 +156,47 @@ class FakeGenerator(Generator):
         return f"The documents say: {source.group(1)[:200]} [1]"
 
 
+# Words that, in a prompt, make the fake misbehave — only inside a model process (where
+# DOCCHAT_MODEL_PROCESS is set), so a stray one can never take the test runner down. Crashes
+# and errors come after two pieces (the parent has a partial answer by then); IGNORE_STOP
+# hangs before the first one, like a native call that never returns.
+MAGIC = ("CRASH_SIGSEGV", "CRASH_SIGKILL", "CRASH_ABORT", "IGNORE_STOP", "RAISE_ERROR", "ENDLESS")
+
+
+def _magic(messages: Sequence[ChatMessage]) -> str:
+    if not os.environ.get("DOCCHAT_MODEL_PROCESS") or messages[0]["content"].startswith("Rewrite"):
+        return ""  # in-process, or rewriting a follow-up: misbehave in the answer only
+    text = " ".join(m["content"] for m in messages)
+    return next((word for word in MAGIC if word in text), "")
+
+
+def _misbehave(magic: str) -> None:
+    if magic == "CRASH_SIGSEGV":
+        os.kill(os.getpid(), signal.SIGSEGV)  # what a bad native kernel does
+    elif magic == "CRASH_SIGKILL":
+        os.kill(os.getpid(), signal.SIGKILL)  # what the out-of-memory killer does
+    elif magic == "CRASH_ABORT":
+        os.abort()  # what a failed GGML_ASSERT does
+    elif magic == "RAISE_ERROR":
+        raise ModelError("the fake model failed on purpose")
+    elif magic == "IGNORE_STOP":
+        while True:  # a native call that never looks at the cancel event
+            time.sleep(0.05)
+
+
+def _endless(options: GenerationOptions, cancel: threading.Event | None) -> Iterator[str]:
+    """One word per token up to max_tokens, checking `cancel` before each, as backends do."""
+    for _ in range(options.max_tokens):
+        if cancel is not None and cancel.is_set():
+            return
+        yield " word"
+
+
 def _generator_factory(settings: GenerateSettings) -> Generator:
+    if os.environ.get("DOCCHAT_MODEL_PROCESS") and os.environ.get("FAKE_GENERATOR_LOAD_CRASH"):
+        os.kill(os.getpid(), signal.SIGSEGV)
     return FakeGenerator(name=settings.model or "fake-generator", n_ctx=settings.n_ctx)
 
 
 register_generator("fake", _generator_factory)
+register_generator("fake-process", _generator_factory, isolated=True)

@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docchat.ingest.chunking import chunk_page
-from docchat.types import Heading, Page
+from docchat.types import ChunkSpan, Heading, Page
 
 COUNT = FakeEmbedder().count_tokens
 
 
-def assert_spans_exact(page: Page, chunks: list) -> None:
+def assert_spans_exact(page: Page, chunks: list[ChunkSpan]) -> None:
     lines = page.text.split("\n")
     for c in chunks:
         assert page.text[c.char_start : c.char_end] == c.text
@@ -38,7 +38,7 @@ def test_spans_map_back_to_text_and_fit_budget() -> None:
     assert all(c.page == 3 for c in chunks)
     assert_spans_exact(page, chunks)
     # Every word of the page is in some chunk: nothing is dropped between chunks.
-    covered = set()
+    covered: set[int] = set()
     for c in chunks:
         covered.update(range(c.char_start, c.char_end))
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())

@@ -31,7 +31,9 @@ def docchat_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def docchat(*args: str, env: dict[str, str], check: bool = False) -> subprocess.CompletedProcess:
+def docchat(
+    *args: str, env: dict[str, str], check: bool = False
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "docchat", *args],
         env=env,
@@ -44,7 +46,7 @@ def docchat(*args: str, env: dict[str, str], check: bool = False) -> subprocess.
     return proc
 
 
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:
     """Wait for a marker file the fake embedder drops when it reaches its hang point."""
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -204,7 +206,7 @@ def test_exclude_flag_adds_to_the_configured_patterns(tmp_path: Path, docs: Path
 
 
 @pytest.fixture
-def held_index(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
+def held_index(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, Path]]:
     """A `docchat index` of 300 files, held inside the embedder; killed at teardown if a
     failing test left it running."""
     corpus = make_corpus(tmp_path / "corpus", 300)
@@ -219,7 +221,7 @@ def held_index(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
 
 def _start_and_hold(
     tmp_path: Path, corpus: Path, after: str = "2", checkpoint: str = "1000", **env_extra: str
-) -> tuple[subprocess.Popen, Path]:
+) -> tuple[subprocess.Popen[str], Path]:
     """Start `docchat index` and return once the fake embedder holds it mid-run."""
     marker = tmp_path / "hung"
     env = docchat_env(
@@ -241,7 +243,7 @@ def _start_and_hold(
 
 
 def test_ctrl_c_stops_cleanly_with_a_summary_and_resume_finishes(
-    tmp_path: Path, held_index: tuple[subprocess.Popen, Path, Path]
+    tmp_path: Path, held_index: tuple[subprocess.Popen[str], Path, Path]
 ) -> None:
     proc, marker, corpus = held_index
     proc.send_signal(signal.SIGINT)  # asks the run to stop after the current file
@@ -259,7 +261,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_resume_finishes(
 
 
 def test_second_ctrl_c_aborts_and_the_collection_stays_consistent(
-    tmp_path: Path, held_index: tuple[subprocess.Popen, Path, Path]
+    tmp_path: Path, held_index: tuple[subprocess.Popen[str], Path, Path]
 ) -> None:
     proc, _marker, corpus = held_index
     proc.send_signal(signal.SIGINT)

@@ -10,15 +10,18 @@ import pytest
 from backends import both_backends
 from fakes import FakeEmbedder
 
+from docchat.config import Settings
 from docchat.errors import CollectionError, CollectionLocked, DocchatError, ModelMismatch
 from docchat.service import Docchat
 from docchat.store.collection import Collection
 from docchat.store.lock import WriterLock
 from docchat.store.writer import writing
-from docchat.types import ChunkSpan, FileDone, IndexSummary
+from docchat.types import ChunkSpan, FileDone, IndexSummary, ParsedDocument
 
 
-def run(service: Docchat, name: str, *paths: Path, cancel: threading.Event | None = None):
+def run(
+    service: Docchat, name: str, *paths: Path, cancel: threading.Event | None = None
+) -> tuple[IndexSummary, list[FileDone]]:
     events = list(service.index(name, [str(p) for p in paths], cancel))
     summary = events[-1]
     assert isinstance(summary, IndexSummary)
@@ -120,7 +123,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(service: Docchat, docs: Path
 
 @both_backends
 def test_model_change_stops_with_the_command_to_reembed(
-    service: Docchat, fake_settings, docs: Path
+    service: Docchat, fake_settings: Settings, docs: Path
 ) -> None:
     run(service, "t", docs)
     other = Docchat(fake_settings.model_copy(deep=True))
@@ -165,6 +168,7 @@ def test_cancel_stops_and_leaves_a_consistent_collection(service: Docchat, tmp_p
         if isinstance(event, FileDone) and event.status == "indexed":
             cancel.set()
     summary = events[-1]
+    assert isinstance(summary, IndexSummary)
     assert summary.cancelled and 0 < summary.indexed < 120
     assert service.check("m").ok
     summary, _ = run(service, "m", root)
@@ -246,16 +250,14 @@ def test_remove_collection(service: Docchat, docs: Path) -> None:
 def test_a_parser_crash_on_one_file_is_reported_and_the_run_goes_on(
     service: Docchat, docs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import docchat.indexing
+    from docchat.ingest.parsers import parse
 
-    real_parse = docchat.indexing.parse
-
-    def flaky(path: Path):
+    def flaky(path: Path) -> ParsedDocument:
         if path.name == "bread.txt":
             raise KeyError("parser bug")
-        return real_parse(path)
+        return parse(path)
 
-    monkeypatch.setattr(docchat.indexing, "parse", flaky)
+    monkeypatch.setattr("docchat.indexing.parse", flaky)
     summary, _ = run(service, "t", docs)
     assert summary.indexed == 2
     assert summary.failed == [(str((docs / "bread.txt").resolve()), "KeyError: 'parser bug'")]
@@ -286,7 +288,7 @@ def test_past_the_threshold_the_index_becomes_approximate_and_stays_correct(
 
 
 def test_reindexing_keeps_the_collections_model_unless_another_is_asked_for(
-    fake_settings, docs: Path
+    fake_settings: Settings, docs: Path
 ) -> None:
     from docchat.config import load_settings
 
@@ -317,7 +319,7 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
     run(service, "t", docs)
     (docs / "new.txt").write_text("A new file about glaciers.\n", encoding="utf-8")
 
-    def no_space(self, path):  # the vector file cannot be written
+    def no_space(self: VectorIndex, path: Path) -> None:  # the vector file cannot be written
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(VectorIndex, "save", no_space)
@@ -326,7 +328,7 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
     monkeypatch.undo()
     assert service.check("t").ok
 
-    def db_full(self, **kwargs):
+    def db_full(self: CollectionWriter, **kwargs: object) -> tuple[int, int]:
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(CollectionWriter, "put", db_full)

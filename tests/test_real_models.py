@@ -28,10 +28,12 @@ def test_bundled_model_resolves_offline_and_embeds(real: Docchat) -> None:
 
 
 def test_chunks_never_exceed_the_models_window(real: Docchat) -> None:
+    from docchat.embed.sentence_transformers import SentenceTransformerEmbedder
     from docchat.ingest.chunking import chunk_page
     from docchat.types import Page
 
     embedder = real.embedder()
+    assert isinstance(embedder, SentenceTransformerEmbedder)
     text = "\n\n".join(
         "Pneumonoultramicroscopicsilicovolcanoconiosis " * (i % 40 + 1) + f"section {i}."
         for i in range(60)

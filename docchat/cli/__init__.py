@@ -74,19 +74,10 @@ def quiet_library_logs() -> None:
 
 
 def _register() -> None:
-    from docchat.cli import collections, index, search
+    from docchat.cli import ask, collections, doctor, index, mcp, models, search, sessions
+    from docchat.cli import eval as evaluate
 
-    for module in (index, search, collections):
-        for command in module.COMMANDS:
-            main.add_command(command)
-    # Commands from later stages register themselves if present (answers, eval, sessions).
-    for optional in ("ask", "sessions", "eval"):
-        try:
-            module = __import__(f"docchat.cli.{optional}", fromlist=["COMMANDS"])
-        except ModuleNotFoundError as e:
-            if e.name != f"docchat.cli.{optional}":
-                raise
-            continue
+    for module in (index, search, ask, sessions, collections, models, mcp, doctor, evaluate):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -15,22 +15,21 @@ import click
 from docchat.cli.common import (
     EXIT_INTERRUPTED,
     AppContext,
-    fail,
     first_ctrl_c_sets,
     print_json,
     run_guarded,
 )
+from docchat.cli.pipes import (
+    answer_heading,
+    answer_markdown_footer,
+    chosen_format,
+    format_options,
+    shown_path,
+    text_or_stdin,
+)
+from docchat.errors import DocchatError
 from docchat.presentation import place
 from docchat.types import Answer, Source
-
-
-def shown_path(path: str) -> str:
-    """Relative to the working directory when under it: shorter, and still clickable."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def source_line(source: Source, cited: bool) -> str:
@@ -39,11 +38,7 @@ def source_line(source: Source, cited: bool) -> str:
 
 
 def read_question(question: str | None) -> str:
-    if question is None and not sys.stdin.isatty():
-        question = sys.stdin.read()
-    if not question or not question.strip():
-        fail("give a question, as an argument or on standard input")
-    return question.strip()
+    return text_or_stdin(question, "question")
 
 
 def print_footer(answer: Answer) -> None:
@@ -54,6 +49,11 @@ def print_footer(answer: Answer) -> None:
         cited = set(answer.cited)
         for source in answer.sources:
             click.echo(source_line(source, source.n in cited))
+    print_footer_facts(answer)
+
+
+def print_footer_facts(answer: Answer) -> None:
+    """Model, timings and session, on stderr: about the run, not part of the answer."""
     t = answer.timings
     facts = [answer.model] if answer.model and not answer.abstained else []
     if t.retrieval_ms is not None:
@@ -73,13 +73,16 @@ def print_footer(answer: Answer) -> None:
 @click.option("-c", "--collection", required=True, help="Collection to answer from.")
 @click.option("--session", metavar="new|last|ID", help="Start or continue a stored conversation.")
 @click.option("--backend", help="Generator backend: llama-cpp, transformers, openai, ...")
-@click.option("--model", help="GGUF file, model folder or name (default: the bundled model).")
+@click.option(
+    "--model",
+    help="GGUF file, model folder, or a name `docchat models` lists (default: bundled).",
+)
 @click.option("--gpu-layers", type=int, help="Layers offloaded to the GPU (llama-cpp; -1 = all).")
 @click.option("--n-ctx", type=int, help="Context window in tokens.")
 @click.option("--max-tokens", type=int, help="Longest answer, in tokens.")
 @click.option("--temperature", type=float, help="Sampling temperature (0 = greedy).")
 @click.option("-k", type=int, help="Passages retrieved and offered to the model.")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer and sources as JSON.")
+@format_options
 @click.pass_obj
 def ask(
     app: AppContext,
@@ -93,9 +96,15 @@ def ask(
     max_tokens: int | None,
     temperature: float | None,
     k: int | None,
+    fmt: str | None,
     as_json: bool,
 ) -> None:
-    """Answer QUESTION from a collection's documents, citing them (QUESTION may come on stdin)."""
+    """Answer QUESTION from a collection's documents, citing them.
+
+    QUESTION may come on standard input (give `-`, or leave it out when piping).
+    """
+    output = chosen_format(fmt, as_json)
+    as_json = output == "json"
 
     def body() -> int:
         text = read_question(question)
@@ -114,24 +123,40 @@ def ask(
                 click.secho(f"(searching for: {query})", fg="cyan", err=True)
 
         answer: Answer | None = None
-        with first_ctrl_c_sets(cancel):
-            for item in app.service().ask(
-                collection,
-                text,
-                session=session,
-                cancel=cancel,
-                k=k,
-                on_query=show_query,
-                **overrides,
-            ):
-                if isinstance(item, Answer):
-                    answer = item
-                elif not as_json:
-                    click.echo(item, nl=False)
-                    sys.stdout.flush()
+        # md starts with the question as a title, written with the first output, so a
+        # failure before it (no such collection, say) leaves stdout empty.
+        heading = answer_heading(text) if output == "md" else ""
+        streamed = False
+        try:
+            with first_ctrl_c_sets(cancel):
+                for item in app.service().ask(
+                    collection,
+                    text,
+                    session=session,
+                    cancel=cancel,
+                    k=k,
+                    on_query=show_query,
+                    **overrides,
+                ):
+                    if heading and not as_json:
+                        click.echo(heading, nl=False)
+                        heading = ""
+                    if isinstance(item, Answer):
+                        answer = item
+                    elif not as_json:
+                        click.echo(item, nl=False)
+                        sys.stdout.flush()
+                        streamed = True
+        except DocchatError:
+            if streamed:  # the model crashed mid-answer: end the partial line first
+                click.echo()
+            raise
         assert answer is not None
         if as_json:
             print_json(answer.to_json())
+        elif output == "md":
+            click.echo(answer_markdown_footer(answer), nl=False)
+            print_footer_facts(answer)
         else:
             click.echo()
             print_footer(answer)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
-from docchat.presentation import size
+from docchat.presentation import size, when
 
 
 @click.group()
@@ -30,11 +29,10 @@ def list_(app: AppContext, as_json: bool) -> None:
         if not infos:
             click.echo("no collections yet — try: docchat index FOLDER -c NAME")
         for i in infos:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_indexed or 0))
             click.echo(
                 f"{i.name:<20} {i.documents:>7} docs {i.chunks:>8} chunks  "
-                f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  {when}  "
-                f"{i.vector_backend}"
+                f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  "
+                f"{when(i.last_indexed or 0)}  {i.vector_backend}"
             )
         return 0
 

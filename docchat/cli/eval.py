@@ -1,12 +1,20 @@
-"""`docchat eval [BEIR_FOLDER] [--corpus/--queries/--qrels]`: retrieval quality per mode."""
+"""`docchat eval [BEIR_FOLDER] [--corpus/--queries/--qrels]`: retrieval quality per mode;
+`docchat eval --questions FILE --docs FOLDER`: the same by page on real documents."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
+from docchat.errors import DocchatError
+
+if TYPE_CHECKING:
+    from docchat.config import Settings
+    from docchat.evaluation import Progress
 
 MODES = ("dense", "keyword", "hybrid", "default")
 
@@ -16,6 +24,21 @@ MODES = ("dense", "keyword", "hybrid", "default")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="corpus.jsonl")
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False), help="queries.jsonl")
 @click.option("--qrels", type=click.Path(exists=True, dir_okay=False), help="qrels TSV.")
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Question set (JSONL: question -> expected file/page); scored by page. Needs --docs.",
+)
+@click.option(
+    "--docs",
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder of the documents the questions are about (one subfolder per corpus).",
+)
+@click.option(
+    "--details",
+    type=click.Path(dir_okay=False, writable=True),
+    help="With --questions: write each question's ranked pages to this JSONL file.",
+)
 @click.option(
     "--mode",
     "modes",
@@ -35,6 +58,9 @@ def eval_command(
     corpus: str | None,
     queries: str | None,
     qrels: str | None,
+    questions: str | None,
+    docs: str | None,
+    details: str | None,
     modes: tuple[str, ...],
     chunk_tokens: int | None,
     chunk_overlap: int | None,
@@ -42,7 +68,9 @@ def eval_command(
     keep: bool,
     as_json: bool,
 ) -> None:
-    """Measure retrieval quality on a BEIR-format set (nDCG@10, Recall@100, MRR@10, latency).
+    """Measure retrieval quality on a BEIR-format set (nDCG@10, Recall@100, MRR@10, latency),
+    or with --questions/--docs on real documents by distinct page (hit@1, hit@5, MRR@10,
+    nDCG@10).
 
     The corpus is indexed into a throwaway collection through the normal index path; every
     query then runs in each mode. "hybrid" is plain RRF (k=60, equal weights); "default" is
@@ -63,8 +91,16 @@ def eval_command(
             settings = settings.model_copy(
                 update={"index": settings.index.model_copy(update={"chunk_overlap": 0})}
             )
-        data = resolve_set(folder, corpus, queries, qrels)
         progress = None if as_json else (lambda msg: click.echo(msg, err=True))
+        if details and not questions:
+            raise DocchatError("eval: --details goes with --questions")
+        if questions or docs:
+            if folder or corpus or queries or qrels:
+                raise DocchatError("eval: give either a BEIR set or --questions with --docs")
+            if not (questions and docs):
+                raise DocchatError("eval: --questions and --docs go together")
+            return _by_page(settings, questions, docs, details, modes, keep, as_json, progress)
+        data = resolve_set(folder, corpus, queries, qrels)
         rows = evaluate_set(settings, data, list(modes or MODES), keep=keep, progress=progress)
         if as_json:
             print_json([r.to_json() for r in rows])
@@ -80,6 +116,42 @@ def eval_command(
         return 0
 
     run_guarded(body)
+
+
+def _by_page(
+    settings: Settings,
+    questions: str,
+    docs: str,
+    details: str | None,
+    modes: tuple[str, ...],
+    keep: bool,
+    as_json: bool,
+    progress: Progress | None,
+) -> int:
+    from docchat.page_eval import PAGE_METRICS, evaluate_questions
+
+    report = evaluate_questions(
+        settings, Path(questions), Path(docs), list(modes or MODES), keep=keep, progress=progress
+    )
+    if details:
+        try:
+            with open(details, "w", encoding="utf-8") as f:
+                for d in report.details:
+                    f.write(json.dumps(d, ensure_ascii=False) + "\n")
+        except OSError as e:
+            raise DocchatError(f"eval: cannot write {details}: {e.strerror}") from None
+    if as_json:
+        print_json([r.to_json() for r in report.rows])
+        return 0
+    if report.unanswerable:
+        click.echo(f"({report.unanswerable} unanswerable questions not scored)", err=True)
+    heads = " ".join(f"{m:>7}" for m in PAGE_METRICS)
+    click.echo(f"{'mode':<9} {'corpus':<18} {'n':>4} {heads} {'p50 ms':>7} {'p95 ms':>7}")
+    for r in report.rows:
+        values = " ".join(f"{r.metrics[m]:>7.4f}" for m in PAGE_METRICS)
+        ms = f"{r.p50_ms:>7.1f} {r.p95_ms:>7.1f}"
+        click.echo(f"{r.mode:<9} {r.corpus:<18} {r.questions:>4} {values} {ms}")
+    return 0
 
 
 COMMANDS = [eval_command]

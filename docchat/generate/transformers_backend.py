@@ -69,6 +69,7 @@ class TransformersGenerator(Generator):
         except Exception as e:  # transformers raises OSError, ValueError, RuntimeError, ...
             raise _load_error(model or path, e) from None
         self.model.eval()
+        self.path = path
         self.name = display_name(model or path)
         limit = getattr(self.model.config, "max_position_embeddings", None) or n_ctx
         self.n_ctx = min(n_ctx, int(limit))

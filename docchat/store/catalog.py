@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from docchat.config import StoreSettings
-from docchat.errors import CollectionError, VectorStoreError
+from docchat.errors import CollectionError
 from docchat.locations import collection_dir, collections_root, validate_collection_name
 from docchat.store.layout import DB_FILE, LOCK_FILE
 from docchat.store.lock import WriterLock
@@ -19,45 +19,17 @@ def list_collections(data_dir: str = "") -> list[str]:
 
 
 def remove_collection(
-    name: str, data_dir: str = "", store: StoreSettings | None = None
+    name: str, data_dir: str = "", before: Callable[[], list[str]] | None = None
 ) -> list[str]:
-    """Delete a collection's folder (and its vectors on a Milvus server), refusing while a
-    writer holds it; returns a line for any vectors that could not be deleted."""
+    """Delete a collection's folder, refusing while a writer holds it; `before` runs under
+    the lock first (the facade drops vectors kept outside the folder, on a Milvus server)
+    and returns lines for the user, which this returns."""
     import shutil
 
     folder = _existing(name, data_dir)
     with WriterLock(folder / LOCK_FILE, name):
-        notes = _drop_vectors(name, data_dir, store)
+        notes = before() if before is not None else []
         shutil.rmtree(folder)
-    return notes
-
-
-def _drop_vectors(name: str, data_dir: str, store: StoreSettings | None) -> list[str]:
-    """Drop the Milvus collections (the current one, an unfinished migration's) that live
-    outside the folder; a Milvus Lite file inside it goes with the folder."""
-    from docchat.store.collection import Collection
-    from docchat.store.vector_backends import open_store
-
-    coll = Collection.open(name, data_dir, store=store)
-    notes: list[str] = []
-    try:
-        dim = coll.dimension
-        configs = [coll.vector_config(), coll.pending_vector_config()]
-        for config in configs:
-            if dim is None or config is None or config.backend == "faiss" or not config.uri:
-                continue
-            try:
-                vectors = open_store(config, coll.open_request(dim))
-                try:
-                    vectors.drop()
-                finally:
-                    vectors.close()
-            except VectorStoreError as e:  # unreachable: say what is left where
-                notes.append(f"its vectors ({config.collection} at {config.uri}) remain: {e}")
-            except CollectionError:
-                pass  # already gone
-    finally:
-        coll.close()
     return notes
 
 

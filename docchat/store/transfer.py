@@ -53,3 +53,16 @@ def same_destination(a: VectorConfig, b: VectorConfig) -> bool:
     unfinished migration headed there resumes; a migration to there is a no-op)."""
     keys = ("backend", "uri", "index_type", "index_params", "search_params", "consistency")
     return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def drop_outside_vectors(coll: Collection) -> list[str]:
+    """Drop the Milvus collections (the current one, an unfinished migration's) that live
+    outside the collection folder, before the folder is deleted (a Milvus Lite file inside
+    it goes with it); returns a line for each that could not be reached."""
+    notes: list[str] = []
+    for config in (coll.vector_config(), coll.pending_vector_config()):
+        if coll.dimension is None or config is None or config.backend == "faiss":
+            continue
+        if config.uri:
+            notes.extend(drop_store(coll, config, "its"))
+    return notes

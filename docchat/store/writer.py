@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -327,7 +327,9 @@ class CollectionWriter:
             pass
         return self._loaded().count()
 
-    def migrate(self, target: VectorConfig, batch: int = 10_000) -> Iterator[tuple[int, int] | str]:
+    def migrate(
+        self, target: VectorConfig, batch: int = 10_000
+    ) -> Generator[tuple[int, int] | str, None, None]:
         """Move the vectors to `target` (another backend, another Milvus, another index; the
         same config refills them at a fresh home), from SQLite, yielding (done, total) as it
         goes and a line for anything left behind.

@@ -355,6 +355,12 @@ class DocchatApp(App[int]):
         if not isinstance(self.screen, SessionsScreen):
             await self.push_screen(SessionsScreen(self.docchat, main.collection))
 
+    async def action_doctor(self) -> None:
+        from docchat.ui.screens.doctor import DoctorScreen
+
+        if self.service is not None and not isinstance(self.screen, DoctorScreen):
+            await self.push_screen(DoctorScreen(self.service))
+
     async def action_settings(self) -> None:
         from docchat.ui.screens.settings import SettingsScreen
 
@@ -366,6 +372,11 @@ class DocchatApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from binding_commands(self, screen)
+        yield SystemCommand(
+            "Doctor",
+            "Check Python, CPU features, models, storage and collections (docchat doctor)",
+            self.action_doctor,
+        )
 
     def _handle_exception(self, error: Exception) -> None:
         log.critical("uncaught exception", exc_info=error)

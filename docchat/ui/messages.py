@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from docchat.types import Answer, CollectionInfo, Hit, IndexSummary, SessionRow
-from docchat.ui.widgets.items import Passage
+from docchat.ui.items import Passage
 
 if TYPE_CHECKING:
+    from docchat.doctor import Check
     from docchat.service import Docchat
 
 # ---------------------------------------------------------------- from workers
@@ -112,6 +113,16 @@ class Done(Message, bubble=False):
 
     text: str
     title: str = ""
+
+
+@dataclass
+class DoctorRow(Message):
+    check: Check
+
+
+@dataclass
+class DoctorFinished(Message):
+    pass
 
 
 # ---------------------------------------------------------------- screens -> app

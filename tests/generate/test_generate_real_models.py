@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from docchat.embed.models import bundled_path
 from docchat.generate.base import ChatMessage, GenerationOptions, Generator
-from docchat.generate.models import DEFAULT_DISTRIBUTION, DEFAULT_GGUF, bundled_path
+from docchat.generate.models import DEFAULT_DISTRIBUTION, DEFAULT_GGUF
 from docchat.generate.prompt import Turn, build_prompt
 from docchat.types import Hit
 
@@ -84,7 +87,12 @@ def test_llama_stop_halts_the_model_within_a_few_tokens(
 ) -> None:
     evals: list[int] = []
     real_eval = llama.llm.eval
-    monkeypatch.setattr(llama.llm, "eval", lambda tokens: (evals.append(1), real_eval(tokens))[1])
+
+    def counted(tokens: object) -> object:
+        evals.append(1)
+        return real_eval(tokens)
+
+    monkeypatch.setattr(llama.llm, "eval", counted)
     out = stop_after(llama, 3)
     assert len(out) == 3
     # One eval for the prompt, one per generated token: the model stopped computing.
@@ -142,3 +150,82 @@ def test_transformers_prompt_never_exceeds_n_ctx(hf: Any) -> None:
     prompt = build_prompt(hf, "What about churn?", huge_hits(), long_history(), 128)
     assert hf.count_prompt_tokens(prompt.messages) + prompt.max_tokens <= hf.n_ctx
     assert prompt.sources and prompt.dropped_turns > 0
+
+
+# ---------------------------------------------------------------- in the model process
+
+
+@pytest.fixture(scope="module")
+def llama_child() -> Iterator[Any]:
+    pytest.importorskip("llama_cpp")
+    from docchat.config import GenerateSettings
+    from docchat.generate.process import ProcessGenerator
+    from docchat.generate.registry import create_generator
+
+    gen = create_generator(GenerateSettings(backend="llama-cpp", n_ctx=1024))
+    assert isinstance(gen, ProcessGenerator)
+    yield gen
+    gen.close()
+
+
+def test_llama_in_its_own_process_streams_like_in_process(llama_child: Any, llama: Any) -> None:
+    options = GenerationOptions(max_tokens=24, temperature=0.0)
+    assert list(llama_child.stream(QUESTION, options)) == list(llama.stream(QUESTION, options))
+    assert llama_child.name == llama.name and llama_child.n_ctx == llama.n_ctx == 1024
+    assert llama_child.count_prompt_tokens(QUESTION) == llama.count_prompt_tokens(QUESTION)
+    text = "Churn rose to 12% in 2023."
+    assert llama_child.count_tokens(text) == llama.count_tokens(text)
+
+
+def test_llama_in_its_own_process_stops_within_a_token(
+    llama_child: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Time enough to finish the token at hand even on a loaded machine: this test is about
+    # what the model computes after a stop, not about the kill that follows a slow one.
+    monkeypatch.setattr(llama_child, "stop_grace_s", 30.0)
+    out = stop_after(llama_child, 3)
+    assert len(out) == 3
+    stats = llama_child.last_stream
+    # Counted in the model process: at most one more piece once the stop request arrived.
+    assert stats is not None and stats.after_stop is not None and stats.after_stop <= 1
+    assert stats.tokens < GREEDY.max_tokens
+
+
+def test_asking_through_the_model_process_loads_nothing_heavy_here() -> None:
+    pytest.importorskip("llama_cpp")
+    code = (
+        "import sys\n"
+        "from docchat.config import GenerateSettings\n"
+        "from docchat.generate.base import GenerationOptions\n"
+        "from docchat.generate.registry import create_generator\n"
+        "gen = create_generator(GenerateSettings(n_ctx=512))\n"
+        "ask = [{'role': 'user', 'content': 'Hi'}]\n"
+        "text = gen.generate(ask, GenerationOptions(max_tokens=4))\n"
+        "print(bool(text), [m for m in ('llama_cpp', 'torch') if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "True []"
+
+
+def test_transformers_in_its_own_process_streams_and_stops() -> None:
+    pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    from docchat.config import GenerateSettings
+    from docchat.generate.models import default_model_path
+    from docchat.generate.registry import create_generator
+
+    settings = GenerateSettings(
+        backend="transformers", model=str(default_model_path()), n_ctx=1024, device="cpu"
+    )
+    gen = create_generator(settings)
+    gen.stop_grace_s = 30.0  # type: ignore[attr-defined] # see the llama test above
+    try:
+        assert gen.device == "cpu" and gen.n_ctx == 1024
+        out = stop_after(gen, 3)
+        assert len(out) == 3
+        stats = gen.last_stream  # type: ignore[attr-defined]
+        assert stats is not None and stats.after_stop is not None and stats.after_stop <= 1
+    finally:
+        gen.close()

@@ -36,19 +36,26 @@ def beir(tmp_path: Path) -> Path:
     return root
 
 
+Recorded = dict[str, list[dict[str, dict[str, float]]]]  # the runs handed to `score`
+
+
 @pytest.fixture
-def fake_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+def fake_env(monkeypatch: pytest.MonkeyPatch) -> Recorded:
     """The fake embedder, and ranx replaced by a recorder (its numba start-up costs tens of
     seconds; test_score_with_ranx covers the real call)."""
     monkeypatch.setenv("DOCCHAT_PLUGINS", "fakes")
     monkeypatch.setenv("DOCCHAT_EMBED_BACKEND", "fake")
     monkeypatch.setenv("DOCCHAT_EMBED_MODEL", "fake-embedder")
-    seen: dict[str, list] = {"runs": []}
+    seen: Recorded = {"runs": []}
 
-    def fake_score(qrels: dict, run: dict) -> dict[str, float]:
+    def fake_score(
+        qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]
+    ) -> dict[str, float]:
         seen["runs"].append(run)
         top1 = sum(
-            1 for q, rel in qrels.items() if run.get(q) and max(run[q], key=run[q].get) in rel
+            1
+            for q, rel in qrels.items()
+            if run.get(q) and max(run[q], key=run[q].__getitem__) in rel
         )
         value = top1 / len(qrels)
         return dict.fromkeys(evaluation.METRICS, value)
@@ -57,7 +64,7 @@ def fake_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     return seen
 
 
-def test_eval_json_rows(beir: Path, fake_env: dict[str, list]) -> None:
+def test_eval_json_rows(beir: Path, fake_env: Recorded) -> None:
     result = CliRunner().invoke(main, ["eval", str(beir), "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
@@ -71,7 +78,7 @@ def test_eval_json_rows(beir: Path, fake_env: dict[str, list]) -> None:
     assert all(set(docs) <= set(TOPICS) for docs in run.values())  # ids from file stems
 
 
-def test_eval_table_explicit_files_and_keep(beir: Path, fake_env: dict[str, list]) -> None:
+def test_eval_table_explicit_files_and_keep(beir: Path, fake_env: Recorded) -> None:
     args = [
         "eval",
         "--corpus", str(beir / "corpus.jsonl"),
@@ -88,7 +95,7 @@ def test_eval_table_explicit_files_and_keep(beir: Path, fake_env: dict[str, list
     assert "unchanged 4" in second.stderr  # the kept collection is reused, nothing re-embedded
 
 
-def test_eval_needs_a_set(fake_env: dict[str, list]) -> None:
+def test_eval_needs_a_set(fake_env: Recorded) -> None:
     result = CliRunner().invoke(main, ["eval"])
     assert result.exit_code == 1
     assert "BEIR folder" in result.stderr

@@ -13,6 +13,7 @@ from docchat.config import SearchSettings
 from docchat.errors import DocchatError
 from docchat.retrieve import search
 from docchat.service import Docchat
+from docchat.types import Hit
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def indexed(service: Docchat, docs: Path) -> Docchat:
     return service
 
 
-def names(hits: list) -> list[str]:
+def names(hits: list[Hit]) -> list[str]:
     return [Path(h.path).name for h in hits]
 
 
@@ -111,9 +112,12 @@ def test_reranker_reorders_and_is_loaded_once(
             return [-float(len(p)) for p in passages]
 
     loaded: list[str] = []
-    monkeypatch.setattr(
-        rerank, "CrossEncoderReranker", lambda model: loaded.append(model) or ByLength()
-    )
+
+    def load(model: str) -> ByLength:
+        loaded.append(model)
+        return ByLength()
+
+    monkeypatch.setattr(rerank, "CrossEncoderReranker", load)
     s = SearchSettings(rerank_model="fake-reranker", rerank_candidates=10)
     hits = indexed.search("t", "dropout bread", 3, "hybrid", settings=s)
     lengths = [len(h.text) for h in hits]

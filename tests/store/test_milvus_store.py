@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -103,7 +104,7 @@ def test_a_backend_asked_for_by_name_must_be_the_collections(
     service: Docchat, docs: Path, vector_backend: str
 ) -> None:
     index(service, "t", docs)
-    other = "faiss" if vector_backend == "milvus" else "milvus"
+    other: Literal["faiss", "milvus"] = "faiss" if vector_backend == "milvus" else "milvus"
     asked = Docchat(service.settings.model_copy(deep=True))
     asked.settings.store.vector_backend = other  # set by name, as a flag or env var does
     with pytest.raises(CollectionError, match=f"docchat collections migrate t --to {other}"):
@@ -150,13 +151,13 @@ def test_an_unreachable_server_is_one_clear_error_and_records_nothing(
 
 
 @pytest.fixture
-def lite_server(tmp_path: Path) -> Iterator[dict]:
+def lite_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A Milvus Lite gRPC server on a loopback port, standing in for a Milvus server; the
     test may stop and start it again on the same port."""
     server_module = pytest.importorskip("milvus_lite.adapter.grpc.server")  # milvus-lite 3
     start_server_in_thread = server_module.start_server_in_thread
 
-    state: dict = {"data": str(tmp_path / "server-data"), "port": 0}
+    state: dict[str, Any] = {"data": str(tmp_path / "server-data"), "port": 0}
 
     def start() -> None:
         server, db, state["port"] = start_server_in_thread(state["data"], port=state["port"])
@@ -177,14 +178,14 @@ def lite_server(tmp_path: Path) -> Iterator[dict]:
 
 
 def test_a_server_that_goes_away_loses_nothing(
-    fake_settings: Settings, docs: Path, lite_server: dict
+    fake_settings: Settings, docs: Path, lite_server: dict[str, Any]
 ) -> None:
     settings = fake_settings.model_copy(deep=True)
     settings.store.vector_backend = "milvus"
     settings.store.milvus_uri = uri = f"http://127.0.0.1:{lite_server['port']}"
     svc = Docchat(settings)
     index(svc, "t", docs)
-    assert svc.collections()[0].to_json()["vector_store"]["index_type"] == "HNSW"  # a server
+    assert svc.collections()[0].vector_store["index_type"] == "HNSW"  # a server
     svc.close()
 
     lite_server["stop"]()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from textual.widgets import Input, OptionList, ProgressBar, RichLog
 from ui_helpers import SIZE, make_app, wait_for
@@ -78,7 +80,7 @@ async def test_escape_stops_indexing_and_the_collection_stays_consistent(
     holding = threading.Event()
     embed = embedder.embed_batch
 
-    def held(texts: list[str]) -> object:  # hold the chunks' batch, not the model probe
+    def held(texts: Sequence[str]) -> np.ndarray:  # hold the chunks' batch, not the probe
         if "docchat fingerprint probe" not in texts:
             holding.set()
             gate.wait(30)

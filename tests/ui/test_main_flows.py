@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from ui_helpers import SIZE, Gate, make_app, wait_for
 
 from docchat.service import Docchat
+from docchat.ui.opener import OpenCommand
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.preview import PreviewScreen
 from docchat.ui.widgets.chat import ChatPane, ChatTurn
@@ -20,7 +21,7 @@ async def test_search_shows_ranked_hits_and_preview(
     indexed: Docchat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EDITOR", "vi")
-    launched: list = []
+    launched: list[OpenCommand] = []
     app = make_app(indexed, "docs", launched=launched)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
@@ -69,7 +70,8 @@ async def test_ask_streams_then_shows_cited_answer(indexed: Docchat) -> None:
         await wait_for(pilot, lambda: "The documents say:" in turn.answer_md.source)
         gate.release.set()
         await wait_for(pilot, lambda: turn.answer is not None)
-        assert turn.answer.cited == (1,)
+        answer = turn.answer
+        assert answer is not None and answer.cited == (1,)
         assert "(cite:1)" in turn.answer_md.source  # [1] became a selectable link
         assert "[1] dropout.md" in str(turn.meta.render())
         results = app.screen.query_one(ResultsPane)
@@ -92,8 +94,9 @@ async def test_escape_stops_the_answer_mid_stream(indexed: Docchat) -> None:
         assert screen.cancel.is_set()
         gate.release.set()
         turn = screen.query_one(ChatPane).last_turn
-        await wait_for(pilot, lambda: turn is not None and turn.answer is not None)
-        assert turn.answer.stopped
+        assert turn is not None
+        await wait_for(pilot, lambda: turn.answer is not None)
+        assert turn.answer is not None and turn.answer.stopped
         assert generator.pieces_yielded == 2  # type: ignore[attr-defined]
         assert "stopped" in str(turn.meta.render())
         assert not screen.answering

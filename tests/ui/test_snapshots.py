@@ -55,7 +55,9 @@ def fixed(indexed: Docchat, home_docs: Path, monkeypatch: pytest.MonkeyPatch) ->
         for h in hits
     )
 
-    def search(collection: str, query: str, k: int | None = None, mode: str | None = None):
+    def search(
+        collection: str, query: str, k: int | None = None, mode: str | None = None
+    ) -> list[Hit]:
         return hits
 
     def ask(collection: str, question: str, **kwargs: Any) -> Iterator[object]:

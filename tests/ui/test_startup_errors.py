@@ -9,6 +9,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
+from textual.dom import DOMNode
 from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.config import UISettings
@@ -111,7 +113,7 @@ async def test_every_binding_has_an_id_and_is_in_the_palette(indexed: Docchat) -
     from docchat.ui.screens import collections, dialogs, index, main, preview, sessions, settings
     from docchat.ui.widgets import chat, results
 
-    classes = [
+    classes: list[type[DOMNode]] = [
         DocchatApp,
         main.MainScreen,
         index.IndexScreen,
@@ -127,7 +129,8 @@ async def test_every_binding_has_an_id_and_is_in_the_palette(indexed: Docchat) -
     ]
     for cls in classes:
         for binding in cls.BINDINGS:
-            assert binding.id, f"{cls.__name__}: {binding.key} has no id"  # type: ignore[union-attr]
+            assert isinstance(binding, Binding), f"{cls.__name__}: {binding} is not a Binding"
+            assert binding.id, f"{cls.__name__}: {binding.key} has no id"
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))

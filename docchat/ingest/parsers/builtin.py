@@ -1,4 +1,4 @@
-"""Registers the built-in parsers (imported once by the registry).
+"""Registers the built-in parsers (imported on first use by parsers.parser_for).
 
 Each parser module imports its library only when a file is parsed, so importing this module
 stays cheap and a missing optional library only affects its own file type.
@@ -6,12 +6,12 @@ stays cheap and a missing optional library only affects its own file type.
 
 from __future__ import annotations
 
-from docchat.ingest.parsers import register
 from docchat.ingest.parsers.docx import DOCX_SUFFIXES, parse_docx
 from docchat.ingest.parsers.epub import EPUB_SUFFIXES, parse_epub
 from docchat.ingest.parsers.html import HTML_SUFFIXES, parse_html
 from docchat.ingest.parsers.notebook import NOTEBOOK_SUFFIXES, parse_notebook
 from docchat.ingest.parsers.pdf import PDF_SUFFIXES, parse_pdf
+from docchat.ingest.parsers.registry import register
 from docchat.ingest.parsers.text import (
     ASCIIDOC_SUFFIXES,
     CODE_NAMES,

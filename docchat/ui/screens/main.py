@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from docchat.presentation import highlight_terms
 from docchat.types import Answer
 from docchat.ui.guard import guarded
+from docchat.ui.items import Passage
 from docchat.ui.messages import (
     AnswerDone,
     AnswerPiece,
@@ -27,7 +28,6 @@ from docchat.ui.messages import (
 )
 from docchat.ui.screens.preview import PreviewScreen
 from docchat.ui.widgets.chat import ChatPane, ChatTurn
-from docchat.ui.widgets.items import Passage
 from docchat.ui.widgets.results import ResultsPane
 from docchat.ui.widgets.titlebar import TitleBar
 

@@ -12,8 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from docchat.ui.items import Passage, highlight
 from docchat.ui.messages import OpenSource
-from docchat.ui.widgets.items import Passage, highlight
 
 CONTEXT_LINES = 6
 MAX_BYTES = 4 * 1024 * 1024

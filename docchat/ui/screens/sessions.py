@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
 
+from docchat.presentation import when
 from docchat.ui.guard import guarded
 from docchat.ui.messages import (
     ExportSession,
@@ -46,7 +46,7 @@ class SessionsScreen(TableScreen[int]):
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
         self.show_rows(
             [
-                (r.id, (str(r.id), _when(r.updated_at), str(r.messages // 2), r.title))
+                (r.id, (str(r.id), when(r.updated_at), str(r.messages // 2), r.title))
                 for r in message.rows
             ]
         )
@@ -68,7 +68,3 @@ class SessionsScreen(TableScreen[int]):
     def action_export(self) -> None:
         if self.selected is not None:
             self.post_message(ExportSession(self.collection, self.selected))
-
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))

@@ -11,8 +11,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from docchat.presentation import highlight_terms
+from docchat.ui.items import Passage, highlight, snippet
 from docchat.ui.messages import OpenSource
-from docchat.ui.widgets.items import Passage, highlight, snippet
 
 
 class ResultsPane(OptionList):
