@@ -103,6 +103,8 @@ def _print_summary(s: IndexSummary) -> None:
         reasons[reason] = reasons.get(reason, 0) + 1
     for reason, n in sorted(reasons.items(), key=lambda r: -r[1]):
         click.echo(f"  skipped {n}: {reason}")
+    for path, note in s.notes:
+        click.echo(f"  note: {path}: {note}")
     for path, error in s.failed:
         click.echo(f"  failed: {path}: {error}", err=True)
 
