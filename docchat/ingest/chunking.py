@@ -37,6 +37,9 @@ _COUNT_BATCH = 2048  # texts per tokenizer call: few calls, bounded memory per c
 # piece of max_tokens // 4 characters always fits.
 _CHARS_PER_TOKEN_FLOOR = 4
 _MAX_ATOM_CHARS = 1024  # longer "words" (base64, minified code) are counted in parts
+# Text is ~4-5 characters per token; a page prefix of this many characters per wanted token
+# fills a chunk cap with room to spare (see _chunk_capped_page).
+_PREFIX_CHARS_PER_TOKEN = 8
 _MIN_BUDGET = 8  # below this a re-cut stops shrinking the budget and keeps what it has
 
 
@@ -138,11 +141,38 @@ def chunk_document(
             if page.text.strip():
                 return ChunkedDocument(spans, True, stats)
             continue
-        got, stopped = _chunk_page(page, counter, max_tokens, overlap, left, seen)
+        got, stopped = _chunk_capped_page(page, counter, max_tokens, overlap, left, seen)
         spans.extend(got)
         if stopped:
             return ChunkedDocument(spans, True, stats)
     return ChunkedDocument(spans, False, stats)
+
+
+def _chunk_capped_page(
+    page: Page,
+    counter: _Counter,
+    max_tokens: int,
+    overlap: int,
+    limit: int | None,
+    seen: set[str],
+) -> tuple[list[ChunkSpan], bool]:
+    """Like `_chunk_page`, but a page far longer than `limit` chunks can fill is first chunked
+    from its start only: a 10 MB page capped at 2,000 chunks costs what 2,000 chunks cost."""
+    prefix_chars = None if limit is None else limit * max_tokens * _PREFIX_CHARS_PER_TOKEN
+    if prefix_chars is not None and len(page.text) > prefix_chars:
+        lines = page.text.count("\n", 0, prefix_chars) + 1
+        head = Page(
+            page.text[:prefix_chars],
+            page.number,
+            tuple(h for h in page.headings if h.line <= lines),
+        )
+        tried = set(seen)
+        got, stopped = _chunk_page(head, counter, max_tokens, overlap, limit, tried)
+        if stopped or len(got) >= (limit or 0):
+            seen |= tried
+            return got, True
+        # Mostly repeats (dropped as duplicates): only the whole page can fill the cap.
+    return _chunk_page(page, counter, max_tokens, overlap, limit, seen)
 
 
 def _chunk_page(

@@ -43,8 +43,9 @@ MAX_RATIO = 100  # ordinary DOCX/EPUB XML packs 5-20x; images barely at all
 RATIO_CHECKED_ABOVE = 16 * 1024 * 1024  # small archives may pack as tightly as they like
 
 
-def check_archive(path: Path, kind: str) -> None:
-    """Raise ParseError unless `path` is a zip whose contents can be unpacked safely.
+def check_archive(path: Path, kind: str, required: str, what: str) -> None:
+    """Raise ParseError unless `path` is a zip holding `required` (the member that makes it
+    a document of its `kind`) whose contents can be unpacked safely.
 
     Only the zip's directory is read (the declared sizes of its entries), never the entries
     themselves, so the check costs the same for a bomb as for a letter.
@@ -60,6 +61,8 @@ def check_archive(path: Path, kind: str) -> None:
         raise ParseError(f"cannot read file: {err.strerror or err}") from None
     except (zipfile.BadZipFile, ValueError, EOFError):
         raise ParseError(f"not a valid {kind} file (not a readable zip archive)") from None
+    if required not in {i.filename for i in infos}:
+        raise ParseError(f"not a valid {kind} file (a zip without {what})")
     unpacked = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
     ratio = unpacked / packed

@@ -34,7 +34,7 @@ def parse_docx(path: Path) -> ParsedDocument:
         raise missing("python-docx", "reading Word files") from None
     from docx.opc.exceptions import PackageNotFoundError
 
-    check_archive(path, "DOCX")
+    check_archive(path, "DOCX", "[Content_Types].xml", "a Word document")
     try:
         document = docx.Document(str(path))
     except FileNotFoundError:

@@ -27,7 +27,7 @@ def parse_epub(path: Path) -> ParsedDocument:
         from ebooklib import epub
     except ImportError:
         raise missing("ebooklib", "reading EPUB files") from None
-    check_archive(path, "EPUB")
+    check_archive(path, "EPUB", "META-INF/container.xml", "an e-book")
     try:
         with warnings.catch_warnings():  # ebooklib warns about its own future defaults
             warnings.simplefilter("ignore")

@@ -39,6 +39,11 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 # What lxml refuses in a string ("All strings must be XML compatible"): control characters,
 # lone surrogates and the two non-characters. Garbage pages are full of them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Past this size a page is an export or generated documentation, all of it content, and
+# trafilatura's article search costs seconds per megabyte: the plain pass keeps everything.
+ARTICLE_SEARCH_MAX_BYTES = 4 * 1024 * 1024
+# The title lives in <head>; metadata extraction over a 20 MB page took longer than the text.
+_TITLE_SEARCH_BYTES = 256 * 1024
 
 
 def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
@@ -50,6 +55,8 @@ def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
     """
     if not main_only:
         return _visible_text(data, drop_chrome=False)
+    if len(data) > ARTICLE_SEARCH_MAX_BYTES:
+        return _visible_text(data, drop_chrome=True)
     try:
         import trafilatura
     except ImportError:
@@ -164,7 +171,7 @@ def html_title(data: bytes | str) -> str | None:
     import trafilatura
 
     try:
-        meta = trafilatura.extract_metadata(data)
+        meta = trafilatura.extract_metadata(data[:_TITLE_SEARCH_BYTES])
     except Exception:  # a missing title is no reason to fail the file
         return None
     title = meta.title if meta is not None else None

@@ -43,8 +43,9 @@ def parse_notebook(path: Path) -> ParsedDocument:
         raise ParseError("invalid notebook: 'cells' is not a list")
     try:
         # Skips nbformat's schema validation: slow, and it logs errors for notebooks that
-        # are perfectly readable.
-        nb = nbformat.convert(reads(source), 4)
+        # are perfectly readable. Version 4 (all current notebooks) needs no conversion, and
+        # reading it directly lets one malformed output cost only itself.
+        nb = raw if raw.get("nbformat") == 4 else nbformat.convert(reads(source), 4)
         cells = list(nb.get("cells", []))
         metadata = nb.get("metadata", {})
     except Exception as err:  # an unknown notebook version, a malformed structure
