@@ -193,6 +193,8 @@ class IndexRun:
         except Exception as e:
             if not os.path.lexists(path):  # deleted between the walk and now: not a failure
                 return FileDone(path, "skipped", reason=GONE)
+            if isinstance(e, OSError):  # e.g. permissions changed since the walk: no bug
+                return FileDone(path, "failed", reason=f"cannot read file: {e.strerror or e}")
             # A parser bug on one file must not end a 10,000-file run: report it, log the
             # traceback for the bug report, go on.
             log.exception("failed to read %s", path)
