@@ -125,10 +125,12 @@ def rm(app: AppContext, name: str, yes: bool) -> None:
     """Delete a collection (its index only; your files are untouched)."""
 
     def body() -> int:
+        from docchat.errors import CollectionError
+        from docchat.locations import validate_collection_name
+
+        validate_collection_name(name)  # "invalid name" before "no such collection"
         service = app.service()
         if name not in service.collection_names():
-            from docchat.errors import CollectionError
-
             raise CollectionError(f"no collection named '{name}'")
         if not yes and sys.stdin.isatty():
             click.confirm(f"delete collection '{name}'?", abort=True)
