@@ -13,6 +13,8 @@ def write_error(name: str, folder: Path, error: BaseException) -> StoreWriteErro
     """The one line for a write that failed: what could not be written, why in plain words
     ("disk full" whether SQLite, FAISS or the OS said it), and what to do."""
     cause, fix = _cause(error)
+    if cause == "disk I/O error" and _nearly_full(folder):
+        cause, fix = "disk full", "free some space"
     return StoreWriteError(
         f"cannot write collection '{name}' at {folder}: {cause}; {fix} and run the same "
         "command again"
@@ -32,5 +34,17 @@ def _cause(error: BaseException) -> tuple[str, str]:
         return "the folder is read-only", "make it writable"
     if code == errno.EACCES or code == errno.EPERM:
         return "permission denied", "fix the folder's permissions"
-    detail = getattr(error, "strerror", None) or text
-    return detail.strip().splitlines()[0] if detail.strip() else type(error).__name__, "fix it"
+    detail = (getattr(error, "strerror", None) or text).strip()
+    cause = detail.splitlines()[0] if detail else type(error).__name__
+    return cause, "check the disk (free space, permissions, errors)"
+
+
+def _nearly_full(folder: Path) -> bool:
+    """SQLite says only "disk I/O error" for some failed writes: a disk with almost no room
+    left is the likely cause."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < 16 * 1024 * 1024
+    except OSError:
+        return False
