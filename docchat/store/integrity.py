@@ -26,9 +26,7 @@ def check_collection(coll: Collection) -> CheckReport:
     # disk) refuses although it writes nothing: there, the rest is checked.
     if coll.read_only_because is None:
         try:
-            coll.db.execute(
-                "INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 1)"
-            )
+            coll.db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 1)")
         except sqlite3.DatabaseError as e:
             problems.append(f"keyword index out of sync with chunks ({e}); run rebuild")
     states = dict(coll.db.execute("SELECT state, count(*) FROM chunks GROUP BY state"))

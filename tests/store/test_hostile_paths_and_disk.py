@@ -69,7 +69,10 @@ def test_a_file_name_that_is_not_utf8_is_indexed_shown_and_forgotten(tmp_path: P
 
 
 def test_a_failed_file_with_such_a_name_is_logged_without_a_logging_error(
-    service: Docchat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    service: Docchat,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from docchat.ingest.parsers import parse
     from docchat.logs import setup_logging
@@ -109,7 +112,9 @@ def limited(max_bytes: int) -> Callable[[], None]:
     return apply
 
 
-def run_limited(max_bytes: int, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run_limited(
+    max_bytes: int, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "docchat", *args],
         env=env,
