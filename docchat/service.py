@@ -115,6 +115,18 @@ class Docchat:
     def collections(self) -> list[CollectionInfo]:
         return [self.open_collection(n).info() for n in self.collection_names()]
 
+    def collections_readable(self) -> tuple[list[CollectionInfo], list[str]]:
+        """Every collection that can be read, and a line for each that cannot: one damaged
+        collection does not hide the others."""
+        infos: list[CollectionInfo] = []
+        problems: list[str] = []
+        for name in self.collection_names():
+            try:
+                infos.append(self.open_collection(name).info())
+            except DocchatError as e:
+                problems.append(str(e))
+        return infos, problems
+
     def check(self, name: str) -> CheckReport:
         from docchat.store.integrity import check_collection
 

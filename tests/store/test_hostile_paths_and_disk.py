@@ -179,6 +179,19 @@ def test_a_full_disk_fails_in_one_line_and_leaves_healthy_collections_readable(
     assert docchat("collections", "check", "healthy", env=env).returncode == 0
 
 
+def test_one_unreadable_collection_does_not_hide_the_others_from_list(tmp_path: Path) -> None:
+    env = docchat_env(tmp_path)
+    docs = make_corpus(tmp_path / "d", 2)
+    for name in ("good", "bad"):
+        docchat("index", str(docs), "-c", name, env=env, check=True)
+    (tmp_path / "data" / "collections" / "bad" / "docchat.sqlite").write_bytes(b"garbage" * 999)
+    listed = docchat("collections", "list", "--json", env=env)
+    assert listed.returncode == 1
+    assert [c["name"] for c in json.loads(listed.stdout)] == ["good"]
+    [line] = listed.stderr.strip().splitlines()
+    assert "collection 'bad' is unreadable" in line
+
+
 # ---------------------------------------------------------------- small ones
 
 
