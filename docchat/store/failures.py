@@ -9,11 +9,14 @@ from pathlib import Path
 from docchat.errors import StoreWriteError
 
 
+_UNKNOWN = "check the disk (free space, permissions, errors)"
+
+
 def write_error(name: str, folder: Path, error: BaseException) -> StoreWriteError:
     """The one line for a write that failed: what could not be written, why in plain words
     ("disk full" whether SQLite, FAISS or the OS said it), and what to do."""
     cause, fix = _cause(error)
-    if cause == "disk I/O error" and _nearly_full(folder):
+    if fix == _UNKNOWN and _nearly_full(folder):
         cause, fix = "disk full", "free some space"
     return StoreWriteError(
         f"cannot write collection '{name}' at {folder}: {cause}; {fix} and run the same "
@@ -36,12 +39,12 @@ def _cause(error: BaseException) -> tuple[str, str]:
         return "permission denied", "fix the folder's permissions"
     detail = (getattr(error, "strerror", None) or text).strip()
     cause = detail.splitlines()[0] if detail else type(error).__name__
-    return cause, "check the disk (free space, permissions, errors)"
+    return cause, _UNKNOWN
 
 
 def _nearly_full(folder: Path) -> bool:
-    """SQLite says only "disk I/O error" for some failed writes: a disk with almost no room
-    left is the likely cause."""
+    """SQLite says only "disk I/O error" for some failed writes, FAISS only that a write
+    failed: on a disk with almost no room left, that is the cause."""
     import shutil
 
     try:

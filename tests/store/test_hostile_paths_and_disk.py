@@ -265,3 +265,32 @@ def test_a_vector_file_that_cannot_be_written_is_an_os_error_not_a_faiss_one(
     )
     assert proc.stdout.strip() == "OSError EFBIG", proc.stderr
     assert not [p for p in tmp_path.iterdir() if "faiss" in p.name]  # nothing half-written
+
+
+def test_the_first_write_failure_is_reported_not_the_last_checkpoints(
+    service: Docchat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run from the issue: SQLite says the disk is full, then the final checkpoint's
+    FAISS write fails too (a RuntimeError from write_index); the user gets one StoreWriteError
+    about the disk, never FAISS's RuntimeError."""
+    import sqlite3
+
+    from docchat.errors import StoreWriteError
+    from docchat.store.writer import CollectionWriter
+
+    docs = make_corpus(tmp_path / "d", 3)
+    list(service.index("t", [docs]))
+    make_corpus(tmp_path / "d", 6)
+
+    def db_full(self: CollectionWriter, **kwargs: object) -> tuple[int, int]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def faiss_fails(*args: object) -> None:
+        raise RuntimeError("Error in faiss::FileIOWriter: fwrite failed")
+
+    monkeypatch.setattr(CollectionWriter, "put", db_full)
+    monkeypatch.setattr("faiss.write_index", faiss_fails)
+    with pytest.raises(StoreWriteError, match="cannot write collection 't' at .*: disk full"):
+        list(service.index("t", [docs]))
+    monkeypatch.undo()
+    assert service.check("t").ok
