@@ -8,7 +8,6 @@ from pathlib import Path
 
 from docchat.errors import StoreWriteError
 
-
 _UNKNOWN = "check the disk (free space, permissions, errors)"
 
 
