@@ -290,7 +290,7 @@ def test_the_first_write_failure_is_reported_not_the_last_checkpoints(
 
     monkeypatch.setattr(CollectionWriter, "put", db_full)
     monkeypatch.setattr("faiss.write_index", faiss_fails)
-    with pytest.raises(StoreWriteError, match="cannot write collection 't' at .*: disk full"):
+    with pytest.raises(StoreWriteError, match=r"cannot write collection 't' at .*: disk full"):
         list(service.index("t", [docs]))
     monkeypatch.undo()
     assert service.check("t").ok
