@@ -359,6 +359,12 @@ def build(root: Path, *, small: bool = False) -> dict[Path, Expect]:
     text("emoji_📚_notes.md", "Books 📚 and notes.\n", indexed)
     text("tab\tname.txt", "A tab in the name.\n", indexed)
     text(" leading space.md", "A space at the start of the name.\n", indexed)
+    # Bytes that are not UTF-8 in a name (Linux paths are bytes): kept and shown faithfully.
+    text(os.fsdecode(b"invalid_\xff_name.md"), "A name that is not UTF-8.\n", indexed)
+    add(
+        random_bytes(root / os.fsdecode(b"invalid_\xff_name.bin")),
+        Expect("skipped", "unsupported file type"),
+    )
     add(deep_path(root / "deep", 60), indexed)
     add(many_page_pdf(root / "thousands.pdf", 3000 if not small else 300), indexed)
     add(big_html(root / "big.html", 20 * mb), indexed)

@@ -102,3 +102,12 @@ def test_the_hostile_corpus_never_aborts_hangs_or_lies(tmp_path: Path) -> None:
 
     check = docchat("collections", "check", "hostile", env=env)
     assert check.returncode == 0, check.stdout + check.stderr
+
+    # The ledger (`docchat status`) holds every input file with the same state and reason.
+    status = docchat("status", "-c", "hostile", "--json", env=env)
+    assert status.returncode == 0, status.stderr
+    ledger = {f["path"]: f for f in json.loads(status.stdout)["files"]}
+    for path, expect in expected.items():
+        assert str(path) in ledger, path
+        assert ledger[str(path)]["state"] == expect.state, ledger[str(path)]
+        assert (expect.reason or "") in (ledger[str(path)]["reason"] or ""), ledger[str(path)]
