@@ -8,11 +8,11 @@ slice of the page text (`text == page.text[char_start:char_end]`), so its record
 back to it.
 
 The work is linear in the text: each distinct word is tokenized once (a `_TokenIndex`), the
-count of any span is then a difference of prefix sums, and the packed chunks are counted once
-more with the real tokenizer (a word cut in two can count differently). Re-tokenizing halves
-of a piece until it fits, as this module once did, took minutes on one 10 MB line of base64.
-`chunk_document` adds what a whole file needs: identical chunks kept once, and at most
-`max_chunks` of them.
+count of any span is then the sum of its words' counts, and the packed chunks are counted
+once more with the real tokenizer (the sum is an estimate where a word was cut in two).
+Re-tokenizing halves of a piece until it fits, as this module once did, took minutes on one
+10 MB line of base64. `chunk_document` adds what a whole file needs: identical chunks kept
+once, and at most `max_chunks` of them.
 """
 
 from __future__ import annotations
