@@ -32,6 +32,18 @@ class IndexSettings(_Section):
         True, description="Follow symlinked folders (each real folder is visited once)."
     )
     max_file_mb: float = Field(50.0, gt=0, description="Skip files larger than this (MiB).")
+    max_chunks_per_file: int = Field(
+        2000,
+        ge=1,
+        description="Most chunks made from one file (identical chunks count once); the rest "
+        "of a longer file is left out and the index report says so.",
+    )
+    max_text_chars: int = Field(
+        10_000_000,
+        ge=1000,
+        description="Most characters of text taken from one file (after extraction, e.g. of "
+        "a DOCX); the rest is left out and the index report says so.",
+    )
     chunk_tokens: int = Field(
         256,
         ge=32,

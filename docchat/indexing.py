@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,8 +23,8 @@ import numpy as np
 from docchat.config import Settings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError, UnsupportedFile
-from docchat.ingest.chunking import chunk_page
 from docchat.ingest.parsers import parse
+from docchat.ingest.prepare import prepare_chunks
 from docchat.ingest.walk import walk
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
@@ -39,6 +40,7 @@ Status = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
 log = logging.getLogger(__name__)
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
+GONE = "gone (deleted during the run)"
 
 
 @dataclass
@@ -49,6 +51,7 @@ class _Pending:
     content_hash: str
     doc: ParsedDocument
     chunks: list[tuple[ChunkSpan, str]]
+    note: str | None = None  # a limit that left part of the file out
 
 
 @dataclass
@@ -58,6 +61,7 @@ class _Tally:
     removed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
     chunks_added: int = 0
     chunks_removed: int = 0
     done: int = 0
@@ -137,6 +141,14 @@ class IndexRun:
                 event = self._examine(item.path, pending)
                 if event is not None:
                     yield self._count(event, total)
+                    if event.reason == GONE:  # what was stored of it goes too
+                        yield from self._forget(path, total, quiet=True)
+                elif len(pending) > 1 and len(pending[-1].chunks) >= FLUSH_CHUNKS:
+                    # Save the small files queued so far before embedding a big one, so a
+                    # slow file never holds their finished work hostage.
+                    big = pending.pop()
+                    yield from self._flush(pending, total)
+                    pending.append(big)
                 if self._flush_due(pending):
                     yield from self._flush(pending, total)
             yield from self._flush(pending, total)
@@ -164,6 +176,7 @@ class IndexRun:
             chunks_removed=t.chunks_removed,
             seconds=time.perf_counter() - started,
             cancelled=self.cancel.is_set(),
+            notes=t.notes,
         )
 
     # ------------------------------------------------------------ steps
@@ -220,21 +233,26 @@ class IndexRun:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
             parsed = parse(path)
-            spans = [
-                span
-                for page in parsed.pages
-                for span in chunk_page(
-                    page,
-                    self.embedder.count_tokens,
-                    self.max_tokens,
-                    self.settings.index.chunk_overlap,
-                )
-            ]
+            prepared = prepare_chunks(
+                parsed,
+                self.embedder.count_tokens,
+                self.max_tokens,
+                self.settings.index.chunk_overlap,
+                max_chunks=self.settings.index.max_chunks_per_file,
+                max_text_chars=self.settings.index.max_text_chars,
+            )
+            spans = prepared.spans
         except UnsupportedFile as e:
             return FileDone(path, "skipped", reason=str(e))
         except DocchatError as e:
+            if not os.path.lexists(path):
+                return FileDone(path, "skipped", reason=GONE)
             return FileDone(path, "failed", reason=str(e))
         except Exception as e:
+            if not os.path.lexists(path):  # deleted between the walk and now: not a failure
+                return FileDone(path, "skipped", reason=GONE)
+            if isinstance(e, OSError):  # e.g. permissions changed since the walk: no bug
+                return FileDone(path, "failed", reason=f"cannot read file: {e.strerror or e}")
             # A parser bug on one file must not end a 10,000-file run: report it, log the
             # traceback for the bug report, go on.
             log.exception("failed to read %s", path)
@@ -242,7 +260,9 @@ class IndexRun:
         if not spans:
             return FileDone(path, "skipped", reason="no text")
         chunks = [(s, text_hash(s.text)) for s in spans]
-        pending.append(_Pending(path, st.st_size, st.st_mtime_ns, content_hash, parsed, chunks))
+        pending.append(
+            _Pending(path, st.st_size, st.st_mtime_ns, content_hash, parsed, chunks, prepared.note)
+        )
         return None
 
     def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone]:
@@ -313,7 +333,7 @@ class IndexRun:
             self.tally.chunks_added += added
             self.tally.chunks_removed += removed
             self._committed_any = True
-            yield self._count(FileDone(p.path, "indexed", chunks=added), total)
+            yield self._count(FileDone(p.path, "indexed", chunks=added, reason=p.note), total)
         self._last_commit = time.monotonic()
         self.writer.checkpoint()
 
@@ -346,6 +366,8 @@ class IndexRun:
         t = self.tally
         if event.status == "indexed":
             t.indexed += 1
+            if event.reason:
+                t.notes.append((str(event.path), event.reason))
         elif event.status == "unchanged":
             t.unchanged += 1
         elif event.status == "skipped":

@@ -154,6 +154,8 @@ class IndexSummary:
     chunks_removed: int
     seconds: float
     cancelled: bool = False
+    # Indexed files a limit cut short (index.max_chunks_per_file, index.max_text_chars).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -169,6 +171,7 @@ class IndexSummary:
             "cancelled": self.cancelled,
             "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
             "failed_files": [{"path": p, "error": e} for p, e in self.failed],
+            "noted_files": [{"path": p, "note": n} for p, n in self.notes],
         }
 
 

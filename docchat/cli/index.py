@@ -115,6 +115,8 @@ def _print_summary(s: IndexSummary) -> None:
         reasons[reason] = reasons.get(reason, 0) + 1
     for reason, n in sorted(reasons.items(), key=lambda r: -r[1]):
         click.echo(f"  skipped {n}: {printable(reason)}")
+    for path, note in s.notes:
+        click.echo(f"  note: {printable(path)}: {printable(note)}")
     for path, error in s.failed:
         click.echo(f"  failed: {printable(path)}: {printable(error)}", err=True)
 

@@ -4,13 +4,17 @@ The walk honours `.gitignore`, `.ignore` and `.docchatignore` files the way git 
 applies to its own folder and below; a deeper file can re-include what a parent ignored),
 skips hidden entries, build and dependency folders and virtualenvs, and never loops on
 symlinks. Files docchat cannot read are still yielded, with a `skip_reason`, so the index
-report can say why they were left out; ignored files are left out silently, as git does.
+report can say why they were left out (a dangling symlink, a symlink loop, a named pipe or
+device, a file without read permission, an unsupported type, too large); ignored files are
+left out silently, as git does. A pipe is never opened: reading one blocks forever.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +39,7 @@ DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 class WalkItem:
     """A file found by `walk`: parse it when `skip_reason` is None, else report it as skipped."""
 
-    path: Path  # absolute, resolved to the real file
+    path: Path  # absolute, resolved to the real file (a broken symlink: the link itself)
     skip_reason: str | None = None
 
 
@@ -94,11 +98,24 @@ class _Walker:
                 yield from self._walk_root(root)
             else:
                 try:
+                    st = os.stat(root)
                     real = root.resolve(strict=True)
-                    size = real.stat().st_size
-                except (OSError, RuntimeError):
+                except (OSError, RuntimeError) as err:  # RuntimeError: a loop, on old Pythons
+                    if root not in self.seen_files:
+                        self.seen_files.add(root)
+                        problem = (
+                            _stat_problem(err, is_link=root.is_symlink())
+                            if isinstance(err, OSError)
+                            else "symlink loop"
+                        )
+                        yield WalkItem(root, problem)
                     continue
-                if item := self._file_item(real, size):
+                if not stat.S_ISREG(st.st_mode):
+                    if real not in self.seen_files:
+                        self.seen_files.add(real)
+                        yield WalkItem(real, _special(st.st_mode))
+                    continue
+                if item := self._file_item(real, st.st_size):
                     yield item
 
     def _walk_root(self, root: Path) -> Iterator[WalkItem]:
@@ -127,11 +144,19 @@ class _Walker:
             for entry in entries:
                 if entry.name.startswith(".") and not self.include_hidden:
                     continue
-                is_dir = self._is_dir(entry)
-                if is_dir is None or (is_dir and entry.name in ALWAYS_SKIPPED_DIRS):
+                kind = self._kind(entry)
+                if kind is None:
+                    continue
+                is_dir, size, problem = kind
+                if is_dir and entry.name in ALWAYS_SKIPPED_DIRS:
                     continue
                 entry_rel = rel + entry.name
                 if self._ignored(entry.path, entry_rel, is_dir, rules):
+                    continue
+                if problem is not None:
+                    if (link := real_folder / entry.name) not in self.seen_files:
+                        self.seen_files.add(link)
+                        yield WalkItem(link, problem)
                     continue
                 try:
                     real = (
@@ -139,8 +164,7 @@ class _Walker:
                         if entry.is_symlink()
                         else real_folder / entry.name
                     )
-                    size = 0 if is_dir else entry.stat().st_size
-                except (OSError, RuntimeError):  # vanished, or a link loop
+                except (OSError, RuntimeError):  # vanished since it was listed
                     continue
                 if is_dir:
                     subfolders.append((entry.path, real, entry_rel + "/", rules))
@@ -148,19 +172,20 @@ class _Walker:
                     yield item
             stack.extend(reversed(subfolders))
 
-    def _is_dir(self, entry: os.DirEntry[str]) -> bool | None:
-        """True/False for folder/file; None for what the walk must not enter or yield."""
+    def _kind(self, entry: os.DirEntry[str]) -> tuple[bool, int, str | None] | None:
+        """(is a folder, size, why it cannot be read or None); None: leave it out silently."""
         try:
-            if not self.follow_symlinks and entry.is_symlink():
-                return None
-            # Both follow links and answer False for a broken one.
-            if entry.is_dir():
-                return True
-            if entry.is_file():
-                return False
-        except OSError:
-            pass
-        return None  # broken links, sockets, fifos, devices
+            is_link = entry.is_symlink()
+            if is_link and not self.follow_symlinks:
+                return None  # the user asked for links to be left alone
+            st = entry.stat(follow_symlinks=True)
+        except OSError as err:
+            return False, 0, _stat_problem(err, is_link=entry.is_symlink())
+        if stat.S_ISDIR(st.st_mode):
+            return True, 0, None
+        if not stat.S_ISREG(st.st_mode):
+            return False, 0, _special(st.st_mode)
+        return False, st.st_size, None
 
     def _ignored(self, path: str, rel: str, is_dir: bool, rules: _Rules) -> bool:
         suffix = "/" if is_dir else ""
@@ -182,7 +207,35 @@ class _Walker:
             return WalkItem(real, f"unsupported file type '{real.suffix or real.name}'")
         if self.max_file_bytes is not None and size > self.max_file_bytes:
             return WalkItem(real, f"too large ({_mb(size)} > {_mb(self.max_file_bytes)})")
+        if not os.access(real, os.R_OK):
+            return WalkItem(real, "permission denied (no read access)")
         return WalkItem(real)
+
+
+def _stat_problem(err: OSError, *, is_link: bool) -> str:
+    """Why a listed entry cannot be read, in a user's words."""
+    if is_link and err.errno == errno.ELOOP:
+        return "symlink loop"
+    if is_link and err.errno == errno.ENOENT:
+        return "dangling symlink (its target does not exist)"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if err.errno == errno.ENOENT:
+        return "gone (deleted during the run)"
+    return f"cannot read: {err.strerror or err}"
+
+
+def _special(mode: int) -> str:
+    """The reason for a file that is not a regular file; reading a pipe would block forever."""
+    if stat.S_ISFIFO(mode):
+        what = "a named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    else:
+        what = "a special file"
+    return f"not a regular file: {what}"
 
 
 def _mb(size: int) -> str:

@@ -60,5 +60,5 @@ def test_chapters_in_spine_order_with_headings(tmp_path: Path, check_positions: 
 def test_broken_epub_is_a_parse_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.epub"
     path.write_bytes(make_epub(tmp_path / "ok.epub").read_bytes()[:500])
-    with pytest.raises(ParseError, match="not a readable EPUB"):
+    with pytest.raises(ParseError, match="not a valid EPUB file"):
         parse(path)

@@ -58,7 +58,7 @@ def test_cells_in_order_with_headings(tmp_path: Path, check_positions: Check) ->
 def test_broken_notebook_is_a_parse_error(tmp_path: Path, content: str) -> None:
     path = tmp_path / "broken.ipynb"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(ParseError, match="not a readable notebook"):
+    with pytest.raises(ParseError, match="invalid notebook"):
         parse(path)
 
 

@@ -96,8 +96,48 @@ def test_symlink_loops_end_and_each_file_comes_once(tmp_path: Path) -> None:
     items = list(walk([root]))
     paths = [i.path for i in items]
     assert len(paths) == len(set(paths))
-    assert sorted(rel(items, root)) == ["a/inner.md", "b/other.md", "top.md"]
-    assert all(not p.is_symlink() for p in paths)  # resolved to the real files
+    readable = [i for i in items if i.skip_reason is None]
+    assert sorted(rel(readable, root)) == ["a/inner.md", "b/other.md", "top.md"]
+    assert all(not i.path.is_symlink() for i in readable)  # resolved to the real files
+    # The broken link is not dropped in silence: the report says why it was left out.
+    assert {i.path.name: i.skip_reason for i in items if i.skip_reason} == {
+        "dangling.md": "dangling symlink (its target does not exist)"
+    }
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and symlinks")
+def test_files_that_cannot_be_read_come_with_a_reason(tmp_path: Path) -> None:
+    """A pipe named like text (opening it would block forever), a symlink loop, a dangling
+    link: each is yielded with a reason, never parsed, never dropped without a word."""
+    root = tmp_path / "root"
+    touch(root, "ok.md")
+    os.mkfifo(root / "x.txt")
+    (root / "loop_a.txt").symlink_to(root / "loop_b.txt")
+    (root / "loop_b.txt").symlink_to(root / "loop_a.txt")
+    (root / "dangling.md").symlink_to(root / "missing.md")
+    reasons = {i.path.name: i.skip_reason for i in walk([root])}
+    assert reasons == {
+        "ok.md": None,
+        "x.txt": "not a regular file: a named pipe (FIFO)",
+        "loop_a.txt": "symlink loop",
+        "loop_b.txt": "symlink loop",
+        "dangling.md": "dangling symlink (its target does not exist)",
+    }
+    # Named as a root, the pipe is still not opened.
+    assert [i.skip_reason for i in walk([root / "x.txt"])] == [
+        "not a regular file: a named pipe (FIFO)"
+    ]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_file_comes_with_a_reason(tmp_path: Path) -> None:
+    touch(tmp_path, "secret.md")
+    (tmp_path / "secret.md").chmod(0)
+    try:
+        items = {i.path.name: i.skip_reason for i in walk([tmp_path])}
+    finally:
+        (tmp_path / "secret.md").chmod(0o644)
+    assert items == {"secret.md": "permission denied (no read access)"}
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docchat.errors import UnsupportedFile
+from docchat.errors import ParseError, UnsupportedFile
 from docchat.ingest.parsers.registry import ParserFn, register, registered
 from docchat.types import ParsedDocument
 
@@ -34,4 +34,13 @@ def parse(path: Path) -> ParsedDocument:
     fn = parser_for(path)
     if fn is None:
         raise UnsupportedFile(f"unsupported file type '{path.suffix or path.name}'")
+    # Every kind alike: an empty .docx or .pdf is no more broken than an empty .txt.
+    try:
+        empty = path.stat().st_size == 0
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ParseError(f"cannot read file: {err.strerror or err}") from None
+    if empty:
+        raise UnsupportedFile("empty file")
     return fn(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docchat.errors import ParseError, UnsupportedFile, missing
-from docchat.ingest.parsers.common import normalize_newlines, one_line
+from docchat.ingest.parsers.common import check_archive, normalize_newlines, one_line
 from docchat.ingest.parsers.text import title_from
 from docchat.types import Heading, Page, ParsedDocument
 
@@ -32,10 +32,17 @@ def parse_docx(path: Path) -> ParsedDocument:
         from docx.table import Table
     except ImportError:
         raise missing("python-docx", "reading Word files") from None
+    from docx.opc.exceptions import PackageNotFoundError
+
+    check_archive(path, "DOCX", "[Content_Types].xml", "a Word document")
     try:
         document = docx.Document(str(path))
-    except Exception as err:  # bad zip, wrong content type, broken XML ...
-        raise ParseError(f"not a readable .docx file: {one_line(err)}") from None
+    except FileNotFoundError:
+        raise  # deleted since the walk: the indexer reports it as gone
+    except PackageNotFoundError:  # python-docx says this of any zip that is not a document
+        raise ParseError("not a valid DOCX file (a zip without a Word document)") from None
+    except Exception as err:  # wrong content type, broken XML ...
+        raise ParseError(f"not a readable DOCX file: {one_line(err)}") from None
 
     lines: list[str] = []
     headings: list[Heading] = []

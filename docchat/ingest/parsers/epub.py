@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 from docchat.errors import ParseError, UnsupportedFile, missing
-from docchat.ingest.parsers.common import one_line
+from docchat.ingest.parsers.common import check_archive, one_line
 from docchat.ingest.parsers.html import html_to_markdown
 from docchat.ingest.parsers.text import markdown_headings
 from docchat.types import Heading, Page, ParsedDocument
@@ -27,6 +27,7 @@ def parse_epub(path: Path) -> ParsedDocument:
         from ebooklib import epub
     except ImportError:
         raise missing("ebooklib", "reading EPUB files") from None
+    check_archive(path, "EPUB", "META-INF/container.xml", "an e-book")
     try:
         with warnings.catch_warnings():  # ebooklib warns about its own future defaults
             warnings.simplefilter("ignore")
@@ -37,7 +38,9 @@ def parse_epub(path: Path) -> ParsedDocument:
             if item is not None and item.get_type() == ebooklib.ITEM_DOCUMENT:
                 chapters.append(item.get_content())
         titles = book.get_metadata("DC", "title")
-    except Exception as err:  # bad zip, missing OPF, broken XML ...
+    except FileNotFoundError:
+        raise  # deleted since the walk: the indexer reports it as gone
+    except Exception as err:  # missing OPF, broken XML ...
         raise ParseError(f"not a readable EPUB file: {one_line(err)}") from None
 
     blocks: list[str] = []

@@ -36,6 +36,14 @@ _HEADING_LEVELS = {f"h{n}": n for n in range(1, 7)}
 _SPACES = re.compile(r"[ \t\xa0]+")
 _WHITESPACE = re.compile(r"\s+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# What lxml refuses in a string ("All strings must be XML compatible"): control characters,
+# lone surrogates and the two non-characters. Garbage pages are full of them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Past this size a page is an export or generated documentation, all of it content, and
+# trafilatura's article search costs seconds per megabyte: the plain pass keeps everything.
+ARTICLE_SEARCH_MAX_BYTES = 4 * 1024 * 1024
+# The title lives in <head>; metadata extraction over a 20 MB page took longer than the text.
+_TITLE_SEARCH_BYTES = 256 * 1024
 
 
 def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
@@ -47,6 +55,8 @@ def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
     """
     if not main_only:
         return _visible_text(data, drop_chrome=False)
+    if len(data) > ARTICLE_SEARCH_MAX_BYTES:
+        return _visible_text(data, drop_chrome=True)
     try:
         import trafilatura
     except ImportError:
@@ -75,8 +85,17 @@ def _visible_text(data: bytes | str, *, drop_chrome: bool) -> str:
 
     try:
         root: HtmlElement = html.document_fromstring(data)
-    except (etree.ParserError, ValueError):
-        return ""
+        text = _tree_text(root, drop_chrome)
+    except (etree.LxmlError, ValueError):
+        text = ""
+    if text:
+        return text
+    # libxml2 stops at 256 nested elements, so a page of 100,000 nested <div>s has an empty
+    # tree although its text is there; a streaming pass has no depth to run out of.
+    return _streamed_text(data, drop_chrome)
+
+
+def _tree_text(root: HtmlElement, drop_chrome: bool) -> str:
     dropped = _HIDDEN_TAGS + (_CHROME_TAGS if drop_chrome else ())
     for bad in root.xpath(" | ".join(f"//{tag}" for tag in dropped)):
         bad.drop_tree()
@@ -84,10 +103,12 @@ def _visible_text(data: bytes | str, *, drop_chrome: bool) -> str:
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         # Source line breaks are just spaces in HTML (except in <pre>): only blocks break lines.
         in_pre = next(el.iterancestors("pre"), None) is not None
-        if el.text and not in_pre and tag != "pre":
-            el.text = _WHITESPACE.sub(" ", el.text)
-        if el.tail and not in_pre:
-            el.tail = _WHITESPACE.sub(" ", el.tail)
+        if el.text:
+            text = _NOT_XML.sub("", el.text)
+            el.text = _WHITESPACE.sub(" ", text) if not in_pre and tag != "pre" else text
+        if el.tail:
+            tail = _NOT_XML.sub("", el.tail)
+            el.tail = _WHITESPACE.sub(" ", tail) if not in_pre else tail
         if tag in _PARAGRAPH_TAGS:
             marker = "#" * _HEADING_LEVELS[tag] + " " if tag in _HEADING_LEVELS else ""
             el.text = "\n\n" + marker + (el.text or "")
@@ -103,12 +124,54 @@ def _visible_text(data: bytes | str, *, drop_chrome: bool) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
+def _streamed_text(data: bytes | str, drop_chrome: bool) -> str:
+    """The visible text by a streaming parse (html.parser keeps no tree): blocks end lines."""
+    from html.parser import HTMLParser
+
+    hidden = frozenset(_HIDDEN_TAGS + (_CHROME_TAGS if drop_chrome else ()))
+    parts: list[str] = []
+    skipping: list[str] = []  # open hidden elements; their text is left out
+
+    class _Collector(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in hidden:
+                skipping.append(tag)
+            elif tag in _PARAGRAPH_TAGS:
+                marker = "#" * _HEADING_LEVELS[tag] + " " if tag in _HEADING_LEVELS else ""
+                parts.append("\n\n" + marker)
+            elif tag in _LINE_TAGS:
+                parts.append("\n- " if tag == "li" else "\n")
+            elif tag in ("td", "th"):
+                parts.append(" | ")
+
+        def handle_endtag(self, tag: str) -> None:
+            if skipping and tag == skipping[-1]:
+                skipping.pop()
+            elif tag in _PARAGRAPH_TAGS:
+                parts.append("\n\n")
+
+        def handle_data(self, data: str) -> None:
+            if not skipping:
+                parts.append(_WHITESPACE.sub(" ", data))
+
+    text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+    collector = _Collector(convert_charrefs=True)
+    try:
+        collector.feed(text)
+        collector.close()
+    except Exception:  # html.parser is lenient; whatever it still raises costs only this pass
+        return ""
+    joined = normalize_newlines(_NOT_XML.sub("", "".join(parts)))
+    lines = (_SPACES.sub(" ", line).strip().strip("|").strip() for line in joined.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
 def html_title(data: bytes | str) -> str | None:
     """The page title from <title> or OpenGraph/Dublin Core metadata."""
     import trafilatura
 
     try:
-        meta = trafilatura.extract_metadata(data)
+        meta = trafilatura.extract_metadata(data[:_TITLE_SEARCH_BYTES])
     except Exception:  # a missing title is no reason to fail the file
         return None
     title = meta.title if meta is not None else None

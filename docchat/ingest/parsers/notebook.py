@@ -6,6 +6,7 @@ they stay; images, HTML reprs, long dumps and tracebacks are left out as noise.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,20 +34,39 @@ def parse_notebook(path: Path) -> ParsedDocument:
         raise missing("nbformat", "reading Jupyter notebooks") from None
     source = decode(read_bytes(path))
     try:
+        raw = json.loads(source)
+    except ValueError as err:
+        raise ParseError(f"invalid notebook: not JSON ({one_line(err)})") from None
+    if not isinstance(raw, dict):
+        raise ParseError(f"invalid notebook: the top level is a JSON {_json_kind(raw)}")
+    if not isinstance(raw.get("cells", raw.get("worksheets", [])), list):
+        raise ParseError("invalid notebook: 'cells' is not a list")
+    try:
         # Skips nbformat's schema validation: slow, and it logs errors for notebooks that
-        # are perfectly readable.
-        nb = nbformat.convert(reads(source), 4)
+        # are perfectly readable. Version 4 (all current notebooks) needs no conversion, and
+        # reading it directly lets one malformed output cost only itself.
+        nb = raw if raw.get("nbformat") == 4 else nbformat.convert(reads(source), 4)
         cells = list(nb.get("cells", []))
         metadata = nb.get("metadata", {})
-    except Exception as err:  # bad JSON or an unknown notebook version
-        raise ParseError(f"not a readable notebook: {one_line(err)}") from None
+    except Exception as err:  # an unknown notebook version, a malformed structure
+        raise ParseError(f"invalid notebook: {one_line(err)}") from None
+    if not isinstance(metadata, Mapping):
+        metadata = {}
 
-    language = _language(metadata)
+    try:
+        language = _language(metadata)
+    except (AttributeError, TypeError):  # odd metadata only costs the code fence language
+        language = ""
     blocks: list[str] = []
     headings: list[Heading] = []
     line = 1  # where the next block starts
-    for cell in cells:
-        block, is_markdown = _cell_text(cell, language)
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, Mapping):
+            raise ParseError(f"invalid notebook: cell {number} is a JSON {_json_kind(cell)}")
+        try:
+            block, is_markdown = _cell_text(cell, language)
+        except (AttributeError, TypeError, ValueError) as err:
+            raise ParseError(f"invalid notebook: cell {number}: {one_line(err)}") from None
         if not block:
             continue
         if is_markdown:
@@ -62,6 +82,16 @@ def parse_notebook(path: Path) -> ParsedDocument:
     title = str(metadata.get("title") or "").strip() or title_from(tuple(headings))
     page = Page(text=text, headings=tuple(headings))
     return ParsedDocument(pages=(page,), title=title, kind="notebook")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list, not an object"
+    if isinstance(value, str):
+        return "string, not an object"
+    if value is None:
+        return "null, not an object"
+    return f"{type(value).__name__}, not an object"
 
 
 def _language(metadata: Mapping[str, Any]) -> str:
@@ -87,7 +117,9 @@ def _cell_text(cell: Mapping[str, Any], language: str) -> tuple[str, bool]:
     if kind != "code" or not source.strip():
         return "", False
     parts = [_fenced(source, language)]
-    parts.extend(_fenced(out, "text") for out in _short_outputs(cell.get("outputs") or []))
+    outputs = cell.get("outputs")
+    if isinstance(outputs, list):
+        parts.extend(_fenced(out, "text") for out in _short_outputs(outputs))
     return "\n".join(parts), False
 
 
@@ -100,11 +132,14 @@ def _fenced(text: str, language: str) -> str:
 def _short_outputs(outputs: list[Any]) -> list[str]:
     found = []
     for out in outputs:
+        if not isinstance(out, Mapping):
+            continue  # a malformed output only loses itself
         kind = out.get("output_type")
         if kind == "stream":
             text = _joined(out.get("text"))
         elif kind in ("execute_result", "display_data"):
-            text = _joined((out.get("data") or {}).get("text/plain"))
+            data = out.get("data")
+            text = _joined(data.get("text/plain") if isinstance(data, Mapping) else None)
         else:  # errors: tracebacks are long and say nothing about the notebook's subject
             continue
         text = _ANSI.sub("", text).strip("\n")

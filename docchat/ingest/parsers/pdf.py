@@ -39,6 +39,10 @@ def parse_pdf(path: Path) -> ParsedDocument:
     from pypdf.errors import DependencyError
 
     data = read_bytes(path)
+    # Viewers accept the header anywhere in the first KiB; without one it is not a PDF, and
+    # pypdf's complaint about random bytes ("EOF marker not found") would not say so.
+    if b"%PDF-" not in data[:1024]:
+        raise ParseError("not a valid PDF file (no %PDF header)")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         _unlock(reader)

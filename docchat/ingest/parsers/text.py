@@ -62,9 +62,11 @@ def decode(data: bytes) -> str:
             except UnicodeDecodeError:
                 raise UnsupportedFile("binary file") from None
             break
-    if text is None:
-        if b"\x00" in data[:_SNIFF_BYTES]:
+    if text is None and b"\x00" in data[:_SNIFF_BYTES]:
+        text = _utf16_without_bom(data)
+        if text is None:
             raise UnsupportedFile("binary file")
+    if text is None:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -73,6 +75,28 @@ def decode(data: bytes) -> str:
     if not text.strip():
         raise UnsupportedFile("empty file")
     return normalize_newlines(text)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a BOM (some Windows tools do), else None.
+
+    Text in a Latin or common script has a NUL as every other byte, always on the same side;
+    binary files have NULs anywhere. The decoded text must then look like text too.
+    """
+    sample = data[:_SNIFF_BYTES]
+    if len(data) % 2 or len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.6 * len(zeros) and others.count(0) <= 0.01 * len(others):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            head = text[: _SNIFF_BYTES // 2]
+            printable = sum(1 for c in head if c.isprintable() or c in "\n\r\t")
+            return text if printable >= 0.95 * len(head) else None
+    return None
 
 
 def _detect(data: bytes) -> str:
