@@ -143,6 +143,12 @@ class IndexRun:
                     yield self._count(event, total)
                     if event.reason == GONE:  # what was stored of it goes too
                         yield from self._forget(path, total, quiet=True)
+                elif len(pending) > 1 and len(pending[-1].chunks) >= FLUSH_CHUNKS:
+                    # Save the small files queued so far before embedding a big one, so a
+                    # slow file never holds their finished work hostage.
+                    big = pending.pop()
+                    yield from self._flush(pending, total)
+                    pending.append(big)
                 if self._flush_due(pending):
                     yield from self._flush(pending, total)
             yield from self._flush(pending, total)
