@@ -20,6 +20,7 @@ _SAMPLE_WINDOW_CHARS = 8192
 _MIN_SPACE_SHARE = 0.01  # prose has a space every ~6 characters; base64 and minified code not
 _LONG_RUN = re.compile(r"\S{64,}")  # no word, URL or path is normally this long
 _MAX_LONG_RUN_SHARE = 0.5
+_MAX_NON_ASCII_SHARE = 0.2  # above this the text is in a script the space tests do not fit
 _MIN_ENTROPY_BITS = 2.0  # English is ~4.1 bits per character; "=====" or "0 0 0" far less
 
 
@@ -29,17 +30,24 @@ def not_prose(doc: ParsedDocument) -> str | None:
     total = sum(len(t) for t in texts)
     if total < MIN_CHARS:
         return None
-    spaces = sum(t.count(" ") + t.count("\n") + t.count("\t") for t in texts)
-    if spaces / total < _MIN_SPACE_SHARE:
-        if len(texts) == 1 and "\n" not in texts[0].strip():
-            return f"not prose: one line of {_size(total)} without spaces"
-        return f"not prose: {_size(total)} with almost no spaces (minified code or encoded data?)"
     sample = _sample(texts)
-    long_runs = sum(m.end() - m.start() for m in _LONG_RUN.finditer(sample))
-    if long_runs / len(sample) > _MAX_LONG_RUN_SHARE:
-        return (
-            "not prose: mostly unbroken strings of 64+ characters (encoded data or minified code?)"
-        )
+    # Chinese, Japanese or Thai prose has no spaces between words: the space tests are for
+    # text in ASCII, which is what encoded data and minified code are written in.
+    non_ascii = len(sample) - len(sample.encode("ascii", "ignore"))
+    if non_ascii / len(sample) < _MAX_NON_ASCII_SHARE:
+        spaces = sum(t.count(" ") + t.count("\n") + t.count("\t") for t in texts)
+        if spaces / total < _MIN_SPACE_SHARE:
+            if len(texts) == 1 and "\n" not in texts[0].strip():
+                return f"not prose: one line of {_size(total)} without spaces"
+            return (
+                f"not prose: {_size(total)} with almost no spaces (minified code or encoded data?)"
+            )
+        long_runs = sum(m.end() - m.start() for m in _LONG_RUN.finditer(sample))
+        if long_runs / len(sample) > _MAX_LONG_RUN_SHARE:
+            return (
+                "not prose: mostly unbroken strings of 64+ characters "
+                "(encoded data or minified code?)"
+            )
     bits = _entropy(sample)
     if bits < _MIN_ENTROPY_BITS:
         return f"not prose: too repetitive ({bits:.1f} bits per character)"

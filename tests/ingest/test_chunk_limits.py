@@ -142,3 +142,18 @@ def test_ordinary_prose_and_code_are_not_refused(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert prepare(prose).spans and prepare(code).spans
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "今天天气很好，我们去公园散步，看见了许多盛开的花。",
+        "きょうはいいてんきですね、こうえんにいきましょう。",
+    ],
+    ids=["chinese", "japanese"],
+)
+def test_prose_without_spaces_between_words_is_not_refused(tmp_path: Path, sentence: str) -> None:
+    """Chinese and Japanese put no spaces between words; that alone must not read as data."""
+    path = tmp_path / "notes.md"
+    path.write_text("".join(f"{sentence}{i}" * 3 for i in range(400)), encoding="utf-8")
+    assert prepare(path).spans  # one long line without a single space
