@@ -89,3 +89,12 @@ def test_any_text_chunks_exactly(text: str) -> None:
     chunks = chunk_page(page, COUNT, 12, 3)
     assert_spans_exact(page, chunks)
     assert all(COUNT([c.text])[0] <= 12 for c in chunks)
+
+
+def test_chinese_breaks_at_sentence_ends_without_spaces() -> None:
+    text = "今天天气很好，我们去公园散步。" * 40
+    count = lambda ts: [len(t) for t in ts]  # noqa: E731  (one token per character)
+    chunks = chunk_page(Page(text), count, 50, 0)
+    assert len(chunks) > 5
+    assert all(c.text.endswith("。") for c in chunks)
+    assert_spans_exact(Page(text), chunks)

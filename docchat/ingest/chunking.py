@@ -29,7 +29,8 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _LINE = re.compile(r"\n")
-_SENTENCE = re.compile(r"(?<=[.!?;:])\s+")
+# Chinese and Japanese sentence ends take no space after them.
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|(?<=[。！？；])\s*")
 _WORD = re.compile(r"\s+")
 _SEPARATORS = (_PARAGRAPH, _LINE, _SENTENCE, _WORD)
 _COUNT_BATCH = 2048  # texts per tokenizer call: few calls, bounded memory per call
@@ -100,15 +101,24 @@ class _TokenIndex:
         self.text = text
         self.counter = counter
         self.words = counter.words
-        new = [w for w in set(text.split()) if w not in self.words]
-        short = [w for w in new if len(w) <= _MAX_ATOM_CHARS]
-        self.words.update(zip(short, counter(short), strict=True))
-        for word in (w for w in new if len(w) > _MAX_ATOM_CHARS):  # base64, minified code
-            parts = [word[i : i + _MAX_ATOM_CHARS] for i in range(0, len(word), _MAX_ATOM_CHARS)]
-            self.words[word] = sum(counter(parts))
+        self._learn(text.split())
 
     def count(self, start: int, end: int) -> int:
-        return sum(map(self.words.__getitem__, self.text[start:end].split()))
+        words = self.text[start:end].split()
+        try:
+            return sum(map(self.words.__getitem__, words))
+        except KeyError:  # part of a word, cut where no space is (a "。" in Chinese)
+            self._learn(words)
+            return sum(map(self.words.__getitem__, words))
+
+    def _learn(self, words: list[str]) -> None:
+        """Count the words not counted yet, in one batched pass."""
+        new = [w for w in set(words) if w not in self.words]
+        short = [w for w in new if len(w) <= _MAX_ATOM_CHARS]
+        self.words.update(zip(short, self.counter(short), strict=True))
+        for word in (w for w in new if len(w) > _MAX_ATOM_CHARS):  # base64, minified code
+            parts = [word[i : i + _MAX_ATOM_CHARS] for i in range(0, len(word), _MAX_ATOM_CHARS)]
+            self.words[word] = sum(self.counter(parts))
 
 
 def chunk_page(
