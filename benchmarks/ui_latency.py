@@ -7,6 +7,9 @@
 2. Keypress-to-screen: a key is written to the terminal and timed until the typed text is
    drawn back, with the app idle and while an index run of --files generated text files is
    going on (the real embedder working on a worker thread).
+3. Answer: Enter on a question until the status line shows the first phase ("searching…"),
+   and until the answer is done.
+4. Quit: Ctrl+Q until the process has exited.
 
 Everything runs in a temp data dir and config; nothing in your home is touched. Prints a
 Markdown table.
@@ -148,6 +151,7 @@ def main() -> None:
     )
     first, main_screen, ready = [], [], []
     idle: list[float] = []
+    phase, answered, quit_s = [], [], []
     for run in range(args.runs):
         term = Terminal(["-c", "sample"], env)
         try:
@@ -156,6 +160,18 @@ def main() -> None:
             ready.append(term.read_until("models ready", 120) - term.started)
             if run == 0:
                 idle = keypress_latencies(term, args.keys)
+                term.type("\x15")  # Ctrl+U: clear what the keypress test typed
+            term.drain()
+            mark = len(term.text)
+            t0 = time.perf_counter()
+            term.type("how do I index a folder\r")
+            phase.append(term.read_until("searching", 30, since=mark) - t0)
+            answered.append(term.read_until(f"session {run + 1}", 300, since=mark) - t0)
+            term.drain()
+            t0 = time.perf_counter()
+            term.type("\x11")  # Ctrl+Q
+            term.proc.wait(30)
+            quit_s.append(time.perf_counter() - t0)
         finally:
             term.close()
     corpus = work / "corpus"
@@ -178,6 +194,9 @@ def main() -> None:
     print(f"| start → main screen (collection open) | {len(main_screen)} | {fmt(main_screen)} |")
     print(f"| start → models ready (embedder + LLM loaded) | {len(ready)} | {fmt(ready)} |")
     print(f"| keypress → screen, idle | {len(idle)} | {fmt(idle)} |")
+    print(f"| Enter → first answer phase on screen | {len(phase)} | {fmt(phase)} |")
+    print(f"| Enter → answer done | {len(answered)} | {fmt(answered)} |")
+    print(f"| Ctrl+Q → process exited | {len(quit_s)} | {fmt(quit_s)} |")
     note = "" if still_running else " (run finished during the test)"
     print(f"| keypress → screen, indexing {args.files} files{note} | {len(busy)} | {fmt(busy)} |")
 

@@ -26,6 +26,7 @@ from docchat.ingest.parsers import parse
 from docchat.ingest.walk import walk
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
+    ChunksEmbedded,
     ChunkSpan,
     FileDone,
     IndexEvent,
@@ -187,7 +188,7 @@ class IndexRun:
         pending.append(_Pending(path, st.st_size, st.st_mtime_ns, content_hash, parsed, chunks))
         return None
 
-    def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone]:
+    def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
         if not pending:
             return
         texts = {h: s.text for p in pending for s, h in p.chunks}
@@ -204,6 +205,8 @@ class IndexRun:
                 part, self.embedder.embed([texts[h] for h in part], batch), strict=True
             ):
                 vectors[h] = v
+            # Per batch, so a screen's progress moves while a big group is embedded.
+            yield ChunksEmbedded(len(vectors), len(todo), len(pending), self.tally.chunks_added)
         for p in pending:
             if any(h in todo_set and h not in vectors for _, h in p.chunks):
                 continue  # cancelled before this file's vectors were made; next run redoes it
