@@ -51,6 +51,13 @@ HELP: dict[str, str] = {
     "settings.back": "Leave the settings (asks before discarding edits)",
     "preview.open": "Open this passage's file at its line",
 }
+# Palette titles where the footer's word is kept short (the footer must fit 80 columns).
+TITLES: dict[str, str] = {
+    "main.toggle_mode": "Ask/Search",
+    "results.open": "Open source",
+    "chat.next_cite": "Next citation",
+    "index.stop": "Stop/Back",
+}
 # Actions already offered under another name, or too fine-grained to list.
 SKIP = {"main.down_to_results", "main.focus_results", "main.focus_chat", "main.focus_input"}
 
@@ -61,15 +68,16 @@ def binding_commands(app: App[Any], screen: Screen[Any]) -> Iterator[SystemComma
         binding_id = binding.id or ""
         if not binding_id or binding_id in SKIP or binding_id.startswith("chat.cite_"):
             continue
-        if not binding.description or binding.description in seen:
+        title = TITLES.get(binding_id, binding.description)
+        if not title or title in seen:
             continue
         if node.check_action(binding.action, ()) is False:
             continue
-        seen.add(binding.description)
+        seen.add(title)
         key = app.get_key_display(binding)
-        help_text = HELP.get(binding_id, binding.description)
+        help_text = HELP.get(binding_id, title)
         yield SystemCommand(
-            binding.description,
+            title,
             f"{help_text} ({key})",
             partial(app.run_action, binding.action, node),
         )

@@ -19,6 +19,7 @@ from docchat.types import FileDone, IndexStarted, IndexSummary
 from docchat.ui.formatting import RecentRate, progress_line
 from docchat.ui.items import Passage
 from docchat.ui.opener import OpenCommand
+from docchat.ui.screens import index as index_screen
 from docchat.ui.screens.collections import CollectionsScreen
 from docchat.ui.screens.dialogs import ConfirmScreen
 from docchat.ui.screens.index import IndexScreen
@@ -29,6 +30,13 @@ from docchat.ui.screens.settings import SettingsScreen
 from docchat.ui.screens.welcome import WelcomeScreen
 from docchat.ui.widgets.chat import ChatPane
 from docchat.ui.widgets.results import ResultsPane
+
+
+async def main_ready(pilot: Any) -> None:
+    """The main screen is up and composed (its panes can be queried)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.query("#chat"))
+
 
 # ---------------------------------------------------------------- 1: `o` on an HTML source
 
@@ -93,7 +101,7 @@ async def test_o_on_an_html_hit_opens_its_text_at_the_passage(
     app = make_app(ui_service, "docs")
     app.launcher = run_it
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press(*"/subcommands svn checkout", "enter")
         results = app.screen.query_one(ResultsPane)
         await wait_for(pilot, lambda: results.passages)
@@ -118,7 +126,7 @@ async def test_a_failing_editor_is_reported(
     app = make_app(indexed, "docs")
     app.launcher = lambda command, _app: subprocess.call(command.argv)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press(*"/overfitting", "enter")
         results = app.screen.query_one(ResultsPane)
         await wait_for(pilot, lambda: results.passages)
@@ -154,7 +162,7 @@ async def test_switching_collection_during_a_run_asks_first(
 ) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
         run = app.screen
@@ -180,7 +188,7 @@ async def test_switching_collection_during_a_run_asks_first(
         await wait_for(pilot, lambda: isinstance(app.screen, CollectionsScreen))
         await wait_for(pilot, lambda: app.screen.names)
         await pilot.press("enter", "y")  # yes: stop it and open
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         assert run.cancel.is_set()
 
 
@@ -189,7 +197,7 @@ async def test_quitting_during_a_run_asks_first(
 ) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
         run = app.screen
@@ -213,7 +221,7 @@ async def test_a_reopened_session_cites_its_own_sources(indexed: Docchat) -> Non
     responses += ["Dropout does [1].", "Bread needs a starter [1]."]
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         main = app.screen
         chat = main.query_one(ChatPane)
         await pilot.press(*"what reduces overfitting", "enter")
@@ -240,7 +248,7 @@ async def test_a_reopened_session_cites_its_own_sources(indexed: Docchat) -> Non
 async def test_f1_and_escape_close_the_keys_panel(indexed: Docchat) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press("f1")
         assert app.screen.query(HelpPanel)
         await pilot.press("f1")
@@ -261,12 +269,12 @@ async def test_settings_save_all_or_nothing(indexed: Docchat) -> None:
     k = indexed.settings.search.k
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         screen = app.screen
         assert screen.focused is screen.query_one("#set-generate-backend")  # a field, focused
-        assert "generation backend" in str(screen.query_one("#settings-help").render()).lower()
+        assert "generator backend" in str(screen.query_one("#settings-help").render()).lower()
         screen.query_one("#set-search-k", Input).value = "3"
         screen.query_one("#set-generate-temperature", Input).value = "7"
         await pilot.press("ctrl+s")
@@ -282,7 +290,7 @@ async def test_settings_save_all_or_nothing(indexed: Docchat) -> None:
         assert app.screen is screen
         screen.query_one("#set-generate-temperature", Input).value = "0.5"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         saved = tomllib.loads(path.read_text())
         assert saved["search"]["k"] == 3 and saved["generate"]["temperature"] == 0.5
         assert app.screen.query_one("#query").has_focus  # typing goes to the input again
@@ -291,7 +299,10 @@ async def test_settings_save_all_or_nothing(indexed: Docchat) -> None:
 # ---------------------------------------------------------------- 7, 8: honest progress
 
 
-async def test_progress_moves_per_embedding_batch(ui_service: Docchat, home_docs: Path) -> None:
+async def test_progress_moves_per_embedding_batch(
+    ui_service: Docchat, home_docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_screen, "POST_EVERY_S", 0.0)  # every batch's event reaches it
     for i in range(20):
         (home_docs / f"note{i:02}.txt").write_text(f"note {i} about rivers and bread\n")
     ui_service.settings.embed.batch_size = 4
@@ -381,7 +392,7 @@ def test_rates_follow_recent_throughput() -> None:
 async def test_the_footer_fits_80_columns(indexed: Docchat, screen_key: str) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         if screen_key == "results":
             await pilot.press("ctrl+r")
         elif screen_key == "chat":
@@ -421,7 +432,7 @@ async def test_preview_title_has_no_pilcrow(indexed: Docchat, tmp_path: Path) ->
     p = Passage(str(tmp_path / "a.html"), None, 1, 1, 0.5, "x", heading="Sub-commands¶")
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await app.push_screen(PreviewScreen(p, []))
         title = app.screen.query_one("#preview-title").render()
         assert "§ Sub-commands" in str(title) and "¶" not in str(title)
@@ -433,10 +444,10 @@ async def test_preview_title_has_no_pilcrow(indexed: Docchat, tmp_path: Path) ->
 async def test_counts_hints_and_home_end(indexed: Docchat, home_docs: Path) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         results = app.screen.query_one(ResultsPane)
         first = results.get_option_at_index(0).prompt
-        assert "no hits" not in str(first)  # nothing was searched yet
+        assert "no hits" not in str(first) and "/words" in str(first)  # nothing searched yet
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, CollectionsScreen))
         await wait_for(pilot, lambda: app.screen.names)
@@ -446,7 +457,7 @@ async def test_counts_hints_and_home_end(indexed: Docchat, home_docs: Path) -> N
             pass
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, CollectionsScreen))
         await wait_for(pilot, lambda: len(app.screen.names) == 3)
@@ -474,14 +485,18 @@ def test_export_header_is_markdown(indexed: Docchat) -> None:
 async def test_search_keeps_the_query_and_says_how_many_and_how_fast(indexed: Docchat) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         await pilot.press(*"/overfitting", "enter")
         results = app.screen.query_one(ResultsPane)
         await wait_for(pilot, lambda: results.passages)
-        assert app.screen.query_one("#query", Input).value == "/overfitting"  # to refine
+        query = app.screen.query_one("#query", Input)
+        assert query.value == "/overfitting"  # to refine, or (selected) to type over
         n = len(results.passages)
         title = str(results.border_title)
         assert title.startswith(f"overfitting — {n} hit") and title.endswith(" ms")
+        await pilot.press(*"/bread", "enter")
+        await wait_for(pilot, lambda: str(results.border_title).startswith("bread"))
+        assert query.value == "/bread"
 
 
 async def test_welcome_starts_with_the_folder_and_opens_the_result(
@@ -499,7 +514,7 @@ async def test_welcome_starts_with_the_folder_and_opens_the_result(
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: screen.finished is not None)
         await pilot.press("escape")  # after a run, Esc opens what was indexed
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         assert app.screen.collection == "docs"
 
 
@@ -523,8 +538,8 @@ async def test_answer_shows_its_phases(indexed: Docchat) -> None:
 async def test_long_questions_are_collapsed(indexed: Docchat) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await main_ready(pilot)
         turn = await app.screen.query_one(ChatPane).new_turn("why " * 1500)
         await pilot.pause()
         shown = str(turn.query_one(".question").render())
-        assert len(shown) < 400 and "6,000 characters" in shown
+        assert len(shown) < 400 and "5,999 characters" in shown

@@ -53,7 +53,7 @@ now = time.monotonic  # module-level so snapshot tests can freeze the clock
 class IndexScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "start", "Start", id="index.start"),
-        Binding("escape", "stop_or_back", "Stop/Back", id="index.stop"),
+        Binding("escape", "stop_or_back", "Stop", id="index.stop"),
         Binding("delete", "remove_folder", "Remove folder", show=False, id="index.remove"),
         Binding("ctrl+o", "open_collection", "Open", id="index.open"),
     ]

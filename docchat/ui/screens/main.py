@@ -45,10 +45,12 @@ SEARCH_HINT = "Search the collection — Ctrl+T to ask instead"
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "Stop", id="main.stop"),
-        Binding("ctrl+t", "toggle_mode", "Ask/Search", id="main.toggle_mode"),
+        # The footer must fit 80 columns: Esc is named in the status line while it stops
+        # something, and New chat is in the palette and F1 (words: ui/commands.py).
+        Binding("escape", "stop", "Stop", show=False, id="main.stop"),
+        Binding("ctrl+t", "toggle_mode", "Search", id="main.toggle_mode"),
         Binding("ctrl+o", "open_source", "Open source", show=False, id="main.open_source"),
-        Binding("ctrl+n", "new_session", "New chat", id="main.new_session"),
+        Binding("ctrl+n", "new_session", "New chat", show=False, id="main.new_session"),
         Binding("ctrl+s", "export_session", "Export chat", show=False, id="main.export_session"),
         Binding("ctrl+r", "focus_pane('results')", "Results", show=False, id="main.focus_results"),
         Binding("ctrl+y", "focus_pane('chat')", "Chat", show=False, id="main.focus_chat"),
@@ -185,7 +187,9 @@ class MainScreen(Screen[None]):
         if not text:
             return
         if self.search_mode or text.startswith("/"):
-            # The query stays in the input, so it can be refined and run again.
+            # The query stays in the input, selected: typing replaces it (the next question
+            # or query), an arrow key keeps it to refine.
+            event.input.select_all()
             query = text.lstrip("/").strip()
             if query:
                 self._last_query = query

@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
 from textual.events import DescendantFocus
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
@@ -85,16 +86,23 @@ class SettingsScreen(Screen[None]):
         # Focus the first field so keys edit settings, not whatever screen lies below.
         section, key, _, _ = FIELDS[0]
         self.query_one(f"#set-{section}-{key}").focus()
+        self._help_for(f"set-{section}-{key}")
 
     @on(DescendantFocus)
     def show_help(self, event: DescendantFocus) -> None:
-        widget_id = event.widget.id or ""
-        for section, key, label, _ in FIELDS:
+        node: DOMNode | None = event.widget  # a Select's focus may sit on a part of it
+        while node is not None and not (node.id or "").startswith("set-"):
+            node = node.parent
+        if node is not None:
+            self._help_for(node.id or "")
+
+    def _help_for(self, widget_id: str) -> None:
+        for section, key, _, _ in FIELDS:
             if widget_id == f"set-{section}-{key}":
                 help_text = self.description(section, key)
                 where = f"[{section}] {key}"
                 self.query_one("#settings-help", Static).update(
-                    f"{label}: {help_text} ({where})" if help_text else where
+                    f"{help_text} ({where})" if help_text else where
                 )
                 return
 

@@ -45,7 +45,7 @@ class ChatTurn(Vertical):
 
 class ChatPane(VerticalScroll, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right_square_bracket", "cite(1)", "Next citation", id="chat.next_cite"),
+        Binding("right_square_bracket", "cite(1)", "Citation", id="chat.next_cite"),
         Binding(
             "left_square_bracket", "cite(-1)", "Prev citation", show=False, id="chat.prev_cite"
         ),

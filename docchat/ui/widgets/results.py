@@ -17,7 +17,7 @@ from docchat.ui.messages import OpenSource
 
 class ResultsPane(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "open_source", "Open source", id="results.open"),
+        Binding("o", "open_source", "Open", id="results.open"),
         Binding("p", "preview", "Preview", show=False, id="results.preview"),
     ]
 
@@ -35,6 +35,10 @@ class ResultsPane(OptionList):
         self.border_title = "Results"
         self.showing: object = None  # the Answer whose sources are listed, if any
         self.compact = False  # narrow terminal: shorter snippets, so more hits fit
+
+    def on_mount(self) -> None:
+        if not self.option_count:
+            self.show([], "", str(self.border_title))  # the hint on how to search
 
     def show(self, passages: list[Passage], query: str, title: str = "Results") -> None:
         self.passages = passages
