@@ -492,6 +492,19 @@ class DocchatApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "hide_keys":
             return self._keys_shown()
+        if action == "sessions":
+            # Sessions belong to the collection on the main screen; elsewhere F4 is off (and
+            # out of the footer, which must fit 80 columns).
+            from docchat.ui.screens.main import MainScreen
+
+            return isinstance(self.screen, MainScreen)
+        here = type(self.screen).__name__
+        if (action, here) in {
+            ("collections", "CollectionsScreen"),
+            ("index", "IndexScreen"),
+            ("settings", "SettingsScreen"),
+        }:
+            return False  # the key of the screen one is on: no-op, and room in the footer
         return super().check_action(action, parameters)
 
     # ------------------------------------------------------------ palette, errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import threading
 import tomllib
@@ -14,6 +15,7 @@ from textual.widgets import DataTable, Footer, HelpPanel, Input, ProgressBar
 from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.config import config_path
+from docchat.errors import DocchatError
 from docchat.service import Docchat
 from docchat.types import FileDone, IndexStarted, IndexSummary
 from docchat.ui.formatting import RecentRate, progress_line
@@ -388,7 +390,9 @@ def test_rates_follow_recent_throughput() -> None:
 # ---------------------------------------------------------------- 9: the footer at 80 columns
 
 
-@pytest.mark.parametrize("screen_key", ["main", "results", "chat", "index", "settings"])
+@pytest.mark.parametrize(
+    "screen_key", ["main", "results", "chat", "index", "index-done", "settings", "collections"]
+)
 async def test_the_footer_fits_80_columns(indexed: Docchat, screen_key: str) -> None:
     app = make_app(indexed, "docs")
     async with app.run_test(size=SIZE) as pilot:
@@ -399,18 +403,24 @@ async def test_the_footer_fits_80_columns(indexed: Docchat, screen_key: str) -> 
             await pilot.press("ctrl+y")
         elif screen_key == "index":
             await pilot.press("f3")
+        elif screen_key == "index-done":
+            await pilot.press("f3")
+            await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+            app.screen.finished = IndexSummary("docs", 0, 3, [], [], 0, 0, 0, 0.1)
+            app.screen.refresh_bindings()
+        elif screen_key == "collections":
+            await pilot.press("f2")
         elif screen_key == "settings":
             await pilot.press("f5")
         await pilot.pause()
         footer = app.screen.query_one(Footer)
-        keys = [w for w in footer.query("FooterKey") if w.display]
+        keys = sorted((w for w in footer.query("FooterKey") if w.display), key=lambda w: w.region.x)
         assert keys
-        used = sum(w.outer_size.width for w in keys)
-        assert used <= SIZE[0], f"{used} columns of footer keys at {SIZE[0]}"
         for key in keys:
             assert key.region.right <= SIZE[0]
-            label = key.description
-            assert label in str(key.render())  # nothing cut off
+            assert key.description in str(key.render())  # nothing cut off
+        for left, right in itertools.pairwise(keys):
+            assert left.region.right <= right.region.x, f"{left.description} is overdrawn"
 
 
 # ---------------------------------------------------------------- 10: escapes in snippets
@@ -543,3 +553,33 @@ async def test_long_questions_are_collapsed(indexed: Docchat) -> None:
         await pilot.pause()
         shown = str(turn.query_one(".question").render())
         assert len(shown) < 400 and "5,999 characters" in shown
+
+
+# ---------------------------------------------------------------- 2: an unreadable folder
+
+
+async def test_an_unreadable_folder_is_one_line_and_opens_nothing(
+    ui_service: Docchat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facade refuses the folder (its own tests check the message and that nothing is
+    created; root reads everything, so it is simulated here): the screen says so in one line
+    and neither opens a collection nor leaves the run hanging."""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+
+    def refused(name: str, paths: Any, cancel: Any = None) -> Iterator[object]:
+        raise DocchatError(f"cannot read {secret}: permission denied")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(ui_service, "index", refused)
+    app = make_app(ui_service, folders=[str(secret)])  # like `docchat /…/secret`
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        screen = app.screen
+        rate = screen.query_one("#index-rate")
+        await wait_for(pilot, lambda: "permission denied" in str(rate.render()))
+        assert str(rate.render()) == f"failed: cannot read {secret}: permission denied"
+        assert not screen.running and screen.finished is None
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+    assert "secret" not in ui_service.collection_names()

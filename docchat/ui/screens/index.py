@@ -307,7 +307,7 @@ class IndexScreen(Screen[None]):
         done_chunks = int(chunks.progress)
         chunks.update(total=done_chunks or 1, progress=done_chunks or 1)
         text = index_summary(s, now() - self._started_at, chunks=False)
-        self.query_one("#index-rate", Static).update(text + "\nCtrl+O opens the collection")
+        self.query_one("#index-rate", Static).update(text + "\nEsc or Ctrl+O opens the collection")
         if not s.cancelled:
             self.query_one("#files-bar", ProgressBar).update(
                 total=self._files_total or 1, progress=self._files_total or 1
