@@ -117,6 +117,11 @@ def test_llama_prompt_never_exceeds_n_ctx(llama: Any) -> None:
 # ---------------------------------------------------------------- transformers
 
 
+# transformers dequantizes the GGUF into torch tensors in Python: minutes on a loaded 2-core
+# machine, so these tests get more than the suite's 300 s default.
+TRANSFORMERS_TIMEOUT = pytest.mark.timeout(900)
+
+
 @pytest.fixture(scope="module")
 def hf() -> Any:
     pytest.importorskip("transformers")
@@ -128,12 +133,14 @@ def hf() -> Any:
     return TransformersGenerator(str(default_model_path()), n_ctx=1024, device="cpu")
 
 
+@TRANSFORMERS_TIMEOUT
 def test_transformers_loads_the_gguf_and_streams(hf: Any) -> None:
     pieces = list(hf.stream(QUESTION, GenerationOptions(max_tokens=24, temperature=0.0)))
     assert len(pieces) > 3 and "".join(pieces).strip()
     assert hf.tokenizer.chat_template, "the GGUF's chat template came along"
 
 
+@TRANSFORMERS_TIMEOUT
 def test_transformers_stop_halts_generate_itself(hf: Any) -> None:
     calls: list[int] = []
     handle = hf.model.register_forward_hook(lambda *args: calls.append(1))
@@ -146,6 +153,7 @@ def test_transformers_stop_halts_generate_itself(hf: Any) -> None:
     assert len(calls) <= len(out) + 8 < GREEDY.max_tokens
 
 
+@TRANSFORMERS_TIMEOUT
 def test_transformers_prompt_never_exceeds_n_ctx(hf: Any) -> None:
     prompt = build_prompt(hf, "What about churn?", huge_hits(), long_history(), 128)
     assert hf.count_prompt_tokens(prompt.messages) + prompt.max_tokens <= hf.n_ctx
@@ -209,6 +217,7 @@ def test_asking_through_the_model_process_loads_nothing_heavy_here() -> None:
     assert out.stdout.strip().splitlines()[-1] == "True []"
 
 
+@TRANSFORMERS_TIMEOUT
 def test_transformers_in_its_own_process_streams_and_stops() -> None:
     pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
