@@ -583,3 +583,22 @@ async def test_an_unreadable_folder_is_one_line_and_opens_nothing(
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
     assert "secret" not in ui_service.collection_names()
+
+
+# ---------------------------------------------------------------- UX: the palette
+
+
+async def test_the_palette_lists_docchat_actions_once_with_descriptions(indexed: Docchat) -> None:
+    app = make_app(indexed, "docs")
+    async with app.run_test(size=SIZE) as pilot:
+        await main_ready(pilot)
+        app.screen.query_one("#query").focus()  # an Input: its editing keys are many
+        await pilot.pause()
+        commands = list(app.get_system_commands(app.screen))
+        titles = [c.title for c in commands]
+        assert len(titles) == len(set(titles))  # each once ("Settings" was there twice)
+        # Actions of panes that are not focused are there too.
+        assert {"Open source", "Next citation", "Preview", "Settings", "Doctor"} <= set(titles)
+        assert not any("cursor" in t.lower() or "delete" in t.lower() for t in titles)
+        assert not any("app." in c.help or "main." in c.help for c in commands)  # no ids
+        assert len(titles) < 25
