@@ -70,6 +70,7 @@ class DocchatApp(App[int]):
         self.models_error: str | None = None
         self.heavy_at_first_frame: list[str] | None = None
         self.launcher: Callable[[OpenCommand, App[Any]], int | None] = launch
+        self._quit_after_run = False
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -464,14 +465,22 @@ class DocchatApp(App[int]):
 
         def answered(stop: bool | None) -> None:
             if stop:
-                run.stop()  # the run checkpoints on its way out
-                self.exit()
+                # Quit once the run has stopped and checkpointed (IndexFinished below), so
+                # the quick exit of run_app never cuts a write short.
+                self._quit_after_run = True
+                run.stop()
 
         question = (
             f"An index run into '{run.collection}' is still going ({run.progress_text}). "
             "Stop it and quit? (what is indexed so far is kept)"
         )
         await self.push_screen(ConfirmScreen(question), answered)
+
+    @on(m.IndexFinished)
+    @on(m.IndexFailed)
+    def index_ended(self) -> None:
+        if self._quit_after_run:
+            self.exit()
 
     # ------------------------------------------------------------ keys panel
 
@@ -533,4 +542,23 @@ def run_app(
     setup_logging()
     app = DocchatApp(service_factory, collection, folders)
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    if app.service is not None:
+        app.service.close()  # the collections and their vector stores' connections
+    quick_exit(code)
+    return code  # not reached
+
+
+def quick_exit(code: int) -> None:
+    """Leave without the interpreter's orderly shutdown: with the models loaded it took
+    seconds (native libraries' destructors, waiting for the model process to close) and had
+    nothing to save — every write is committed, an index run has stopped and checkpointed
+    before the app quits, and the model process exits by itself when its input closes."""
+    import contextlib
+    import os
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
