@@ -46,8 +46,9 @@ class IndexSettings(_Section):
     checkpoint_seconds: float = Field(
         10.0,
         gt=0,
-        description="How often a running index saves the vector file (a crash loses at most "
-        "this much work).",
+        description="How often a running index keeps its work: embedded chunks are committed "
+        "at least this often (the first few within seconds of the start) and the vector file "
+        "saved, so a crash or kill loses at most this much work.",
     )
 
 

@@ -7,11 +7,12 @@ checkpoints and reports.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -82,14 +83,24 @@ class IndexRun:
         embedder: Embedder,
         settings: Settings,
         cancel: threading.Event | None = None,
+        *,
+        retry_failed: bool = False,
     ) -> None:
         self.writer = writer
         self.coll = writer.collection  # what is stored already (reads)
         self.embedder = embedder
         self.settings = settings
         self.cancel = cancel or threading.Event()
+        self.retry_failed = retry_failed
         self.max_tokens = min(settings.index.chunk_tokens, embedder.max_tokens)
         self.tally = _Tally()
+        # Work is handed to the writer by time as well as by size, so that a kill loses at
+        # most index.checkpoint_seconds of embedding; the first batch is small, so the
+        # first files are searchable within seconds of the start.
+        self.commit_seconds = settings.index.checkpoint_seconds
+        self._last_commit = time.monotonic()
+        self._committed_any = False
+        self._rate = 0.0  # texts embedded per second, measured
 
     def run(self, roots: Sequence[Path]) -> Iterator[IndexEvent]:
         started = time.perf_counter()
@@ -106,10 +117,12 @@ class IndexRun:
         self.writer.use_model(
             self.embedder.name, self.embedder.dimension, self.embedder.fingerprint
         )
+        self.writer.remember_folders([str(r) for r in roots])
         total = len(items)
         yield IndexStarted(self.coll.name, total)
         seen: set[str] = set()
         pending: list[_Pending] = []
+        self._last_commit = time.monotonic()
         try:
             for item in items:
                 if self.cancel.is_set():
@@ -118,23 +131,28 @@ class IndexRun:
                 seen.add(path)
                 if item.skip_reason:
                     self.tally.skipped.append((path, item.skip_reason))
+                    self.writer.record(path, "skipped", item.skip_reason)
                     yield self._done(item.path, "skipped", reason=item.skip_reason, total=total)
                     yield from self._forget(path, total, quiet=True)
                     continue
                 event = self._examine(item.path, pending)
                 if event is not None:
                     yield self._count(event, total)
-                if (
-                    len(pending) >= FLUSH_FILES
-                    or sum(len(p.chunks) for p in pending) >= FLUSH_CHUNKS
-                ):
+                if self._flush_due(pending):
                     yield from self._flush(pending, total)
             yield from self._flush(pending, total)
             if not self.cancel.is_set():
                 for path in self._gone(roots, seen):
                     yield from self._forget(path, total)
-        finally:
-            self.writer.finish()
+                for path in self._under(roots, self.coll.ledger_paths(), seen):
+                    self.writer.record(path, "removed")  # skipped or failed, and now gone
+        except BaseException:
+            # Keep what was done (Ctrl-C, a parser bug), but a failure of this last
+            # checkpoint (the disk that is already full) must not hide the first error.
+            with contextlib.suppress(Exception):
+                self.writer.finish()
+            raise
+        self.writer.finish()
         t = self.tally
         yield IndexSummary(
             collection=self.coll.name,
@@ -151,13 +169,53 @@ class IndexRun:
 
     # ------------------------------------------------------------ steps
 
+    def _flush_due(self, pending: list[_Pending]) -> bool:
+        """Whether the parsed files waiting should be embedded and written now."""
+        if not pending:
+            return False
+        chunks = sum(len(p.chunks) for p in pending)
+        if len(pending) >= FLUSH_FILES or chunks >= FLUSH_CHUNKS:
+            return True
+        if not self._committed_any and chunks >= self.settings.embed.batch_size:
+            return True  # the first results, soon
+        return time.monotonic() - self._last_commit >= self.commit_seconds
+
     def _examine(self, path: Path, pending: list[_Pending]) -> FileDone | None:
-        """Unchanged → event now; changed → parsed and queued for embedding (None)."""
+        """Unchanged → event now; changed → parsed and queued for embedding (None). What
+        happened to a file that gets no chunks goes to the ledger here."""
+        key = str(path)
+        st = None
+        event = self._read(path, pending)
+        if event is not None:
+            if event.status != "unchanged":  # (an unchanged file keeps its recorded ones)
+                with contextlib.suppress(OSError):
+                    st = path.stat()
+            self.writer.record(
+                key,
+                event.status,
+                event.reason,
+                size=st.st_size if st else None,
+                mtime_ns=st.st_mtime_ns if st else None,
+            )
+        return event
+
+    def _read(self, path: Path, pending: list[_Pending]) -> FileDone | None:
         try:
             st = path.stat()
             doc = self.coll.document(str(path))
             if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
                 return FileDone(path, "unchanged")
+            if not self.retry_failed:
+                # A file that failed is not read again until it changes (a broken file can
+                # cost a lot of memory and time on every run): the same failure stands.
+                known = self.coll.file_record(str(path))
+                if (
+                    known is not None
+                    and known.state == "failed"
+                    and known.size == st.st_size
+                    and known.mtime_ns == st.st_mtime_ns
+                ):
+                    return FileDone(path, "failed", reason=known.reason)
             content_hash = file_hash(path)
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
@@ -189,25 +247,59 @@ class IndexRun:
         return None
 
     def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
+        """Embed the pending files' new texts and hand each file to the writer as soon as
+        its vectors are made: in windows of files sized to take about half of
+        checkpoint_seconds (the first one a single batch), each sorted by length so that a
+        batch pads little."""
         if not pending:
             return
         texts = {h: s.text for p in pending for s, h in p.chunks}
-        # Similar lengths batched together: each batch pads to its longest text.
-        todo = sorted(set(texts) - self.coll.known_hashes(texts), key=lambda h: len(texts[h]))
-        todo_set = set(todo)
+        todo_set = set(texts) - self.coll.known_hashes(texts)
         vectors: dict[str, np.ndarray] = {}
         batch = self.settings.embed.batch_size
-        for i in range(0, len(todo), batch):
-            if self.cancel.is_set():
-                break
-            part = todo[i : i + batch]
-            for h, v in zip(
-                part, self.embedder.embed([texts[h] for h in part], batch), strict=True
-            ):
-                vectors[h] = v
-            # Per batch, so a screen's progress moves while a big group is embedded.
-            yield ChunksEmbedded(len(vectors), len(todo), len(pending), self.tally.chunks_added)
-        for p in pending:
+        queue = list(pending)
+        pending.clear()
+        while queue and not self.cancel.is_set():
+            window: list[_Pending] = []
+            wanted: dict[str, None] = {}
+            size = self._window_size(batch)
+            while queue and (not window or len(wanted) < size):
+                p = queue.pop(0)
+                window.append(p)
+                wanted.update((h, None) for _, h in p.chunks if h in todo_set and h not in vectors)
+            todo = sorted(wanted, key=lambda h: len(texts[h]))
+            started = time.monotonic()
+            for i in range(0, len(todo), batch):
+                if self.cancel.is_set():
+                    break
+                part = todo[i : i + batch]
+                for h, v in zip(
+                    part, self.embedder.embed([texts[h] for h in part], batch), strict=True
+                ):
+                    vectors[h] = v
+                # Per batch, so a screen's progress moves while a window is embedded.
+                done = min(i + batch, len(todo))
+                yield ChunksEmbedded(done, len(todo), len(window), self.tally.chunks_added)
+            took = time.monotonic() - started
+            if todo and took > 0 and not self.cancel.is_set():
+                self._rate = len(todo) / took
+            yield from self._put(window, todo_set, vectors, total)
+
+    def _window_size(self, batch: int) -> int:
+        """How many texts to embed before handing finished files to the writer."""
+        if not self._committed_any or self._rate <= 0:
+            return batch
+        fits = int(self._rate * self.commit_seconds / 2)
+        return max(batch, min(fits, FLUSH_CHUNKS * 4))
+
+    def _put(
+        self,
+        window: list[_Pending],
+        todo_set: set[str],
+        vectors: dict[str, np.ndarray],
+        total: int,
+    ) -> Iterator[FileDone]:
+        for p in window:
             if any(h in todo_set and h not in vectors for _, h in p.chunks):
                 continue  # cancelled before this file's vectors were made; next run redoes it
             added, removed = self.writer.put(
@@ -220,11 +312,13 @@ class IndexRun:
                 pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
                 chunks=p.chunks,
                 vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
+                ocr=bool(getattr(p.doc, "ocr", False)),
             )
             self.tally.chunks_added += added
             self.tally.chunks_removed += removed
+            self._committed_any = True
             yield self._count(FileDone(p.path, "indexed", chunks=added), total)
-        pending.clear()
+        self._last_commit = time.monotonic()
         self.writer.checkpoint()
 
     def _forget(self, path: str, total: int, quiet: bool = False) -> Iterator[FileDone]:
@@ -233,14 +327,20 @@ class IndexRun:
             self.tally.chunks_removed += removed
             self.tally.removed += 1
             if not quiet:
+                self.writer.record(path, "removed")
                 yield self._done(Path(path), "removed", total=total)
 
     def _gone(self, roots: Sequence[Path], seen: set[str]) -> list[str]:
         """Stored files under the given roots that the walk no longer finds."""
+        return self._under(roots, self.coll.document_paths(), seen)
+
+    @staticmethod
+    def _under(roots: Sequence[Path], paths: Iterable[str], seen: set[str]) -> list[str]:
+        """Those of `paths` under the given roots that the walk did not find."""
         prefixes = [str(r.resolve()) for r in roots]
         return [
             p
-            for p in self.coll.document_paths()
+            for p in paths
             if p not in seen and any(p == r or p.startswith(r.rstrip("/") + "/") for r in prefixes)
         ]
 

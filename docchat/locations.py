@@ -38,12 +38,26 @@ def data_dir(configured: str = "") -> Path:
     return Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
+# Device names Windows reserves, whatever the case or extension ("nul.txt" too): a data dir
+# may be synced to a Windows machine, where a folder so named cannot exist.
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"{dev}{n}" for dev in ("com", "lpt") for n in (*"123456789", "¹", "²", "³")}
+)
+
+
 def validate_collection_name(name: str) -> str:
-    """Letters, digits, '-', '_', '.'; starts with a letter or digit; no '..'; <= 64 chars."""
+    """Letters, digits, '-', '_', '.'; starts with a letter or digit; no '..'; <= 64 chars;
+    not a name Windows reserves (con, nul.txt, COM1 ...) nor ending in '.'."""
     if not _NAME.match(name) or ".." in name:
         raise CollectionError(
             f"invalid collection name {name!r}: use letters, digits, '-', '_' and '.', "
             "starting with a letter or digit (at most 64 characters)"
+        )
+    if name.split(".", 1)[0].lower() in _WINDOWS_RESERVED or name.endswith("."):
+        raise CollectionError(
+            f"invalid collection name {name!r}: Windows reserves it for a device "
+            "(con, prn, aux, nul, com1-9, lpt1-9, with any extension) or forbids it"
         )
     return name
 

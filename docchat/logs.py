@@ -8,6 +8,11 @@ from pathlib import Path
 log = logging.getLogger("docchat")
 
 
+class _QuietFileHandler(logging.FileHandler):
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def setup_logging(folder: Path | None = None) -> Path | None:
     """Attach a FileHandler to the `docchat` logger; returns the file, or None if unwritable.
 
@@ -28,7 +33,10 @@ def setup_logging(folder: Path | None = None) -> Path | None:
                 return path
             root.removeHandler(old)
             old.close()
-        handler = logging.FileHandler(path, encoding="utf-8")
+        # A file name that is not valid UTF-8 is logged with its odd bytes escaped, and a
+        # log that cannot be written (a full disk) is left unwritten: neither may print
+        # "--- Logging error ---" over the user's terminal.
+        handler = _QuietFileHandler(path, encoding="utf-8", errors="backslashreplace")
         handler._docchat = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)

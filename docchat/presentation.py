@@ -11,26 +11,39 @@ from collections.abc import Iterable
 
 from docchat.generate.citations import rewrite
 from docchat.retrieve.terms import STOPWORDS, query_terms
-from docchat.types import Answer, IndexSummary, Source, location
+from docchat.types import Answer, FileCounts, IndexSummary, Source, location
 
 CITE_LINK = "cite:"  # href scheme of a linked citation: `cite:3` is source [3]
 
 __all__ = [
     "CITE_LINK",
+    "coverage",
     "highlight_terms",
     "index_summary",
     "link_citations",
     "location",
     "place",
+    "printable",
     "size",
     "sources_line",
     "when",
 ]
 
 
+# Control characters in a file name (a newline, an escape sequence) shown as escapes.
+_CONTROL = {i: repr(chr(i))[1:-1] for i in (*range(32), 127)}
+
+
+def printable(path: str) -> str:
+    """A path as it can be shown and printed: a byte of the name that is not UTF-8 (kept by
+    Python as a lone surrogate) as `\\xff`, a control character as `\\n` or `\\x1b`."""
+    shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return shown.translate(_CONTROL)
+
+
 def place(path: str, page: int | None, line_start: int, line_end: int) -> str:
     """'notes/a.pdf, p. 3, lines 10–24'."""
-    return f"{path}, {location(page, line_start, line_end)}"
+    return f"{printable(path)}, {location(page, line_start, line_end)}"
 
 
 def when(timestamp: float) -> str:
@@ -64,11 +77,21 @@ def index_summary(s: IndexSummary, seconds: float | None = None, *, chunks: bool
     return f"{text}; chunks +{s.chunks_added} −{s.chunks_removed}" if chunks else text
 
 
+def coverage(counts: FileCounts) -> str:
+    """'423 of 501 files searchable; 61 skipped, 17 failed'."""
+    return (
+        f"{counts.searchable} of {counts.total} files searchable; "
+        f"{counts.skipped} skipped, {counts.failed} failed"
+    )
+
+
 def sources_line(answer: Answer) -> str:
     """'cited [1] dropout.md lines 3–5 · …', or the passages offered when none was cited."""
 
     def describe(sources: Iterable[Source]) -> str:
-        return " · ".join(f"[{s.n}] {s.path.rsplit('/', 1)[-1]} {s.location}" for s in sources)
+        return " · ".join(
+            f"[{s.n}] {printable(s.path.rsplit('/', 1)[-1])} {s.location}" for s in sources
+        )
 
     parts = []
     if answer.stopped:

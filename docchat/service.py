@@ -8,7 +8,9 @@ heavy library at module level; models load on first use (or in a TUI worker thro
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from docchat.config import EmbedSettings, SearchSettings, Settings
 from docchat.embed.base import Embedder
-from docchat.errors import CollectionError, ConfigError, DocchatError
+from docchat.errors import CollectionError, ConfigError, DocchatError, StoreWriteError
 from docchat.model_cache import ModelCache
 from docchat.store.catalog import list_collections, remove_collection
 from docchat.store.collection import Collection
@@ -25,6 +27,9 @@ from docchat.types import (
     Answer,
     CheckReport,
     CollectionInfo,
+    FileCounts,
+    FilesReport,
+    FileState,
     Hit,
     IndexEvent,
     MessageRow,
@@ -117,6 +122,18 @@ class Docchat:
     def collections(self) -> list[CollectionInfo]:
         return [self.open_collection(n).info() for n in self.collection_names()]
 
+    def collections_readable(self) -> tuple[list[CollectionInfo], list[str]]:
+        """Every collection that can be read, and a line for each that cannot: one damaged
+        collection does not hide the others."""
+        infos: list[CollectionInfo] = []
+        problems: list[str] = []
+        for name in self.collection_names():
+            try:
+                infos.append(self.open_collection(name).info())
+            except DocchatError as e:
+                problems.append(str(e))
+        return infos, problems
+
     def check(self, name: str) -> CheckReport:
         from docchat.store.integrity import check_collection
 
@@ -206,19 +223,26 @@ class Docchat:
         name: str,
         paths: Sequence[str | Path],
         cancel: threading.Event | None = None,
+        *,
+        retry_failed: bool = False,
     ) -> Iterator[IndexEvent]:
         """Index folders/files into a collection, yielding progress; the last event is the
-        IndexSummary. Setting `cancel` stops the run cleanly (it still checkpoints)."""
+        IndexSummary. Setting `cancel` stops the run cleanly (it still checkpoints).
+        `retry_failed`: read again files that failed before although they did not change."""
         from docchat.indexing import IndexRun
+        from docchat.store.catalog import discard_collection
         from docchat.store.writer import writing
 
         roots = [Path(p).expanduser().resolve() for p in paths]
         for root in roots:
             if not root.exists():
                 raise DocchatError(f"no such file or folder: {root}")
+            if not os.access(root, os.R_OK | (os.X_OK if root.is_dir() else 0)):
+                raise DocchatError(f"cannot read {root}: permission denied")
         # The writer gets a Collection of its own (its own connections), so searches through
         # the shared one never see a half-written state.
         store = self.settings.store
+        new = name not in self.collection_names()
         coll = Collection.open(name, self.settings.data_dir, create=True, store=store)
         try:
             # A model or vector backend the user asked for (flag, env, config file) must
@@ -233,10 +257,38 @@ class Docchat:
                 backend=backend,
                 checkpoint_seconds=self.settings.index.checkpoint_seconds,
             ) as writer:
-                run = IndexRun(writer, self.embedder(model), self.settings, cancel)
+                run = IndexRun(
+                    writer, self.embedder(model), self.settings, cancel, retry_failed=retry_failed
+                )
                 yield from run.run(roots)
+        except StoreWriteError:
+            # A collection this run was making that got nothing written (a full disk) is
+            # not left behind as an empty one that `list` keeps showing.
+            if new and not coll.read_only_because:
+                empty = True
+                with contextlib.suppress(Exception):
+                    empty = not coll.document_paths()
+                if empty:
+                    coll.close()
+                    discard_collection(name, self.settings.data_dir)
+            raise
         finally:
             coll.close()
+
+    def files(self, name: str, states: Sequence[FileState] = ()) -> FilesReport:
+        """The collection's ledger: its folders, every file it has seen (or those in
+        `states`) with what happened to it and why, and the counts by state."""
+        coll = self.open_collection(name)
+        return FilesReport(
+            collection=name,
+            folders=coll.folders(),
+            files=coll.file_records(states),
+            counts=coll.file_counts(),
+        )
+
+    def file_counts(self, name: str) -> FileCounts:
+        """How many of the collection's files are searchable, skipped, failed."""
+        return self.open_collection(name).file_counts()
 
     def search(
         self,

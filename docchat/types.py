@@ -187,6 +187,85 @@ class ChunksEmbedded:
 
 IndexEvent = IndexStarted | FileDone | ChunksEmbedded | IndexSummary
 
+FileState = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
+FILE_STATES: tuple[FileState, ...] = ("indexed", "unchanged", "skipped", "failed", "removed")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file's row in a collection's ledger: what the last run that saw it did with it."""
+
+    path: str
+    state: FileState
+    reason: str | None = None  # why it was skipped or failed
+    size: int | None = None
+    mtime_ns: int | None = None
+    pages: int | None = None
+    chunks: int = 0
+    ocr: bool = False  # some of its text was read by OCR
+    indexed_at: float | None = None  # unix time its chunks were last made
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "state": self.state,
+            "reason": self.reason,
+            "chunks": self.chunks,
+            "pages": self.pages,
+            "ocr": self.ocr,
+            "indexed_at": self.indexed_at,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """How many of a collection's files are in each state (removed ones are not counted
+    in `total`: they are gone)."""
+
+    indexed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    removed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.indexed + self.unchanged + self.skipped + self.failed
+
+    @property
+    def searchable(self) -> int:
+        return self.indexed + self.unchanged
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "indexed": self.indexed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "removed": self.removed,
+            "searchable": self.searchable,
+            "total": self.total,
+        }
+
+
+@dataclass(frozen=True)
+class FilesReport:
+    """`docchat status`: a collection's folders, files and counts."""
+
+    collection: str
+    folders: list[str]
+    files: list[FileRecord]
+    counts: FileCounts
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "collection": self.collection,
+            "folders": self.folders,
+            "files": [f.to_json() for f in self.files],
+            "counts": self.counts.to_json(),
+        }
+
 
 # ---------------------------------------------------------------- collections
 

@@ -323,7 +323,7 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(VectorIndex, "save", no_space)
-    with pytest.raises(StoreWriteError, match=r"No space left on device.*run the same command"):
+    with pytest.raises(StoreWriteError, match=r"disk full; free some space.*run the same command"):
         list(service.index("t", [docs]))
     monkeypatch.undo()
     assert service.check("t").ok
@@ -333,7 +333,7 @@ def test_a_full_disk_is_one_clear_error_and_the_collection_stays_consistent(
 
     monkeypatch.setattr(CollectionWriter, "put", db_full)
     (docs / "new2.txt").write_text("Another new file, about deserts.\n", encoding="utf-8")
-    with pytest.raises(StoreWriteError, match="disk is full"):
+    with pytest.raises(StoreWriteError, match="disk full"):
         list(service.index("t", [docs]))
     monkeypatch.undo()
     assert service.check("t").ok

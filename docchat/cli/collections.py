@@ -22,11 +22,13 @@ def list_(app: AppContext, as_json: bool) -> None:
     """Name, documents, chunks, model, dimension, size on disk, last indexed, vector store."""
 
     def body() -> int:
-        infos = app.service().collections()
+        infos, problems = app.service().collections_readable()
+        for problem in problems:  # the others are still listed; the exit code says it
+            click.echo(f"docchat: {problem}", err=True)
         if as_json:
             print_json([i.to_json() for i in infos])
-            return 0
-        if not infos:
+            return 1 if problems else 0
+        if not infos and not problems:
             click.echo("no collections yet — try: docchat index FOLDER -c NAME")
         for i in infos:
             click.echo(
@@ -34,7 +36,7 @@ def list_(app: AppContext, as_json: bool) -> None:
                 f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  "
                 f"{when(i.last_indexed or 0)}  {i.vector_backend}"
             )
-        return 0
+        return 1 if problems else 0
 
     run_guarded(body)
 
@@ -125,10 +127,12 @@ def rm(app: AppContext, name: str, yes: bool) -> None:
     """Delete a collection (its index only; your files are untouched)."""
 
     def body() -> int:
+        from docchat.errors import CollectionError
+        from docchat.locations import validate_collection_name
+
+        validate_collection_name(name)  # "invalid name" before "no such collection"
         service = app.service()
         if name not in service.collection_names():
-            from docchat.errors import CollectionError
-
             raise CollectionError(f"no collection named '{name}'")
         if not yes and sys.stdin.isatty():
             click.confirm(f"delete collection '{name}'?", abort=True)

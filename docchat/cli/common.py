@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
 import sys
 import threading
@@ -76,7 +77,13 @@ def run_guarded(fn: Callable[[], int | None]) -> None:
 
 
 def print_json(value: object) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    """Print JSON; a file name that is not valid UTF-8 keeps its odd bytes as `\\udcff`
+    escapes (Python's json reads them back into the very path), so the output is valid."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    click.echo(_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from docchat.cli.common import (
     print_json,
     run_guarded,
 )
-from docchat.presentation import index_summary
+from docchat.presentation import coverage, index_summary, printable
 from docchat.types import FileDone, IndexEvent, IndexStarted, IndexSummary
 
 STOPPING = "\nstopping after the current file… (Ctrl-C again to abort)"
@@ -29,6 +29,9 @@ STOPPING = "\nstopping after the current file… (Ctrl-C again to abort)"
 @click.option("--exclude", multiple=True, help="Gitignore-style pattern to leave out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--retry-failed", is_flag=True, help="Read again files that failed before (even unchanged)."
+)
 @click.pass_obj
 def index(
     app: AppContext,
@@ -38,6 +41,7 @@ def index(
     exclude: tuple[str, ...],
     as_json: bool,
     quiet: bool,
+    retry_failed: bool,
 ) -> None:
     """Index files and folders into a collection (only changes are redone)."""
 
@@ -47,11 +51,13 @@ def index(
             service.settings.index.exclude = [*service.settings.index.exclude, *exclude]
         cancel = threading.Event()
         with first_ctrl_c_sets(cancel, STOPPING):
-            summary = _drive(service.index(collection, paths, cancel), quiet or as_json)
+            events = service.index(collection, paths, cancel, retry_failed=retry_failed)
+            summary = _drive(events, quiet or as_json)
         if as_json:
             print_json(summary.to_json())
         else:
             _print_summary(summary)
+            click.echo(coverage(service.file_counts(collection)))
         if summary.cancelled:
             return EXIT_INTERRUPTED
         return EXIT_PARTIAL if summary.failed else 0
@@ -60,6 +66,8 @@ def index(
 
 
 def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
+    from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -78,7 +86,10 @@ def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
         TimeRemainingColumn(),
         TextColumn("{task.fields[current]}", style="dim"),
     )
-    with Progress(*columns, transient=True, disable=quiet) as progress:
+    # On stderr: stdout carries only the summary (or the JSON), and nothing at all when the
+    # run fails (a transient bar ends with a newline of its own).
+    console = Console(stderr=True)
+    with Progress(*columns, transient=True, disable=quiet, console=console) as progress:
         task = progress.add_task("indexing", total=None, rates="", current="")
         for event in events:
             if isinstance(event, IndexStarted):
@@ -86,10 +97,11 @@ def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
             elif isinstance(event, FileDone):
                 dt = max(time.perf_counter() - started, 1e-6)
                 rates = f"{event.files_done / dt:.1f} files/s {event.chunks_done / dt:.0f} chunks/s"
-                name = event.path.name[-40:]
+                name = printable(event.path.name)[-40:]
                 progress.update(task, completed=event.files_done, rates=rates, current=name)
                 if event.status in ("failed",) and not quiet:
-                    progress.console.print(f"[red]failed[/] {event.path}: {event.reason}")
+                    shown = escape(f"{printable(str(event.path))}: {printable(event.reason or '')}")
+                    progress.console.print(f"[red]failed[/] {shown}")
             elif isinstance(event, IndexSummary):
                 summary = event
     assert summary is not None
@@ -102,9 +114,9 @@ def _print_summary(s: IndexSummary) -> None:
     for _, reason in s.skipped:
         reasons[reason] = reasons.get(reason, 0) + 1
     for reason, n in sorted(reasons.items(), key=lambda r: -r[1]):
-        click.echo(f"  skipped {n}: {reason}")
+        click.echo(f"  skipped {n}: {printable(reason)}")
     for path, error in s.failed:
-        click.echo(f"  failed: {path}: {error}", err=True)
+        click.echo(f"  failed: {printable(path)}: {printable(error)}", err=True)
 
 
 COMMANDS = [index]

@@ -33,6 +33,14 @@ def remove_collection(
     return notes
 
 
+def discard_collection(name: str, data_dir: str = "") -> None:
+    """Delete what a collection that failed to be made left (its folder), quietly: no lock
+    (nobody else can hold a collection that was never made) and nothing to write."""
+    import shutil
+
+    shutil.rmtree(collection_dir(name, data_dir), ignore_errors=True)
+
+
 def rename_collection(old: str, new: str, data_dir: str = "") -> None:
     """Rename a collection's folder, under its writer lock, if `new` is free."""
     target = collection_dir(new, data_dir)

@@ -5,11 +5,13 @@ through the one writer (store/writer.py), which also keeps the two consistent ac
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,16 +19,26 @@ from docchat.config import StoreSettings
 from docchat.errors import CollectionError
 from docchat.locations import collection_dir
 from docchat.store import retrieval
-from docchat.store.catalog import list_collections
+from docchat.store.catalog import discard_collection, list_collections
+from docchat.store.failures import write_error
 from docchat.store.layout import DB_FILE, VECTORS_FILE
 from docchat.store.migrations import ADDED, LIVE, REMOVED, migrate
+from docchat.store.paths import from_db, to_db
 from docchat.store.sessions import Sessions
 from docchat.store.sql import batches, marks
 from docchat.store.vector_backends import OpenRequest, open_store
 from docchat.store.vector_store import NO_PAGE, VectorConfig, VectorFilter, VectorRows, VectorStore
-from docchat.types import CollectionInfo, Restriction
+from docchat.types import (
+    FILE_STATES,
+    CollectionInfo,
+    FileCounts,
+    FileRecord,
+    FileState,
+    Restriction,
+)
 
 __all__ = ["ADDED", "LIVE", "REMOVED", "ChunkRow", "Collection", "DocumentRow"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,15 +70,32 @@ class Collection:
     `store`: the [store] settings — connection details for the vector store (a Milvus token,
     a timeout) and, for a collection not created yet, which backend it gets."""
 
-    def __init__(self, name: str, folder: Path, store: StoreSettings | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        folder: Path,
+        store: StoreSettings | None = None,
+        *,
+        read_only_because: sqlite3.Error | None = None,
+    ) -> None:
         self.name = name
         self.folder = folder
         self.store_settings = store or StoreSettings()
+        # Set when the normal open failed (a full disk cannot even make SQLite's shared-memory
+        # file) and the collection is open read-only instead; the writer refuses it with this.
+        self.read_only_because = read_only_because
         self._lock = threading.RLock()
         self._vectors: VectorStore | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        migrate(self.db)
+        try:
+            if read_only_because is None:
+                migrate(self.db)
+            else:
+                self.db.execute("SELECT count(*) FROM meta").fetchone()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -74,11 +103,24 @@ class Collection:
         search worker) run inside a writer's open transaction."""
         conn: sqlite3.Connection | None = getattr(self._local, "db", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.folder / DB_FILE, check_same_thread=False, isolation_level=None, timeout=30
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only_because is not None:
+                # immutable: no lock or shared-memory file to create, nothing written; reads
+                # the main file, which a writer's last checkpoint left complete.
+                uri = f"{(self.folder / DB_FILE).resolve().as_uri()}?immutable=1"
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(
+                    self.folder / DB_FILE,
+                    check_same_thread=False,
+                    isolation_level=None,
+                    timeout=30,
+                )
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                except BaseException:
+                    conn.close()
+                    raise
             self._local.db = conn
             with self._lock:
                 self._connections.append(conn)
@@ -96,15 +138,34 @@ class Collection:
         store: StoreSettings | None = None,
     ) -> Collection:
         folder = collection_dir(name, data_dir)
-        if not (folder / DB_FILE).is_file():
+        new = not (folder / DB_FILE).is_file()
+        if new:
             if not create:
                 known = ", ".join(list_collections(data_dir)) or "none yet"
                 raise CollectionError(f"no collection named '{name}' (collections: {known})")
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise write_error(name, folder, e) from None
         try:
             return cls(name, folder, store)
+        except (sqlite3.OperationalError, OSError) as e:
+            if new:  # it failed to be made (a full disk): leave nothing behind
+                discard_collection(name, data_dir)
+                raise write_error(name, folder, e) from None
+            failed = e
         except sqlite3.DatabaseError as e:
             raise CollectionError(f"collection '{name}' is unreadable ({folder}): {e}") from None
+        # A collection that cannot be opened normally may still be read: on a full disk
+        # SQLite cannot make its shared-memory file, yet nothing needs writing to read.
+        try:
+            coll = cls(name, folder, store, read_only_because=sqlite3.OperationalError(failed))
+        except sqlite3.DatabaseError:
+            raise CollectionError(
+                f"collection '{name}' is unreadable ({folder}): {failed}"
+            ) from None
+        log.warning("collection %s opened read-only: %s", name, failed)
+        return coll
 
     @property
     def exists(self) -> bool:
@@ -141,16 +202,18 @@ class Collection:
 
     def document(self, path: str) -> DocumentRow | None:
         row = self.db.execute(
-            "SELECT id, path, size, mtime_ns, content_hash FROM documents WHERE path=?", (path,)
+            "SELECT id, path, size, mtime_ns, content_hash FROM documents WHERE path=?",
+            (to_db(path),),
         ).fetchone()
-        return DocumentRow(*row) if row else None
+        return DocumentRow(row[0], from_db(row[1]), *row[2:]) if row else None
 
     def document_paths(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT path FROM documents")]
+        return [from_db(r[0]) for r in self.db.execute("SELECT path FROM documents")]
 
     def documents(self) -> list[tuple[int, str]]:
         """(id, path) of every document."""
-        return [(int(r[0]), r[1]) for r in self.db.execute("SELECT id, path FROM documents")]
+        rows = self.db.execute("SELECT id, path FROM documents")
+        return [(int(r[0]), from_db(r[1])) for r in rows]
 
     def known_hashes(self, hashes: Iterable[str]) -> set[str]:
         """Those of `hashes` that already have a stored embedding."""
@@ -165,6 +228,38 @@ class Collection:
         return self.db.execute(
             "SELECT DISTINCT text_hash, text FROM chunks WHERE state != ?", (REMOVED,)
         ).fetchall()
+
+    # ------------------------------------------------------------ the ledger
+
+    _FILE_COLUMNS = "path, state, reason, size, mtime_ns, pages, chunks, ocr, indexed_at"
+
+    def file_record(self, path: str) -> FileRecord | None:
+        """The ledger's row for one file."""
+        row = self.db.execute(
+            f"SELECT {self._FILE_COLUMNS} FROM files WHERE path=?", (to_db(path),)
+        ).fetchone()
+        return _file_record(row) if row else None
+
+    def file_records(self, states: Sequence[FileState] = ()) -> list[FileRecord]:
+        """Every file in the ledger (or those in `states`), by path."""
+        sql = f"SELECT {self._FILE_COLUMNS} FROM files"
+        if states:
+            sql += f" WHERE state IN ({marks(states)})"
+        rows = [_file_record(r) for r in self.db.execute(sql, list(states))]
+        return sorted(rows, key=lambda r: r.path)
+
+    def ledger_paths(self) -> list[str]:
+        """Every file in the ledger that is not recorded as removed."""
+        rows = self.db.execute("SELECT path FROM files WHERE state != 'removed'")
+        return [from_db(r[0]) for r in rows]
+
+    def file_counts(self) -> FileCounts:
+        counts = dict(self.db.execute("SELECT state, count(*) FROM files GROUP BY state"))
+        return FileCounts(**{s: int(counts.get(s, 0)) for s in FILE_STATES})
+
+    def folders(self) -> list[str]:
+        """The folders (and files) the collection was indexed from, as given to `index`."""
+        return [from_db(r[0]) for r in self.db.execute("SELECT path FROM folders ORDER BY path")]
 
     # ------------------------------------------------------------ vectors
 
@@ -294,7 +389,7 @@ class Collection:
                 f"AND c.state != {REMOVED}",
                 part,
             ):
-                out[row[0]] = ChunkRow(*row)
+                out[row[0]] = ChunkRow(row[0], from_db(row[1]), *row[2:])
         return out
 
     def info(self) -> CollectionInfo:
@@ -314,3 +409,18 @@ class Collection:
             last_indexed=float(last) if last else None,
             vector_store=self.vector_config().public(),
         )
+
+
+def _file_record(row: Any) -> FileRecord:
+    path, state, reason, size, mtime_ns, pages, chunks, ocr, indexed_at = row
+    return FileRecord(
+        path=from_db(path),
+        state=state,
+        reason=reason,
+        size=size,
+        mtime_ns=mtime_ns,
+        pages=pages,
+        chunks=int(chunks),
+        ocr=bool(ocr),
+        indexed_at=indexed_at,
+    )

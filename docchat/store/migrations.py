@@ -97,6 +97,32 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (message_id, n)
     );
     """,
+    # 3: the ledger — every file an index run has seen, with what happened to it and why
+    # (`docchat status`), and the folders the collection was indexed from. `path` is a BLOB
+    # for a name that is not UTF-8, as in documents (store/paths.py). Rows of a collection
+    # indexed before this migration are made from its documents.
+    """
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        state TEXT NOT NULL
+            CHECK (state IN ('indexed', 'unchanged', 'skipped', 'failed', 'removed')),
+        reason TEXT,
+        size INTEGER,
+        mtime_ns INTEGER,
+        pages INTEGER,
+        chunks INTEGER NOT NULL DEFAULT 0,
+        ocr INTEGER NOT NULL DEFAULT 0,
+        indexed_at REAL,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX files_state ON files(state);
+    CREATE TABLE folders (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
+    INSERT INTO files(path, state, size, mtime_ns, pages, chunks, indexed_at, seen_at)
+        SELECT d.path, 'indexed', d.size, d.mtime_ns, d.pages,
+               (SELECT count(*) FROM chunks c WHERE c.document_id = d.id AND c.state != 2),
+               d.indexed_at, d.indexed_at
+        FROM documents d;
+    """,
 ]
 
 

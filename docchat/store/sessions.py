@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from docchat.errors import CollectionError
+from docchat.store.paths import from_db, to_db
 from docchat.types import Answer, MessageRow, SessionRow, Source
 
 TITLE_CHARS = 80
@@ -123,7 +124,7 @@ class Sessions:
                     (
                         message_id,
                         s.n,
-                        s.path,
+                        to_db(s.path),
                         s.page,
                         s.line_start,
                         s.line_end,
@@ -149,7 +150,7 @@ class Sessions:
         ):
             source = Source(
                 n=row[1],
-                path=row[2],
+                path=from_db(row[2]),
                 page=row[3],
                 line_start=row[4],
                 line_end=row[5],

@@ -5,6 +5,7 @@ benchmarks/ (store.approximate_above). Saved atomically: temp file, fsync, renam
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from pathlib import Path
@@ -148,7 +149,10 @@ class VectorIndex:
         faiss = _faiss()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            faiss.write_index(self.index, str(tmp))
+            try:
+                faiss.write_index(self.index, str(tmp))
+            except RuntimeError as e:  # FAISS reports a failed write (a full disk) this way
+                raise _write_error(e, tmp) from None
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -175,3 +179,13 @@ def _set_nprobe(index: Any) -> None:
     inner = _inner(index)
     if hasattr(inner, "nprobe"):
         inner.nprobe = IVF_NPROBE
+
+
+def _write_error(error: RuntimeError, path: Path) -> OSError:
+    """A failed FAISS write as the OSError it was: the errno from FAISS's message when it
+    names one (it quotes strerror), else EIO."""
+    text = str(error)
+    for code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES):
+        if os.strerror(code) in text:
+            return OSError(code, os.strerror(code), str(path))
+    return OSError(errno.EIO, text.strip().splitlines()[-1] if text.strip() else "I/O error")

@@ -28,16 +28,18 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from docchat.errors import CollectionError, ModelMismatch, StoreWriteError
+from docchat.errors import CollectionError, ModelMismatch
 from docchat.store.collection import Collection
+from docchat.store.failures import write_error
 from docchat.store.layout import LOCK_FILE
 from docchat.store.lock import WriterLock
 from docchat.store.migrations import ADDED, LIVE, REMOVED
+from docchat.store.paths import to_db
 from docchat.store.sql import transaction
 from docchat.store.transfer import drop_store, fill, same_destination
 from docchat.store.vector_backends import new_config, open_store
 from docchat.store.vector_store import NO_PAGE, VectorConfig, VectorRows, VectorStore
-from docchat.types import ChunkSpan
+from docchat.types import ChunkSpan, FileState
 
 
 @contextmanager
@@ -53,6 +55,8 @@ def writing(
     the collection was not built with. A full disk or an I/O error inside becomes one
     StoreWriteError: the open transaction rolled back and the vector file is only ever
     replaced whole, so what is on disk is still consistent."""
+    if coll.read_only_because is not None:
+        raise write_error(coll.name, coll.folder, coll.read_only_because)
     try:
         with WriterLock(coll.folder / LOCK_FILE, coll.name):
             if model is not None:
@@ -65,10 +69,7 @@ def writing(
             finally:
                 writer.close()
     except (sqlite3.OperationalError, OSError) as e:
-        raise StoreWriteError(
-            f"cannot write collection '{coll.name}' in {coll.folder}: {e}; "
-            "free some space (or fix the folder) and run the same command again"
-        ) from None
+        raise write_error(coll.name, coll.folder, e) from None
 
 
 def _check_model(coll: Collection, model: str) -> None:
@@ -101,6 +102,9 @@ class CollectionWriter:
         self.checkpoint_seconds = checkpoint_seconds
         self._store: VectorStore | None = None
         self._last_checkpoint = time.monotonic()
+        # Ledger rows of files that got no chunks (unchanged, skipped, failed, removed),
+        # written in one transaction at the next checkpoint rather than one each.
+        self._ledger: dict[str, tuple[object, ...]] = {}
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -144,6 +148,50 @@ class CollectionWriter:
             [(k, str(v)) for k, v in values.items()],
         )
 
+    # ------------------------------------------------------------ the ledger
+
+    def remember_folders(self, paths: Sequence[str]) -> None:
+        """The folders (and files) an index run was given: `watch -c NAME` follows them."""
+        now = time.time()
+        with transaction(self._db):
+            self._db.executemany(
+                "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
+                [(to_db(p), now) for p in paths],
+            )
+
+    def record(
+        self,
+        path: str,
+        state: FileState,
+        reason: str | None = None,
+        *,
+        size: int | None = None,
+        mtime_ns: int | None = None,
+    ) -> None:
+        """What a run did with a file that got no new chunks ("indexed" is recorded by
+        `put`, with them). Kept until the next checkpoint."""
+        self._ledger[path] = (to_db(path), state, reason, size, mtime_ns, time.time())
+
+    def _write_ledger(self) -> None:
+        if not self._ledger:
+            return
+        rows = list(self._ledger.values())
+        with transaction(self._db):
+            # An unchanged file keeps its chunks and pages; the others have none now. The
+            # size and mtime of a failed file are what `index` compares to retry it.
+            self._db.executemany(
+                "INSERT INTO files(path, state, reason, size, mtime_ns, seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "state=excluded.state, reason=excluded.reason, "
+                "size=coalesce(excluded.size, size), "
+                "mtime_ns=coalesce(excluded.mtime_ns, mtime_ns), seen_at=excluded.seen_at, "
+                "chunks=CASE WHEN excluded.state='unchanged' THEN chunks ELSE 0 END, "
+                "pages=CASE WHEN excluded.state='unchanged' THEN pages ELSE NULL END, "
+                "ocr=CASE WHEN excluded.state='unchanged' THEN ocr ELSE 0 END",
+                rows,
+            )
+        self._ledger.clear()
+
     # ------------------------------------------------------------ documents
 
     def touch(self, doc_id: int, size: int, mtime_ns: int) -> None:
@@ -164,6 +212,7 @@ class CollectionWriter:
         pages: int | None,
         chunks: Sequence[tuple[ChunkSpan, str]],
         vectors: Mapping[str, np.ndarray],
+        ocr: bool = False,
     ) -> tuple[int, int]:
         """Swap a file's chunks, in one transaction and in the vector store; returns how many
         chunks were (added, removed).
@@ -186,7 +235,7 @@ class CollectionWriter:
                 cur = self._db.execute(
                     "INSERT INTO documents(path, size, mtime_ns, content_hash, kind, title, "
                     "pages, indexed_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (path, size, mtime_ns, content_hash, kind, title, pages, time.time()),
+                    (to_db(path), size, mtime_ns, content_hash, kind, title, pages, time.time()),
                 )
                 doc_id = int(cur.lastrowid or 0)
             self._db.executemany(
@@ -214,6 +263,17 @@ class CollectionWriter:
                     ),
                 )
                 added.append((int(cur.lastrowid or 0), text_hash))
+            now = time.time()
+            self._db.execute(
+                "INSERT INTO files(path, state, reason, size, mtime_ns, pages, chunks, ocr, "
+                "indexed_at, seen_at) VALUES (?, 'indexed', NULL, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET state='indexed', reason=NULL, "
+                "size=excluded.size, mtime_ns=excluded.mtime_ns, pages=excluded.pages, "
+                "chunks=excluded.chunks, ocr=excluded.ocr, indexed_at=excluded.indexed_at, "
+                "seen_at=excluded.seen_at",
+                (to_db(path), size, mtime_ns, pages, len(added), int(ocr), now, now),
+            )
+            self._ledger.pop(path, None)
         store.remove(removed)
         fresh = [
             (cid, h, NO_PAGE if span.page is None else span.page)
@@ -295,7 +355,10 @@ class CollectionWriter:
         the module doc). Without `force`, only once `checkpoint_seconds` have passed."""
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
         store = self._store
-        if store is None or not (force or due):
+        if not (force or due):
+            return
+        self._write_ledger()
+        if store is None:
             return
         store.persist()
         self._settle()
@@ -312,6 +375,7 @@ class CollectionWriter:
 
     def finish(self) -> None:
         """The end of a run: a last checkpoint, then drop embeddings no chunk uses any more."""
+        self._write_ledger()
         if self._store is None:
             return
         self.checkpoint(force=True)

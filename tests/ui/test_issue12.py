@@ -308,6 +308,9 @@ async def test_progress_moves_per_embedding_batch(
     for i in range(20):
         (home_docs / f"note{i:02}.txt").write_text(f"note {i} about rivers and bread\n")
     ui_service.settings.embed.batch_size = 4
+    # Files are written in windows: the first is one batch (4 files), then, with a long
+    # checkpoint interval, the other 19 files wait for their 19 chunks as one window.
+    ui_service.settings.index.checkpoint_seconds = 3600
     embedder = ui_service.embedder()
     calls = 0
     hold, holding = threading.Event(), threading.Event()
@@ -333,12 +336,13 @@ async def test_progress_moves_per_embedding_batch(
             await pilot.press(*str(home_docs), "enter", "ctrl+r")
             await wait_for(pilot, holding.is_set)
             rate = screen.query_one("#index-rate")
-            await wait_for(pilot, lambda: "embedding 8/" in str(rate.render()))
-            # No file is stored yet (one group of 23), yet both bars have moved, each its own.
+            await wait_for(pilot, lambda: "embedding 4/19 chunks of 19 files" in str(rate.render()))
+            # 4 files are stored; the window of 19 is a batch in: both bars moved, each its own.
             files = screen.query_one("#files-bar", ProgressBar)
             chunks = screen.query_one("#chunks-bar", ProgressBar)
-            assert 0 < files.progress < 23 and files.total == 23
-            assert chunks.progress == 8 and chunks.total == 23
+            assert files.progress == 4 + 19 * 4 / 19 and files.total == 23
+            assert chunks.progress == 4 and chunks.total == 19
+            assert str(rate.render()).startswith("8/23 files · 8 chunks")
             hold.set()
             await wait_for(pilot, lambda: screen.finished is not None)
     finally:

@@ -207,6 +207,7 @@ def test_indexing_screen_mid_run(
         (home_docs / f"note{i:02}.txt").write_text(f"note {i} about rivers and bread\n")
     monkeypatch.setattr(index_screen, "POST_EVERY_S", 0.0)  # every batch reaches the screen
     ui_service.settings.embed.batch_size = 4
+    ui_service.settings.index.checkpoint_seconds = 3600  # windows: 4 files, then 19
     embedder = ui_service.embedder()
     calls = 0
     hold = threading.Event()
@@ -230,7 +231,7 @@ def test_indexing_screen_mid_run(
         await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
         await pilot.press(*"~/docs", "enter", "ctrl+r")
         rate = app.screen.query_one("#index-rate")
-        await wait_for(pilot, lambda: "embedding 8/" in str(rate.render()))
+        await wait_for(pilot, lambda: "embedding 4/19" in str(rate.render()))
         await steady(pilot)
 
     try:
