@@ -218,7 +218,7 @@ def test_indexing_screen_mid_run(
         if "docchat fingerprint probe" not in texts:
             calls += 1
             if calls == 3:
-                hold.wait(30)
+                hold.wait(5)  # past the screenshot; the app can then shut down
         return embed(texts)
 
     embedder.embed_batch = third_batch_waits  # type: ignore[method-assign]
