@@ -7,6 +7,12 @@
 2. Keypress-to-screen: a key is written to the terminal and timed until the typed text is
    drawn back, with the app idle and while an index run of --files generated text files is
    going on (the real embedder working on a worker thread).
+3. Answer: Enter on a question until the status line shows the first phase ("searching…"),
+   and until the answer is done.
+4. Quit: Ctrl+Q until the process has exited.
+5. Progress lag: in-process (Textual's headless driver, the real configured embedder), how
+   far the indexing screen trails the run: at each progress message it handles, the age of
+   the newest event the run yielded (a file done, an embedding batch).
 
 Everything runs in a temp data dir and config; nothing in your home is touched. Prints a
 Markdown table.
@@ -119,6 +125,48 @@ def make_corpus(folder: Path, files: int) -> None:
         (sub / f"note{i:05}.txt").write_text(text + "\n", encoding="utf-8")
 
 
+def progress_lag(corpus: Path, env: dict[str, str]) -> list[float]:
+    """At each progress message the screen handles, the age of the run's newest event: how far
+    the screen trails the work. Messages go at most every 0.1 s (POST_EVERY_S), so an event
+    waits at most that much longer to be sent."""
+    import asyncio
+
+    os.environ.update(env)
+    from docchat.cli.common import AppContext
+    from docchat.ui.app import DocchatApp
+    from docchat.ui.screens.index import IndexScreen
+    from docchat.ui.screens.main import MainScreen
+
+    service = AppContext().service()
+    produced: list[float] = []  # when each event left the run
+    lags: list[float] = []
+    real_index = service.index
+
+    def timed_index(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for event in real_index(*args, **kwargs):  # type: ignore[arg-type]
+            produced.append(time.perf_counter())
+            yield event
+
+    service.index = timed_index  # type: ignore[method-assign]
+    handled = IndexScreen.on_index_progress
+
+    def on_progress(self: IndexScreen, message: object) -> None:
+        handled(self, message)  # type: ignore[arg-type]
+        if produced:  # the newest event this message can carry
+            lags.append(time.perf_counter() - produced[-1])
+
+    IndexScreen.on_index_progress = on_progress  # type: ignore[method-assign]
+
+    async def run() -> None:
+        app = DocchatApp(lambda: service, None, [str(corpus)])
+        async with app.run_test(size=(100, 30)) as pilot:
+            while not isinstance(app.screen, MainScreen):
+                await pilot.pause(0.05)
+
+    asyncio.run(run())
+    return lags
+
+
 def fmt(values: list[float]) -> str:
     ms = sorted(v * 1000 for v in values)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
@@ -148,6 +196,7 @@ def main() -> None:
     )
     first, main_screen, ready = [], [], []
     idle: list[float] = []
+    phase, answered, quit_s = [], [], []
     for run in range(args.runs):
         term = Terminal(["-c", "sample"], env)
         try:
@@ -156,6 +205,18 @@ def main() -> None:
             ready.append(term.read_until("models ready", 120) - term.started)
             if run == 0:
                 idle = keypress_latencies(term, args.keys)
+                term.type("\x15")  # Ctrl+U: clear what the keypress test typed
+            term.drain()
+            mark = len(term.text)
+            t0 = time.perf_counter()
+            term.type("how do I index a folder\r")
+            phase.append(term.read_until("searching", 30, since=mark) - t0)
+            answered.append(term.read_until(f"session {run + 1}", 300, since=mark) - t0)
+            term.drain()
+            t0 = time.perf_counter()
+            term.type("\x11")  # Ctrl+Q
+            term.proc.wait(30)
+            quit_s.append(time.perf_counter() - t0)
         finally:
             term.close()
     corpus = work / "corpus"
@@ -168,6 +229,9 @@ def main() -> None:
         still_running = "done in" not in term.text
     finally:
         term.close()
+    lag_corpus = work / "lag"
+    make_corpus(lag_corpus, min(args.files, 500))
+    lags = progress_lag(lag_corpus, env)
     print(
         f"\ndocchat UI latency — {platform.node()}, {os.cpu_count()} CPUs, "
         f"python {platform.python_version()}, terminal 100×30 (pty)\n"
@@ -178,8 +242,12 @@ def main() -> None:
     print(f"| start → main screen (collection open) | {len(main_screen)} | {fmt(main_screen)} |")
     print(f"| start → models ready (embedder + LLM loaded) | {len(ready)} | {fmt(ready)} |")
     print(f"| keypress → screen, idle | {len(idle)} | {fmt(idle)} |")
+    print(f"| Enter → first answer phase on screen | {len(phase)} | {fmt(phase)} |")
+    print(f"| Enter → answer done | {len(answered)} | {fmt(answered)} |")
+    print(f"| Ctrl+Q → process exited | {len(quit_s)} | {fmt(quit_s)} |")
     note = "" if still_running else " (run finished during the test)"
     print(f"| keypress → screen, indexing {args.files} files{note} | {len(busy)} | {fmt(busy)} |")
+    print(f"| index event → progress shown (in-process) | {len(lags)} | {fmt(lags)} |")
 
 
 if __name__ == "__main__":

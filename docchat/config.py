@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -363,10 +364,20 @@ def load_settings(
 
 def save_setting(path: Path, section: str, key: str, value: Any) -> None:
     """Write one value into the config file, keeping the rest (used by the TUI's settings)."""
+    save_settings(path, {(section, key): value})
+
+
+def save_settings(path: Path, values: Mapping[tuple[str, str], Any]) -> None:
+    """Write several values into the config file at once, keeping the rest: all of them are
+    validated together first, then the file is replaced in one step, so a refused value
+    leaves the file as it was (not half saved)."""
     import tomli_w
 
     data = read_toml(path)
-    candidate = _merge(data, {section: {key: value}})
+    changes: dict[str, dict[str, Any]] = {}
+    for (section, key), value in values.items():
+        changes.setdefault(section, {})[key] = value
+    candidate = _merge(data, changes)
     try:
         Settings.model_validate(candidate)
     except ValidationError as e:

@@ -16,8 +16,10 @@ from docchat.types import MessageRow, SessionRow, Source
 
 def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str = "") -> str:
     started = when(session.created_at)
-    where = f"collection *{collection}*, " if collection else ""
-    lines = [f"# {session.title}", "", f"*docchat session {session.id}, {where}{started}*", ""]
+    # One line of plain words each: a title spread over lines or nested `*` broke the header.
+    where = f"collection `{collection}`, " if collection else ""
+    title = " ".join(session.title.split()) or f"Session {session.id}"
+    lines = [f"# {title}", "", f"_docchat session {session.id}, {where}{started}_", ""]
     notes: list[str] = []
     answer_no = 0
     for row in rows:

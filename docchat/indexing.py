@@ -28,6 +28,7 @@ from docchat.ingest.prepare import prepare_chunks
 from docchat.ingest.walk import walk
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
+    ChunksEmbedded,
     ChunkSpan,
     FileDone,
     IndexEvent,
@@ -265,7 +266,7 @@ class IndexRun:
         )
         return None
 
-    def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone]:
+    def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
         """Embed the pending files' new texts and hand each file to the writer as soon as
         its vectors are made: in windows of files sized to take about half of
         checkpoint_seconds (the first one a single batch), each sorted by length so that a
@@ -296,6 +297,9 @@ class IndexRun:
                     part, self.embedder.embed([texts[h] for h in part], batch), strict=True
                 ):
                     vectors[h] = v
+                # Per batch, so a screen's progress moves while a window is embedded.
+                done = min(i + batch, len(todo))
+                yield ChunksEmbedded(done, len(todo), len(window), self.tally.chunks_added)
             took = time.monotonic() - started
             if todo and took > 0 and not self.cancel.is_set():
                 self._rate = len(todo) / took

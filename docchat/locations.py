@@ -23,6 +23,12 @@ def user_log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP, appauthor=False))
 
 
+def user_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP, appauthor=False))
+
+
 def data_dir(configured: str = "") -> Path:
     """The configured data dir (DOCCHAT_DATA_DIR / --data-dir land here too) or the default."""
     if configured:

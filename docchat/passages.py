@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docchat.errors import DocchatError
-from docchat.store.collection import Collection
+from docchat.store.collection import Collection, DocumentRow
 
 MAX_LINES = 2000  # one passage, not a whole book
+# Parsers whose text keeps the file's own lines: line N of a passage is line N of the file.
+PLAIN_KINDS = frozenset({"text", "markdown", "rst", "org", "asciidoc", "code"})
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,7 @@ def open_passage(
 ) -> PassageText:
     from docchat.ingest.parsers import parse
 
-    row = coll.document(path) or coll.document(os.path.abspath(os.path.expanduser(path)))
-    if row is None:
-        raise DocchatError(f"{path} is not a document of collection '{coll.name}'")
+    row = _document(coll, path)
     end = line_start if line_end is None else line_end
     if line_start < 1 or end < line_start:
         raise DocchatError(f"lines {line_start}–{end}: give 1 ≤ line_start ≤ line_end")
@@ -88,3 +88,29 @@ def open_passage(
         after="\n".join(lines[end : end + context]),
         changed=(stat.st_size, stat.st_mtime_ns) != (row.size, row.mtime_ns),
     )
+
+
+def _document(coll: Collection, path: str) -> DocumentRow:
+    row = coll.document(path) or coll.document(os.path.abspath(os.path.expanduser(path)))
+    if row is None:
+        raise DocchatError(f"{path} is not a document of collection '{coll.name}'")
+    return row
+
+
+def extracted_text(coll: Collection, path: str, page: int | None = None) -> str | None:
+    """The text docchat indexed from one of the collection's documents (one page of a paged
+    one), whose lines the passages' line numbers count; None when that is the file itself
+    (plain text and markup), so an editor can open the file at the line as it is."""
+    from docchat.ingest.parsers import parse
+
+    row = _document(coll, path)
+    try:
+        parsed = parse(Path(row.path))
+    except OSError:
+        raise DocchatError(f"{row.path} is gone from disk (index the collection again)") from None
+    if parsed.kind in PLAIN_KINDS:
+        return None
+    chosen = next((p for p in parsed.pages if p.number == page), None)
+    if chosen is None:
+        raise DocchatError(f"{row.path} has no page {page}")
+    return chosen.text

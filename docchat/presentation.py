@@ -51,6 +51,11 @@ def when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
+def count(n: int, noun: str, plural: str = "") -> str:
+    """'1 collection', '2 collections', '0 sessions'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def size(n: float) -> str:
     """Bytes as '512 B', '1.5 KB', '3.2 GB'."""
     for unit in ("B", "KB", "MB", "GB"):

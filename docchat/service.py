@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     from docchat.retrieve.rerank import Reranker
 
 
+def _told(hits: list[Hit], hear: Callable[[int], None] | None) -> list[Hit]:
+    if hear is not None:
+        hear(len(hits))
+    return hits
+
+
 def load_plugins(modules: Sequence[str]) -> None:
     """Import plugin modules; they register backends on import, as the built-ins do."""
     for name in modules:
@@ -64,12 +70,13 @@ class Docchat:
 
     def save_settings(self, values: Mapping[tuple[str, str], object]) -> Path:
         """Write (section, key) = value to the config file and apply them here; returns the
-        file. A value the settings refuse is a ConfigError and nothing is applied."""
-        from docchat.config import config_path, save_setting
+        file. A value the settings refuse is a ConfigError and nothing is written or applied
+        (all are checked first, then the file is replaced once)."""
+        from docchat.config import config_path, save_settings
 
         path = config_path(self.config_file)
+        save_settings(path, values)
         for (section, key), value in values.items():
-            save_setting(path, section, key, value)
             setattr(getattr(self.settings, section), key, value)
         return path
 
@@ -328,12 +335,14 @@ class Docchat:
         cancel: threading.Event | None = None,
         k: int | None = None,
         on_query: Callable[[str], None] | None = None,
+        on_sources: Callable[[int], None] | None = None,
         **generation_overrides: Any,
     ) -> Iterator[str | Answer]:
         """Yield the answer's text pieces, then the Answer. `session`: None (a one-off, not
         stored), "new", "last" or an id — history comes from, and the exchange goes to, the
         collection; setting `cancel` stops the model and keeps the partial answer;
-        `on_query` hears the rewritten query of a follow-up before search."""
+        `on_query` hears the rewritten query of a follow-up before search, `on_sources` how
+        many passages the search found (before the model reads them)."""
         from docchat.generate.base import GenerationOptions
         from docchat.generate.models import display_name
         from docchat.generate.pipeline import abstain_threshold, answer_stream
@@ -353,7 +362,7 @@ class Docchat:
         for item in answer_stream(
             question,
             history=[Turn(q, a.text) for q, a in history],
-            search=lambda query: self.search(collection, query, k),
+            search=lambda query: _told(self.search(collection, query, k), on_sources),
             generator=lambda: self.generator(**generation_overrides),
             options=GenerationOptions.from_settings(cfg),
             abstain_below=abstain_threshold(cfg.abstain_below, coll.meta("model")),
@@ -429,6 +438,13 @@ class Docchat:
 
         coll = self.open_collection(collection)
         return open_passage(coll, path, line_start, line_end, page, context)
+
+    def extracted_text(self, collection: str, path: str, page: int | None = None) -> str | None:
+        """The text indexed from a document (one page of a PDF), whose lines a passage's line
+        numbers count; None for plain-text files, whose own lines are those lines."""
+        from docchat.passages import extracted_text
+
+        return extracted_text(self.open_collection(collection), path, page)
 
     # ------------------------------------------------------------ models on this machine
 

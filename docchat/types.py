@@ -175,7 +175,20 @@ class IndexSummary:
         }
 
 
-IndexEvent = IndexStarted | FileDone | IndexSummary
+@dataclass(frozen=True)
+class ChunksEmbedded:
+    """One embedding batch finished. Files are stored (and reported by FileDone) a group at a
+    time, after all their chunks are embedded; this says how far the group is, so progress
+    moves with the work: `embedded` of the group's `queued` new chunks have vectors, for
+    `files` files waiting on them; `chunks_done` counts the run's stored chunks before it."""
+
+    embedded: int
+    queued: int
+    files: int
+    chunks_done: int = 0
+
+
+IndexEvent = IndexStarted | FileDone | ChunksEmbedded | IndexSummary
 
 FileState = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
 FILE_STATES: tuple[FileState, ...] = ("indexed", "unchanged", "skipped", "failed", "removed")

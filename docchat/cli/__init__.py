@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
+from pathlib import Path
 
 import click
 
-from docchat.cli.common import AppContext, run_guarded
+from docchat.cli.common import AppContext, fail, run_guarded
 from docchat.logs import setup_logging
 
 
@@ -27,10 +29,24 @@ class _FoldersOrCommand(click.Group):
                 i += 1
                 continue
             if a not in self.commands:
-                ctx.meta["folders"] = [x for x in args[i:] if not x.startswith("-")]
+                folders = [x for x in args[i:] if not x.startswith("-")]
+                self._check_folders(folders)
+                ctx.meta["folders"] = folders
                 args = args[:i] + [x for x in args[i:] if x.startswith("-")]
             break
         return super().parse_args(ctx, args)
+
+    def _check_folders(self, folders: list[str]) -> None:
+        """A word that is neither a command nor a path is a typo: say so, never open the app
+        (`docchat serch foo` used to start the full-screen app on a folder that is not there)."""
+        for word in folders:
+            if Path(word).expanduser().exists():
+                continue
+            if word is folders[0] and "/" not in word:
+                close = difflib.get_close_matches(word, list(self.commands), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                fail(f"no such command '{word}'{hint} and no folder named '{word}'")
+            fail(f"no such file or folder: {word}")
 
 
 @click.group(
@@ -60,6 +76,13 @@ def main(
     ctx.obj = AppContext(config_file=config_file, data_dir=data_dir)
     if ctx.invoked_subcommand is None:
         from docchat.cli.app import open_app
+
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # The full-screen app would wait for keys that never come and hang a script.
+            fail(
+                "the terminal app needs a terminal (stdin and stdout are not one); "
+                "use a command instead, e.g. docchat search QUERY -c NAME (see docchat --help)"
+            )
 
         run_guarded(lambda: open_app(ctx.obj, collection, list(folders)))
 

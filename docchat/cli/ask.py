@@ -136,6 +136,7 @@ def ask(
                     cancel=cancel,
                     k=k,
                     on_query=show_query,
+                    on_sources=None,
                     **overrides,
                 ):
                     if heading and not as_json:

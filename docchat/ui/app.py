@@ -33,6 +33,7 @@ from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.service import Docchat
+    from docchat.ui.screens.index import IndexScreen
     from docchat.ui.screens.main import MainScreen
 
 log = logging.getLogger("docchat.ui")
@@ -44,7 +45,10 @@ class DocchatApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "docchat"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "show_help_panel", "Keys", show=False, id="app.keys"),
+        Binding("f1", "toggle_keys", "Keys", show=False, id="app.keys"),
+        # Only while the keys panel is open (check_action): Esc closes it, before any screen's
+        # own Esc (stop, back) sees the key.
+        Binding("escape", "hide_keys", "Close keys", show=False, priority=True, id="app.hide_keys"),
         Binding("f2", "collections", "Collections", id="app.collections"),
         Binding("f3", "index", "Index", id="app.index"),
         Binding("f4", "sessions", "Sessions", id="app.sessions"),
@@ -65,7 +69,8 @@ class DocchatApp(App[int]):
         self.models_ready = False
         self.models_error: str | None = None
         self.heavy_at_first_frame: list[str] | None = None
-        self.launcher: Callable[[OpenCommand, App[Any]], None] = launch
+        self.launcher: Callable[[OpenCommand, App[Any]], int | None] = launch
+        self._quit_after_run = False
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -169,7 +174,40 @@ class DocchatApp(App[int]):
 
     @on(m.OpenCollection)
     async def open_collection(self, message: m.OpenCollection) -> None:
-        await self._open(message.name)
+        run = self._index_run()
+        if run is None:
+            await self._open(message.name)
+            return
+        # Opening another collection closes the indexing screen, which would stop its run
+        # without a word: ask first; "no" goes back to the run's progress.
+        from docchat.ui.screens.dialogs import ConfirmScreen
+
+        name = message.name
+
+        async def answered(stop: bool | None) -> None:
+            if stop:
+                run.stop()
+                await self._open(name)
+            else:
+                await self._show_index(run)
+
+        question = (
+            f"An index run into '{run.collection}' is still going ({run.progress_text}). "
+            f"Stop it and open '{name}'?"
+        )
+        await self.push_screen(ConfirmScreen(question), answered)
+
+    def _index_run(self) -> IndexScreen | None:
+        """The indexing screen whose run is going, if any."""
+        from docchat.ui.screens.index import IndexScreen
+
+        return next(
+            (s for s in self.screen_stack if isinstance(s, IndexScreen) and s.running), None
+        )
+
+    async def _show_index(self, screen: IndexScreen) -> None:
+        while self.screen is not screen and len(self.screen_stack) > 1:
+            await self.pop_screen()
 
     async def _open(self, name: str) -> None:
         while len(self.screen_stack) > 2:
@@ -189,6 +227,15 @@ class DocchatApp(App[int]):
     async def leave_index(self, message: m.LeaveIndex) -> None:
         from docchat.ui.screens.welcome import WelcomeScreen
 
+        main = self._main_screen()
+        name = message.collection
+        if (
+            message.indexed
+            and (main is None or main.collection != name)
+            and name in self.docchat.collection_names()
+        ):  # show what was just indexed
+            await self._open(name)
+            return
         if len(self.screen_stack) > 2:
             await self.pop_screen()
             return
@@ -267,10 +314,37 @@ class DocchatApp(App[int]):
 
     @on(m.OpenSource)
     def open_source(self, message: m.OpenSource) -> None:
+        p = message.passage
+        main = self._main_screen()
+        if Path(p.path).suffix.lower() == ".pdf" or main is None:
+            self._launch(p.path, p.page, p.line_start)
+        else:
+            self.open_extracted(main.collection, p.path, p.page, p.line_start)
+
+    @work(thread=True, group="open")
+    def open_extracted(self, collection: str, path: str, page: int | None, line: int) -> None:
+        """Line numbers count lines of the text docchat extracted (an HTML page's main text,
+        a notebook's cells), not of the file: for such files open that text, written to the
+        cache folder, at the line, so the editor lands on the passage."""
+        from docchat.locations import user_cache_dir
+
+        target = path
+        try:
+            text = self.docchat.extracted_text(collection, path, page)
+            if text is not None:
+                name = Path(path).name + (f".page{page}" if page is not None else "") + ".txt"
+                view = user_cache_dir() / "opened" / name
+                view.parent.mkdir(parents=True, exist_ok=True)
+                view.write_text(text, encoding="utf-8")
+                target, page = str(view), None
+        except Exception as e:  # the file as it is, then, with a word about why
+            self.call_from_thread(report, self, e, "open")
+        self.call_from_thread(self._launch, target, page, line)
+
+    def _launch(self, path: str, page: int | None, line: int) -> None:
         import os
 
-        p = message.passage
-        command = open_command(p.path, p.page, p.line_start, self.docchat.settings.ui, os.environ)
+        command = open_command(path, page, line, self.docchat.settings.ui, os.environ)
         if command is None:
             self.notify(
                 "no way to open it: set ui.editor or $EDITOR (and ui.pdf_viewer for PDFs)",
@@ -278,11 +352,18 @@ class DocchatApp(App[int]):
             )
             return
         try:
-            self.launcher(command, self)
+            status = self.launcher(command, self)
         except SuspendNotSupported:
             self.notify("this terminal cannot hand over the screen", severity="error")
         except OSError as e:
             self.notify(f"cannot run {command.argv[0]}: {e.strerror or e}", severity="error")
+        else:
+            if status:  # the editor failed at once: say so rather than flash back silently
+                self.notify(
+                    f"{' '.join(command.argv[:-1])} … exited with status {status}",
+                    title="open",
+                    severity="error",
+                )
 
     @on(m.ExportSession)
     def export_session(self, message: m.ExportSession) -> None:
@@ -335,6 +416,10 @@ class DocchatApp(App[int]):
 
         if self.service is None or isinstance(self.screen, IndexScreen):
             return
+        open_one = next((s for s in self.screen_stack if isinstance(s, IndexScreen)), None)
+        if open_one is not None:  # back to the run in progress (or its result), not a new one
+            await self._show_index(open_one)
+            return
         main = self._main_screen()
         await self.push_screen(IndexScreen(self.service, main.collection if main else ""))
 
@@ -365,12 +450,80 @@ class DocchatApp(App[int]):
         from docchat.ui.screens.settings import SettingsScreen
 
         if self.service is not None and not isinstance(self.screen, SettingsScreen):
+            if (main := self._main_screen()) is not None:
+                main.focus_input_on_resume = True
             await self.push_screen(SettingsScreen(self.service))
+
+    # ------------------------------------------------------------ quit
+
+    async def action_quit(self) -> None:
+        run = self._index_run()
+        if run is None:
+            self.exit()
+            return
+        from docchat.ui.screens.dialogs import ConfirmScreen
+
+        def answered(stop: bool | None) -> None:
+            if stop:
+                # Quit once the run has stopped and checkpointed (IndexFinished below), so
+                # the quick exit of run_app never cuts a write short.
+                self._quit_after_run = True
+                run.stop()
+
+        question = (
+            f"An index run into '{run.collection}' is still going ({run.progress_text}). "
+            "Stop it and quit? (what is indexed so far is kept)"
+        )
+        await self.push_screen(ConfirmScreen(question), answered)
+
+    @on(m.IndexFinished)
+    @on(m.IndexFailed)
+    def index_ended(self) -> None:
+        if self._quit_after_run:
+            self.exit()
+
+    # ------------------------------------------------------------ keys panel
+
+    def _keys_shown(self) -> bool:
+        from textual.widgets import HelpPanel
+
+        return bool(self.screen.query(HelpPanel))
+
+    def action_toggle_keys(self) -> None:
+        if self._keys_shown():
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_hide_keys(self) -> None:
+        self.action_hide_help_panel()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hide_keys":
+            return self._keys_shown()
+        if action == "sessions":
+            # Sessions belong to the collection on the main screen; elsewhere F4 is off (and
+            # out of the footer, which must fit 80 columns).
+            from docchat.ui.screens.main import MainScreen
+
+            return isinstance(self.screen, MainScreen)
+        here = type(self.screen).__name__
+        if (action, here) in {
+            ("collections", "CollectionsScreen"),
+            ("index", "IndexScreen"),
+            ("settings", "SettingsScreen"),
+        }:
+            return False  # the key of the screen one is on: no-op, and room in the footer
+        return super().check_action(action, parameters)
 
     # ------------------------------------------------------------ palette, errors
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Of Textual's own commands only these two mean something here; docchat's actions
+        # come from its bindings (ui/commands.py), each once and described.
+        for command in super().get_system_commands(screen):
+            if command.title in ("Theme", "Quit"):
+                yield command
         yield from binding_commands(self, screen)
         yield SystemCommand(
             "Doctor",
@@ -389,4 +542,23 @@ def run_app(
     setup_logging()
     app = DocchatApp(service_factory, collection, folders)
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    if app.service is not None:
+        app.service.close()  # the collections and their vector stores' connections
+    quick_exit(code)
+    return code  # not reached
+
+
+def quick_exit(code: int) -> None:
+    """Leave without the interpreter's orderly shutdown: with the models loaded it took
+    seconds (native libraries' destructors, waiting for the model process to close) and had
+    nothing to save — every write is committed, an index run has stopped and checkpointed
+    before the app quits, and the model process exits by itself when its input closes."""
+    import contextlib
+    import os
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

@@ -61,6 +61,17 @@ class Passage:
         return location(self.page, self.line_start, self.line_end)
 
 
+# Converted HTML keeps Markdown's backslash escapes (`add\_subparsers`, `\>>> parser`) and
+# Sphinx's permalink pilcrows in headings (`Sub-commands¶`): people read neither.
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|~<])")
+_PILCROW = re.compile(r"\s*¶")
+
+
+def readable(text: str) -> str:
+    """`text` as a person reads it: Markdown escapes undone, permalink marks dropped."""
+    return _PILCROW.sub("", _ESCAPED.sub(r"\1", text))
+
+
 def highlight(text: str | Text, terms: list[str], style: str = "bold reverse") -> Text:
     out = text.copy() if isinstance(text, Text) else Text(text)
     if terms:
@@ -71,7 +82,7 @@ def highlight(text: str | Text, terms: list[str], style: str = "bold reverse") -
 
 def snippet(text: str, terms: list[str], width: int = 220) -> str:
     """A one-paragraph window of `text` around the first query term."""
-    flat = " ".join(text.split())
+    flat = " ".join(readable(text).split())
     if len(flat) <= width:
         return flat
     lower = flat.lower()

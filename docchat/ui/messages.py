@@ -58,6 +58,18 @@ class IndexProgress(Message):
     current: str
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (status, path, reason)
     unlogged: int = 0  # skipped/failed files left out of `log` to keep each message small
+    # The group of files being embedded now (none: 0): `embedded` of its `queued` new
+    # chunks have vectors, for `waiting` files that are reported done once stored.
+    embedded: int = 0
+    queued: int = 0
+    waiting: int = 0
+
+
+@dataclass
+class IndexPhase(Message):
+    """What an index run does before its first file: loading the model, scanning folders."""
+
+    text: str
 
 
 @dataclass
@@ -74,12 +86,21 @@ class IndexFailed(Message):
 class SearchDone(Message):
     query: str
     hits: list[Hit]
+    ms: float = 0.0  # how long the search took, shown beside the hit count
 
 
 @dataclass
 class AnswerPiece(Message):
     text: str
     ticket: int = 0  # which question it belongs to: late pieces of a replaced one are dropped
+
+
+@dataclass
+class AnswerPhase(Message):
+    """What answering is doing now: 'searching for "…"', 'reading 5 sources'."""
+
+    text: str
+    ticket: int = 0
 
 
 @dataclass
@@ -137,9 +158,11 @@ class OpenCollection(Message):
 
 @dataclass
 class LeaveIndex(Message):
-    """The indexing screen is closed; `collection` is what it indexed into ("" = nothing)."""
+    """The indexing screen is closed; `collection` is what it indexed into ("" = nothing);
+    `indexed`: a run into it finished there (so the app opens it)."""
 
     collection: str
+    indexed: bool = False
 
 
 @dataclass

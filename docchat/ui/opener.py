@@ -54,12 +54,12 @@ def system_opener() -> str | None:
     return shutil.which(name)
 
 
-def launch(command: OpenCommand, app: App[Any]) -> None:
-    """Run an opener: terminal programs take over the terminal (suspended app); GUI openers
-    are started detached so the app keeps running."""
+def launch(command: OpenCommand, app: App[Any]) -> int | None:
+    """Run an opener: terminal programs take over the terminal (suspended app) and their exit
+    status comes back; GUI openers are started detached so the app keeps running (None)."""
     if command.suspend:
         with app.suspend():
-            subprocess.call(command.argv)
+            return subprocess.call(command.argv)
     else:
         subprocess.Popen(
             command.argv,
@@ -68,3 +68,4 @@ def launch(command: OpenCommand, app: App[Any]) -> None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        return None

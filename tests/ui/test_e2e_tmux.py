@@ -120,12 +120,88 @@ def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
             # Part of the answer is on screen while the status still says it is answering.
             after = screen.split("› What reduces overfitting?", 1)[-1].splitlines()[1:3]
             text = "".join(line.strip("│ ") for line in after)
-            return "answering…" in screen and bool(text.strip())
+            return "Esc stops" in screen and bool(text.strip())
 
         tmux.wait(streaming, 240, "the answer to stream in")
         done = tmux.wait(lambda s: "session 1" in s, 300, "the answer to finish")
         assert "Sources of the answer" in done
         assert "[1]" in done  # the passages it was given, numbered as it cites them
         assert "cited [" in done or "no citation; offered [1]" in done
+    finally:
+        tmux.kill()
+
+
+@needs
+@pytest.mark.timeout(900)  # two real models on a CPU that may be busy
+def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
+    """Issue 12's walk: index through the UI (welcome → folder → run → Esc opens it), search,
+    open an HTML hit with `o` at the passage's line (EDITOR records its arguments), ask, and
+    follow a citation to its preview."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "issue12", Path(__file__).with_name("test_issue12.py")
+    )
+    assert spec is not None and spec.loader is not None
+    issue12 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(issue12)
+    docs = tmp_path / "papers"
+    docs.mkdir()
+    issue12.write_html(docs)
+    (docs / "bread.txt").write_text(
+        "Sourdough bread needs a starter, flour, water and salt. Bake it at 250 degrees.\n",
+        encoding="utf-8",
+    )
+    record = tmp_path / "editor-args.txt"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    editor.chmod(0o755)
+    env = {
+        "HOME": str(Path.home()),
+        "PATH": os.environ.get("PATH", ""),
+        "TERM": "xterm-256color",
+        "EDITOR": str(editor),
+        "DOCCHAT_DATA_DIR": str(tmp_path / "data"),
+        "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
+        "DOCCHAT_GENERATE_MAX_TOKENS": "48",
+        "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        # The code under test, when it is not the installed one (a worktree on PYTHONPATH).
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+    }
+    tmux = Tmux("docchat-e2e-walk", tmp_path / "tmux.sock")
+    tmux.start(str(DOCCHAT), env)
+    try:
+        tmux.wait(lambda s: "Welcome to docchat" in s, 60, "the welcome screen")
+        tmux.keys("Enter")
+        tmux.wait(lambda s: "Add folder" in s, 30, "the indexing screen")
+        tmux.keys(str(docs), "Enter")  # the folder field has focus; the name is proposed
+        tmux.wait(lambda s: "Folders (1)" in s, 30, "the folder in the list")
+        tmux.keys("C-r")
+        tmux.wait(lambda s: "done in" in s, 300, "the index run")
+        tmux.keys("Escape")  # after a run, Esc opens the collection
+        tmux.wait(lambda s: "docchat — papers" in s and "ask mode" in s, 60, "the main screen")
+        tmux.keys("/svn checkout subcommands", "Enter")
+        tmux.wait(lambda s: "hits ·" in s or "hit ·" in s, 120, "the search results")
+        tmux.keys("Down")  # to the results; the first hit is highlighted
+        tmux.wait(lambda s: "argparse.html" in s, 10, "the HTML hit")
+        tmux.keys("o")
+        deadline = time.monotonic() + 60
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the editor runs in the app's terminal: poll for its trace
+        args = record.read_text().splitlines()
+        line, opened = int(args[0].lstrip("+")), Path(args[1])
+        assert opened.suffix == ".txt"  # the extracted text, not the raw HTML
+        at = "\n".join(opened.read_text().split("\n")[line - 1 : line + 3])
+        assert "<" not in at and any(w in at for w in ("svn", "subcommand", "argument", "parser"))
+        tmux.wait(lambda s: "ask mode" in s or "hits" in s, 30, "the app back after the editor")
+        tmux.keys("C-l", "C-u", "How do I make sourdough bread?", "Enter")
+        done = tmux.wait(lambda s: "session 1" in s, 600, "the answer to finish")
+        assert "Sources of the answer" in done
+        tmux.keys("C-y", "1")  # follow citation [1]
+        preview = tmux.wait(lambda s: "Close" in s and " · " in s, 30, "the citation's preview")
+        assert "bread.txt" in preview or "argparse.html" in preview
     finally:
         tmux.kill()

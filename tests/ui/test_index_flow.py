@@ -35,8 +35,7 @@ async def test_welcome_then_index_a_folder_and_open_it(
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
         screen = app.screen
-        assert screen.query_one("#index-name", Input).has_focus
-        await pilot.press("enter")  # on to the folder input
+        assert screen.query_one("#index-path", Input).has_focus  # the folder first
         await pilot.press(*"~/do")
         path_input = screen.query_one("#index-path", Input)
         await wait_for(pilot, lambda: path_input._suggestion == "~/docs/")

@@ -1,4 +1,5 @@
-"""SVG snapshots at 80×24 of the welcome, main (results + chat), preview and indexing screens.
+"""SVG snapshots of the welcome, main (results, answer), preview, settings and indexing screens,
+at 80×24 and (issue 12) 120×40.
 
 Deterministic by construction: fixed documents under $HOME (shown as ~/docs), the fake models,
 the indexing screen's clock frozen, and file names rather than absolute paths on screen.
@@ -7,6 +8,7 @@ Update with: pytest tests/ui/test_snapshots.py --snapshot-update
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from docchat.ui.screens import index as index_screen
 from docchat.ui.screens.index import IndexScreen
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.preview import PreviewScreen
+from docchat.ui.screens.settings import SettingsScreen
 from docchat.ui.screens.welcome import WelcomeScreen
 
 
@@ -140,3 +143,98 @@ def test_indexing_screen_after_a_run(
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+# ---------------------------------------------------------------- issue 12: both sizes
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen_with_results(fixed: Docchat, snap_compare: Any, size: tuple[int, int]) -> None:
+    app = make_app(fixed, "docs")
+
+    async def ready(pilot: Any) -> None:
+        await _main_ready(pilot)
+        screen = pilot.app.screen
+        await pilot.press(*"/overfitting", "enter")
+        await wait_for(pilot, lambda: screen.query_one("#results").passages)
+        screen.query_one("#results").border_title = "overfitting — 3 hits · 12 ms"  # no clock
+        screen.query_one("#status").update("3 hits · 12 ms · ↓ reaches the results")
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen_with_an_answer(
+    fixed: Docchat, snap_compare: Any, size: tuple[int, int]
+) -> None:
+    app = make_app(fixed, "docs")
+
+    async def ready(pilot: Any) -> None:
+        await _main_ready(pilot)
+        screen = pilot.app.screen
+        await pilot.press(*"what reduces overfitting", "enter")
+        await wait_for(pilot, lambda: screen.session == 1 and not screen.answering)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_settings_screen(indexed: Docchat, snap_compare: Any, size: tuple[int, int]) -> None:
+    app = make_app(indexed, "docs")
+
+    async def ready(pilot: Any) -> None:
+        await _main_ready(pilot)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen))
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_indexing_screen_mid_run(
+    ui_service: Docchat,
+    home_docs: Path,
+    snap_compare: Any,
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for i in range(20):
+        (home_docs / f"note{i:02}.txt").write_text(f"note {i} about rivers and bread\n")
+    monkeypatch.setattr(index_screen, "POST_EVERY_S", 0.0)  # every batch reaches the screen
+    ui_service.settings.embed.batch_size = 4
+    ui_service.settings.index.checkpoint_seconds = 3600  # windows: 4 files, then 19
+    embedder = ui_service.embedder()
+    calls = 0
+    hold = threading.Event()
+    embed = embedder.embed_batch
+
+    def third_batch_waits(texts: Any) -> Any:
+        nonlocal calls
+        if "docchat fingerprint probe" not in texts:
+            calls += 1
+            if calls == 3:
+                hold.wait(5)  # past the screenshot; the app can then shut down
+        return embed(texts)
+
+    embedder.embed_batch = third_batch_waits  # type: ignore[method-assign]
+    app = make_app(ui_service)
+
+    async def ready(pilot: Any) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        await pilot.press(*"~/docs", "enter", "ctrl+r")
+        rate = app.screen.query_one("#index-rate")
+        await wait_for(pilot, lambda: "embedding 4/19" in str(rate.render()))
+        await steady(pilot)
+
+    try:
+        assert snap_compare(app, terminal_size=size, run_before=ready)
+    finally:
+        hold.set()

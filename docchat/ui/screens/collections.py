@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import work
 from textual.binding import Binding, BindingType
 
-from docchat.presentation import size
+from docchat.presentation import count, size
 from docchat.ui.guard import guarded
 from docchat.ui.messages import (
     CollectionRemoved,
@@ -69,7 +69,7 @@ class CollectionsScreen(TableScreen[str]):
                 for i in message.infos
             ]
         )
-        self.sub_title = f"{len(self.names)} collections"
+        self.sub_title = count(len(self.names), "collection")
 
     def on_work_failed(self, message: WorkFailed) -> None:
         super().on_work_failed(message)

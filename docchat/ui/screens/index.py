@@ -19,11 +19,12 @@ from textual.worker import get_current_worker
 from docchat.errors import DocchatError
 from docchat.locations import validate_collection_name
 from docchat.presentation import index_summary
-from docchat.types import FileDone, IndexStarted, IndexSummary
+from docchat.types import ChunksEmbedded, FileDone, IndexStarted, IndexSummary
 from docchat.ui.formatting import (
+    RecentRate,
     collection_name_for,
     display_path,
-    rate_line,
+    progress_line,
     relative_to_roots,
 )
 from docchat.ui.guard import describe
@@ -32,6 +33,7 @@ from docchat.ui.messages import (
     IndexBegan,
     IndexFailed,
     IndexFinished,
+    IndexPhase,
     IndexProgress,
     LeaveIndex,
     OpenCollection,
@@ -51,7 +53,7 @@ now = time.monotonic  # module-level so snapshot tests can freeze the clock
 class IndexScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "start", "Start", id="index.start"),
-        Binding("escape", "stop_or_back", "Stop/Back", id="index.stop"),
+        Binding("escape", "stop_or_back", "Stop", id="index.stop"),
         Binding("delete", "remove_folder", "Remove folder", show=False, id="index.remove"),
         Binding("ctrl+o", "open_collection", "Open", id="index.open"),
     ]
@@ -73,9 +75,9 @@ class IndexScreen(Screen[None]):
         self.running = False
         self.finished: IndexSummary | None = None
         self._started_at = 0.0
-        self._rate_from = 0.0
         self._files_total = 0
         self._log_lines = 0
+        self._rate = RecentRate()
         # Set before mounting so the first frame already shows them.
         self.title = "docchat — index"
         self.sub_title = collection or "new collection"
@@ -84,14 +86,16 @@ class IndexScreen(Screen[None]):
         yield TitleBar()
         with Vertical(id="index-form"):
             with Horizontal(classes="field"):
-                yield Label("Collection ", classes="label")
-                yield Input(self.collection, placeholder="name", id="index-name")
-            with Horizontal(classes="field"):
                 yield Label("Add folder ", classes="label")
                 yield Input(
                     placeholder="path (→ completes, Enter adds)",
                     id="index-path",
                     suggester=PathSuggester(),
+                )
+            with Horizontal(classes="field"):
+                yield Label("Collection ", classes="label")
+                yield Input(
+                    self.collection, placeholder="name (proposed from the folder)", id="index-name"
                 )
             yield OptionList(id="index-folders")
             with Horizontal(classes="bar"):
@@ -107,7 +111,9 @@ class IndexScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#index-log", RichLog).border_title = "Skipped and failed files"
         self._show_folders()
-        self.query_one("#index-path" if self.collection else "#index-name").focus()
+        # The folder first: the name is proposed from it (a new user typed the folder into
+        # the name field and got "invalid collection name '~/docs'").
+        self.query_one("#index-path").focus()
         if self.auto_start:
             self.action_start()
 
@@ -120,6 +126,14 @@ class IndexScreen(Screen[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.input.id == "index-name":
+            value = event.value.strip()
+            if value.startswith(("~", "/", ".")) or "/" in value:  # a folder, not a name
+                event.input.value = ""
+                path_input = self.query_one("#index-path", Input)
+                path_input.value = value
+                path_input.focus()
+                self.post_message(Input.Submitted(path_input, value))
+                return
             self.query_one("#index-path").focus()
             return
         raw = event.value.strip()
@@ -167,8 +181,9 @@ class IndexScreen(Screen[None]):
         self._started_at = now()
         self.query_one("#files-bar", ProgressBar).update(total=None, progress=0)
         self.query_one("#chunks-bar", ProgressBar).update(total=None, progress=0)
-        self.query_one("#index-rate", Static).update("scanning folders…")
+        self.query_one("#index-rate", Static).update("starting…")
         self.query_one("#index-log", RichLog).clear()
+        self._rate = RecentRate()
         self._log_lines = 0
         self.run_index(name, list(self.folders), self.cancel)
 
@@ -176,34 +191,51 @@ class IndexScreen(Screen[None]):
     def run_index(self, name: str, folders: list[Path], cancel: threading.Event) -> None:
         worker = get_current_worker()
         latest: FileDone | None = None
+        files_total = 0
+        group: ChunksEmbedded | None = None  # the batch group being embedded, if any
         log: list[tuple[str, str, str]] = []
         unlogged = 0
         last_post = 0.0
 
         def flush() -> None:
             nonlocal log, unlogged, last_post
-            if latest is not None:
+            if latest is not None or group is not None:
                 self.post_message(
                     IndexProgress(
-                        latest.files_done,
-                        latest.files_total,
-                        latest.chunks_done,
-                        relative_to_roots(latest.path, folders),
+                        latest.files_done if latest else 0,
+                        files_total,
+                        latest.chunks_done if latest else group.chunks_done if group else 0,
+                        relative_to_roots(latest.path, folders) if latest else "",
                         log,
                         unlogged,
+                        group.embedded if group else 0,
+                        group.queued if group else 0,
+                        group.files if group else 0,
                     )
                 )
             log, unlogged = [], 0
             last_post = time.monotonic()
 
         try:
+            # Load the embedding model first, saying so: it can take many seconds, and the
+            # screen said "scanning folders…" all that time.
+            self.post_message(IndexPhase("loading the embedding model…"))
+            self._load_embedder(name)
+            self.post_message(IndexPhase("scanning folders…"))
             for event in self.service.index(name, folders, cancel):
                 if worker.is_cancelled:
                     cancel.set()  # the run stops after this file and checkpoints
                 if isinstance(event, IndexStarted):
+                    files_total = event.files_total
                     self.post_message(IndexBegan(event.files_total))
+                elif isinstance(event, ChunksEmbedded):
+                    group = event
+                    if time.monotonic() - last_post >= POST_EVERY_S:
+                        flush()
                 elif isinstance(event, FileDone):
                     latest = event
+                    if event.status == "indexed":
+                        group = None  # the group is stored: its files are counted done
                     if event.status in ("skipped", "failed") and len(log) >= LOG_PER_POST:
                         unlogged += 1
                     elif event.status in ("skipped", "failed"):
@@ -221,22 +253,44 @@ class IndexScreen(Screen[None]):
                 logging.getLogger("docchat.ui").exception("index run failed")
             self.post_message(IndexFailed(describe(e)))
 
+    def _load_embedder(self, name: str) -> None:
+        """The model the run will use, into the service's cache (the run then finds it)."""
+        if name in self.service.collection_names():
+            coll = self.service.open_collection(name)
+            if self.service.embedder_for(coll) is not None:
+                return
+        self.service.embedder()
+
+    def on_index_phase(self, message: IndexPhase) -> None:
+        if self.running:
+            self.query_one("#index-rate", Static).update(message.text)
+
     def on_index_began(self, message: IndexBegan) -> None:
         self._files_total = message.files_total
-        self._rate_from = now()  # rates count from here: scanning and model loading are done
+        self._rate.add(now(), 0, 0)  # rates count from here: scanning and model loading are done
         self.query_one("#files-bar", ProgressBar).update(total=message.files_total, progress=0)
         self.query_one("#index-rate", Static).update(f"0/{message.files_total} files")
 
     def on_index_progress(self, message: IndexProgress) -> None:
         m = message
-        self.query_one("#files-bar", ProgressBar).update(total=m.files_total, progress=m.files_done)
+        # Files of the group being embedded count as done in proportion to its batches, so
+        # the bar moves with the work rather than in one jump per group.
+        files = m.files_done + (m.waiting * m.embedded / m.queued if m.queued else 0)
+        self.query_one("#files-bar", ProgressBar).update(total=m.files_total, progress=files)
         chunks_bar = self.query_one("#chunks-bar", ProgressBar)
-        # The chunk total is unknown until the end: estimate it from the files seen so far.
-        estimate = m.chunks_done * m.files_total / m.files_done if m.files_done else None
-        chunks_bar.update(total=max(estimate or 0, m.chunks_done) or None, progress=m.chunks_done)
-        elapsed = now() - self._rate_from
-        line = rate_line(m.files_done, m.files_total, m.chunks_done, elapsed)
-        self.query_one("#index-rate", Static).update(f"{line}\n{m.current}")
+        if m.queued:  # its own measure: the chunks of the group being embedded
+            chunks_bar.update(total=m.queued, progress=m.embedded)
+        else:
+            chunks_bar.update(total=max(m.chunks_done, 1), progress=m.chunks_done)
+        chunks = m.chunks_done + m.embedded
+        self._rate.add(now(), files, chunks)
+        line = progress_line(files, m.files_total, chunks, self._rate.rates())
+        doing = (
+            f"embedding {m.embedded}/{m.queued} chunks of {m.waiting} files"
+            if m.queued
+            else m.current
+        )
+        self.query_one("#index-rate", Static).update(f"{line}\n{doing}")
         log = self.query_one("#index-log", RichLog)
         for status, path, reason in m.log:
             style = "red" if status == "failed" else "yellow"
@@ -253,7 +307,7 @@ class IndexScreen(Screen[None]):
         done_chunks = int(chunks.progress)
         chunks.update(total=done_chunks or 1, progress=done_chunks or 1)
         text = index_summary(s, now() - self._started_at, chunks=False)
-        self.query_one("#index-rate", Static).update(text + "\nCtrl+O opens the collection")
+        self.query_one("#index-rate", Static).update(text + "\nEsc or Ctrl+O opens the collection")
         if not s.cancelled:
             self.query_one("#files-bar", ProgressBar).update(
                 total=self._files_total or 1, progress=self._files_total or 1
@@ -270,12 +324,26 @@ class IndexScreen(Screen[None]):
         self.query_one("#index-rate", Static).update(f"failed: {message.error}")
         self.notify(message.error, title="index failed", severity="error", timeout=10)
 
+    @property
+    def progress_text(self) -> str:
+        """Where the run is, for a question about stopping it."""
+        bar = self.query_one("#files-bar", ProgressBar)
+        if bar.total is None:
+            return "starting"
+        return f"{int(bar.progress)}/{int(bar.total)} files"
+
+    def stop(self) -> None:
+        """Stop the run after the current file or batch (it checkpoints)."""
+        if self.running and self.cancel is not None:
+            self.cancel.set()
+
     def action_stop_or_back(self) -> None:
         if self.running and self.cancel is not None:
             self.cancel.set()
             self.query_one("#index-rate", Static).update("stopping after the current file…")
             return
-        self.post_message(LeaveIndex(self.collection))
+        done = self.finished is not None and not self.finished.cancelled
+        self.post_message(LeaveIndex(self.collection, indexed=done))
 
     def action_open_collection(self) -> None:
         if self.running:

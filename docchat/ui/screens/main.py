@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -13,12 +14,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 from textual.worker import get_current_worker
 
-from docchat.presentation import highlight_terms
+from docchat.presentation import count, highlight_terms
 from docchat.types import Answer
 from docchat.ui.guard import guarded
 from docchat.ui.items import Passage
 from docchat.ui.messages import (
     AnswerDone,
+    AnswerPhase,
     AnswerPiece,
     CollectionStats,
     ExportSession,
@@ -36,16 +38,19 @@ if TYPE_CHECKING:
 
     from docchat.service import Docchat
 
+NARROW = 100  # columns below which the panes stack, the one in use taking the room
 ASK_HINT = "Ask a question — start with / to search"
 SEARCH_HINT = "Search the collection — Ctrl+T to ask instead"
 
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "Stop", id="main.stop"),
-        Binding("ctrl+t", "toggle_mode", "Ask/Search", id="main.toggle_mode"),
+        # The footer must fit 80 columns: Esc is named in the status line while it stops
+        # something, and New chat is in the palette and F1 (words: ui/commands.py).
+        Binding("escape", "stop", "Stop", show=False, id="main.stop"),
+        Binding("ctrl+t", "toggle_mode", "Search", id="main.toggle_mode"),
         Binding("ctrl+o", "open_source", "Open source", show=False, id="main.open_source"),
-        Binding("ctrl+n", "new_session", "New chat", id="main.new_session"),
+        Binding("ctrl+n", "new_session", "New chat", show=False, id="main.new_session"),
         Binding("ctrl+s", "export_session", "Export chat", show=False, id="main.export_session"),
         Binding("ctrl+r", "focus_pane('results')", "Results", show=False, id="main.focus_results"),
         Binding("ctrl+y", "focus_pane('chat')", "Chat", show=False, id="main.focus_chat"),
@@ -65,6 +70,11 @@ class MainScreen(Screen[None]):
         self._stream: MarkdownStream | None = None
         self._turn: ChatTurn | None = None
         self._last_query = ""
+        self._phase = ""  # what answering does now, with the clock and speed below
+        self._asked_at = 0.0
+        self._first_piece_at: float | None = None
+        self._pieces = 0
+        self.focus_input_on_resume = False
         self._ticket = 0  # bumped per question; messages of older questions are ignored
         self.title = f"docchat — {collection}"
 
@@ -82,6 +92,30 @@ class MainScreen(Screen[None]):
         self.refresh_stats()
         self.update_status()
         self.query_one("#query").focus()
+        self.set_interval(0.5, self._tick)  # the answer's clock and speed
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW
+        self.set_class(narrow, "narrow")
+        self.query_one(ResultsPane).compact = narrow
+
+    def use_pane(self, pane: str) -> None:
+        """The pane in use gets the room when they are stacked (narrow terminals)."""
+        self.set_class(pane == "results", "results-active")
+        self.set_class(pane == "chat", "chat-active")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, ResultsPane):
+            self.use_pane("results")
+        elif isinstance(event.widget, ChatPane):
+            self.use_pane("chat")
+
+    def on_screen_resume(self) -> None:
+        # Back from settings: typing goes to the input, never to the results list, where
+        # letters are keys (o opens, Enter previews). From a preview, focus stays put.
+        if self.focus_input_on_resume:
+            self.focus_input_on_resume = False
+            self.query_one("#query").focus()
 
     # ------------------------------------------------------------ collection
 
@@ -118,10 +152,23 @@ class MainScreen(Screen[None]):
         session = f"session {self.session}" if self.session else "new chat"
         if text is None and self.answering:
             waiting = "" if self.models_ready else " (waiting for the models to load)"
-            text = f"answering…{waiting} — Esc stops"
+            text = f"{self._phase}{waiting} · {self._progress()} — Esc stops"
         self.query_one("#status", Static).update(
             text or f"{mode} mode · {models} · {session} · Tab moves focus"
         )
+
+    def _progress(self) -> str:
+        """'3.2s' while waiting, '7.9s · 11 tok/s' once the answer streams."""
+        now = time.monotonic()
+        out = f"{now - self._asked_at:.1f}s"
+        first = self._first_piece_at
+        if first is not None and now - first > 0.5 and self._pieces > 1:
+            out += f" · {(self._pieces - 1) / (now - first):.0f} tok/s"
+        return out
+
+    def _tick(self) -> None:
+        if self.answering:
+            self.update_status()
 
     # ------------------------------------------------------------ input
 
@@ -139,13 +186,16 @@ class MainScreen(Screen[None]):
         text = event.value.strip()
         if not text:
             return
-        event.input.clear()
         if self.search_mode or text.startswith("/"):
+            # The query stays in the input, selected: typing replaces it (the next question
+            # or query), an arrow key keeps it to refine.
+            event.input.select_all()
             query = text.lstrip("/").strip()
             if query:
                 self._last_query = query
                 self.run_search(query)
         else:
+            event.input.clear()
             await self.ask(text)
 
     # ------------------------------------------------------------ search
@@ -153,14 +203,18 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, query: str) -> None:
         with guarded(self, "search"):
+            started = time.perf_counter()
             hits = self.service.search(self.collection, query)
-            self.post_message(SearchDone(query, hits))
+            self.post_message(SearchDone(query, hits, (time.perf_counter() - started) * 1000))
 
     def on_search_done(self, message: SearchDone) -> None:
         results = self.query_one(ResultsPane)
         passages = [Passage.from_hit(h) for h in message.hits]
         # Focus stays in the input (type the next query at once); ↓ or Tab reaches the list.
-        results.show(passages, message.query, f"Results: {message.query}")
+        took = f"{count(len(passages), 'hit')} · {message.ms:.0f} ms"
+        self.use_pane("results")
+        results.show(passages, message.query, f"{message.query} — {took}")
+        self.update_status(f"{took} · ↓ reaches the results · Enter previews · o opens")
 
     def on_results_pane_chosen(self, message: ResultsPane.Chosen) -> None:
         self.app.push_screen(PreviewScreen(message.passage, self.query_one(ResultsPane).terms))
@@ -185,9 +239,12 @@ class MainScreen(Screen[None]):
         self._last_query = question
         turn = await self.query_one(ChatPane).new_turn(question)
         self._turn = turn
+        self.use_pane("chat")
         self._stream = Markdown.get_stream(turn.answer_md)
         self.cancel = threading.Event()
         self._ticket += 1
+        self._asked_at, self._first_piece_at, self._pieces = time.monotonic(), None, 0
+        self._phase = "condensing the question…" if self.session is not None else "searching…"
         self.update_status()
         session = self.session if self.session is not None else "new"
         self.run_ask(question, session, self.cancel, self._ticket)
@@ -197,8 +254,22 @@ class MainScreen(Screen[None]):
         self, question: str, session: int | str, cancel: threading.Event, ticket: int
     ) -> None:
         worker = get_current_worker()
+
+        def query_made(query: str) -> None:  # the standalone question of a follow-up
+            self.post_message(AnswerPhase(f"searching for “{query}”…", ticket))
+
+        def sources_found(n: int) -> None:
+            self.post_message(AnswerPhase(f"reading {count(n, 'source')}…", ticket))
+
         with guarded(self, "ask"):
-            for item in self.service.ask(self.collection, question, session=session, cancel=cancel):
+            for item in self.service.ask(
+                self.collection,
+                question,
+                session=session,
+                cancel=cancel,
+                on_query=query_made,
+                on_sources=sources_found,
+            ):
                 if worker.is_cancelled:
                     cancel.set()  # keep draining: the final Answer still arrives, marked stopped
                 if isinstance(item, str):
@@ -207,8 +278,17 @@ class MainScreen(Screen[None]):
                 else:
                     self.post_message(AnswerDone(item, ticket))
 
+    def on_answer_phase(self, message: AnswerPhase) -> None:
+        if self.answering and message.ticket == self._ticket:
+            self._phase = message.text
+            self.update_status()
+
     async def on_answer_piece(self, message: AnswerPiece) -> None:
         if self._stream is not None and message.ticket == self._ticket:
+            if self._first_piece_at is None:
+                self._first_piece_at = time.monotonic()
+                self._phase = "generating"
+            self._pieces += 1
             await self._stream.write(message.text)
 
     async def _end_stream(self) -> ChatTurn | None:
@@ -228,9 +308,7 @@ class MainScreen(Screen[None]):
         await turn.show(answer)
         if answer.session is not None:
             self.session = answer.session
-        cited = set(answer.cited)
-        passages = [Passage.from_source(s, s.n in cited) for s in answer.sources]
-        self.query_one(ResultsPane).show(passages, answer.query, "Sources of the answer")
+        self._show_sources(answer)
         self.update_status()
 
     async def on_work_failed(self, message: WorkFailed) -> None:
@@ -249,12 +327,28 @@ class MainScreen(Screen[None]):
             self.query_one("#query").focus()
 
     def on_chat_pane_citation_chosen(self, message: ChatPane.CitationChosen) -> None:
-        results = self.query_one(ResultsPane)
-        passage = results.select_rank(message.n)
-        if passage is None:
+        # The citation belongs to the last answer: take its source from that answer, never
+        # from whatever the results pane lists now (a search, or another session's sources).
+        turn = self.query_one(ChatPane).last_turn
+        answer = turn.answer if turn is not None else None
+        source = next((s for s in answer.sources if s.n == message.n), None) if answer else None
+        if answer is None or source is None:
             self.app.bell()
             return
-        self.app.push_screen(PreviewScreen(passage, highlight_terms(self._last_query)))
+        results = self.query_one(ResultsPane)
+        if results.showing is not answer:
+            self._show_sources(answer)
+        passage = results.select_rank(message.n) or Passage.from_source(
+            source, source.n in answer.cited
+        )
+        self.app.push_screen(PreviewScreen(passage, highlight_terms(answer.query)))
+
+    def _show_sources(self, answer: Answer) -> None:
+        cited = set(answer.cited)
+        passages = [Passage.from_source(s, s.n in cited) for s in answer.sources]
+        results = self.query_one(ResultsPane)
+        results.show(passages, answer.query, "Sources of the answer")
+        results.showing = answer
 
     # ------------------------------------------------------------ sessions
 
@@ -273,6 +367,12 @@ class MainScreen(Screen[None]):
         for question, answer in turns:
             turn = await chat.new_turn(question)
             await turn.show(answer)
+        # The results pane shows this session's last sources, not the previous session's.
+        if turns:
+            self._show_sources(turns[-1][1])
+            self._last_query = turns[-1][1].query
+        else:
+            self.query_one(ResultsPane).show([], "", "Results")
         self.update_status()
 
     def action_export_session(self) -> None:

@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from docchat.ui.items import Passage, highlight
+from docchat.ui.items import Passage, highlight, readable
 from docchat.ui.messages import OpenSource
 
 CONTEXT_LINES = 6
@@ -31,7 +31,7 @@ def in_context(p: Passage) -> tuple[Text, bool]:
                     return _window(lines, p.line_start, p.line_end), True
         except OSError:
             pass
-    return Text(p.text), False
+    return Text(readable(p.text)), False
 
 
 def _window(lines: list[str], start: int, end: int) -> Text:
@@ -64,7 +64,7 @@ class PreviewScreen(ModalScreen[None]):
         with Vertical(id="preview", classes="dialog"):
             title = f"{p.name} · {p.location} · {p.score:.3f}"
             if p.heading:
-                title += f" · § {p.heading}"
+                title += f" · § {readable(p.heading)}"
             yield Static(Text(title, style="bold"), id="preview-title")
             with VerticalScroll(id="preview-body"):
                 yield Static(highlight(body, self.terms), id="preview-text")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import work
 from textual.binding import Binding, BindingType
 
-from docchat.presentation import when
+from docchat.presentation import count, when
 from docchat.ui.guard import guarded
 from docchat.ui.messages import (
     ExportSession,
@@ -50,7 +50,7 @@ class SessionsScreen(TableScreen[int]):
                 for r in message.rows
             ]
         )
-        self.sub_title = f"{len(self.ids)} sessions" if self.ids else "no sessions yet"
+        self.sub_title = count(len(self.ids), "session") if self.ids else "no sessions yet"
 
     def action_open(self) -> None:
         if self.selected is not None:

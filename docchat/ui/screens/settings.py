@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
+from textual.events import DescendantFocus
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select
+from textual.widgets import Footer, Input, Label, Select, Static
 
 from docchat.ui.guard import report
 from docchat.ui.messages import SettingsSaved
+from docchat.ui.screens.dialogs import ConfirmScreen
 from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
@@ -44,7 +48,13 @@ class SettingsScreen(Screen[None]):
         super().__init__()
         self.service = service
         self.title = "docchat — settings"
-        self.sub_title = "Ctrl+S saves to the config file"
+        self.sub_title = "Ctrl+S saves to the config file · Tab/↓ next field"
+
+    def description(self, section: str, key: str) -> str:
+        """The setting's own description from docchat/config.py, so the help never drifts."""
+        model = type(getattr(self.service.settings, section))
+        info = model.model_fields.get(key)
+        return (info.description or "") if info is not None else ""
 
     def _choices(self, source: str, current: str) -> list[str]:
         if source == "backends":
@@ -69,7 +79,32 @@ class SettingsScreen(Screen[None]):
                         yield Select(options, value=str(value), allow_blank=False, id=field_id)
                     else:
                         yield Input(str(value), type=INPUT_TYPES.get(kind, "text"), id=field_id)
+        yield Static("", id="settings-help", markup=False)
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        # Focus the first field so keys edit settings, not whatever screen lies below.
+        section, key, _, _ = FIELDS[0]
+        self.query_one(f"#set-{section}-{key}").focus()
+        self._help_for(f"set-{section}-{key}")
+
+    @on(DescendantFocus)
+    def show_help(self, event: DescendantFocus) -> None:
+        node: DOMNode | None = event.widget  # a Select's focus may sit on a part of it
+        while node is not None and not (node.id or "").startswith("set-"):
+            node = node.parent
+        if node is not None:
+            self._help_for(node.id or "")
+
+    def _help_for(self, widget_id: str) -> None:
+        for section, key, _, _ in FIELDS:
+            if widget_id == f"set-{section}-{key}":
+                help_text = self.description(section, key)
+                where = f"[{section}] {key}"
+                self.query_one("#settings-help", Static).update(
+                    f"{help_text} ({where})" if help_text else where
+                )
+                return
 
     def collect(self) -> dict[tuple[str, str], str | int | float]:
         """The fields whose value differs from the running settings, typed."""
@@ -99,18 +134,35 @@ class SettingsScreen(Screen[None]):
         if not changed:
             self.app.pop_screen()
             return
+        try:
+            # All values in one write: validated together, the file replaced once, so a
+            # refused value leaves nothing half saved.
+            path = self.service.save_settings(changed)
+        except Exception as e:  # stay open, so the value can be fixed
+            report(self, e, "settings")
+            return
         if ("ui", "theme") in changed:
-            self.app.theme = str(changed.pop(("ui", "theme")))  # saved by the app's watcher
-        if changed:
-            try:
-                path = self.service.save_settings(changed)
-            except Exception as e:  # stay open, so the value can be fixed
-                report(self, e, "settings")
-                return
-            self.notify(f"saved to {path}", title="settings")
-            # To the app directly: this screen is closed before it could pass it on.
-            self.app.post_message(SettingsSaved(list(changed)))
+            self.app.theme = str(changed[("ui", "theme")])  # already saved: the watcher skips it
+        self.notify(f"saved to {path}", title="settings")
+        # To the app directly: this screen is closed before it could pass it on.
+        self.app.post_message(SettingsSaved(list(changed)))
         self.app.pop_screen()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        try:
+            changed = self.collect()
+        except ValueError:
+            changed = {("?", "?"): ""}  # a half-typed number is an edit too
+        if not changed:
+            self.app.pop_screen()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.app.pop_screen()
+
+        names = ", ".join(key for _, key in changed) if ("?", "?") not in changed else "edits"
+        self.app.push_screen(
+            ConfirmScreen(f"Discard unsaved changes ({names})? Ctrl+S saves them instead."),
+            answered,
+        )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
@@ -17,6 +18,24 @@ if TYPE_CHECKING:
     from docchat.service import Docchat
 
 K = TypeVar("K", str, int)
+
+
+class RowTable(DataTable[str]):
+    """A table of rows where Home/End move the cursor to the first/last row (DataTable's
+    own Home/End scroll sideways and leave the cursor — and the row a key acts on — put)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "first_row", "First", show=False, id="table.first"),
+        Binding("end", "last_row", "Last", show=False, id="table.last"),
+    ]
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
 
 
 class TableScreen(Screen[None], Generic[K]):
@@ -30,7 +49,7 @@ class TableScreen(Screen[None], Generic[K]):
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield RowTable(cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

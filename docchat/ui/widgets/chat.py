@@ -13,6 +13,15 @@ from textual.widgets import Markdown, Static
 from docchat.presentation import CITE_LINK, link_citations, sources_line
 from docchat.types import Answer
 
+LONG_QUESTION = 300  # characters of a question shown; a pasted page would fill the pane
+
+
+def shortened(question: str) -> str:
+    flat = " ".join(question.split())
+    if len(flat) <= LONG_QUESTION:
+        return question
+    return f"{flat[:LONG_QUESTION]}… ({len(flat):,} characters)"
+
 
 class ChatTurn(Vertical):
     def __init__(self, question: str) -> None:
@@ -23,7 +32,7 @@ class ChatTurn(Vertical):
         self.answer: Answer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(f"› {self.question}", classes="question", markup=False)
+        yield Static(f"› {shortened(self.question)}", classes="question", markup=False)
         yield self.answer_md
         yield self.meta
 
@@ -36,7 +45,7 @@ class ChatTurn(Vertical):
 
 class ChatPane(VerticalScroll, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right_square_bracket", "cite(1)", "Next citation", id="chat.next_cite"),
+        Binding("right_square_bracket", "cite(1)", "Citation", id="chat.next_cite"),
         Binding(
             "left_square_bracket", "cite(-1)", "Prev citation", show=False, id="chat.prev_cite"
         ),

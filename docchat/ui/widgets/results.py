@@ -17,7 +17,7 @@ from docchat.ui.messages import OpenSource
 
 class ResultsPane(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "open_source", "Open source", id="results.open"),
+        Binding("o", "open_source", "Open", id="results.open"),
         Binding("p", "preview", "Preview", show=False, id="results.preview"),
     ]
 
@@ -33,14 +33,23 @@ class ResultsPane(OptionList):
         self.passages: list[Passage] = []
         self.terms: list[str] = []
         self.border_title = "Results"
+        self.showing: object = None  # the Answer whose sources are listed, if any
+        self.compact = False  # narrow terminal: shorter snippets, so more hits fit
+
+    def on_mount(self) -> None:
+        if not self.option_count:
+            self.show([], "", str(self.border_title))  # the hint on how to search
 
     def show(self, passages: list[Passage], query: str, title: str = "Results") -> None:
         self.passages = passages
+        self.showing = None
         self.terms = highlight_terms(query)
         self.border_title = title
         self.clear_options()
         if not passages:
-            self.add_option(Option(Text("no hits", style="dim"), disabled=True))
+            # Before any search there is nothing to report: say how to search instead.
+            hint = f"no hits for {query}" if query else "type /words in the input to search"
+            self.add_option(Option(Text(hint, style="dim"), disabled=True))
             return
         self.add_options([Option(self._render_passage(p)) for p in passages])
         self.highlighted = 0
@@ -57,7 +66,8 @@ class ResultsPane(OptionList):
             (f" · {page}{lines} · ", ""),
             (f"{p.score:.3f}", "dim"),
         )
-        body = highlight(snippet(p.text, self.terms), self.terms)
+        width = 120 if self.compact else 220
+        body = highlight(snippet(p.text, self.terms, width), self.terms)
         return Text("\n").join([head, body])
 
     def select_rank(self, rank: int) -> Passage | None:
