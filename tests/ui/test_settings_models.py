@@ -12,8 +12,8 @@ from textual.widgets import Input, Select
 from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.config import config_path
-from docchat.generate.discovery import LocalModel
 from docchat.service import Docchat
+from docchat.types import LocalModel
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.settings import SettingsScreen
 

@@ -17,9 +17,8 @@ import pytest
 from textual.widgets import Input
 from ui_helpers import SIZE, make_app, wait_for
 
-from docchat.generate.discovery import LocalModel
 from docchat.service import Docchat
-from docchat.types import Answer, Hit, Source
+from docchat.types import Answer, Hit, LocalModel, Source
 from docchat.ui.screens import index as index_screen
 from docchat.ui.screens.index import IndexScreen
 from docchat.ui.screens.main import MainScreen

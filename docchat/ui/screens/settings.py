@@ -21,8 +21,8 @@ from docchat.ui.screens.dialogs import ConfirmScreen
 from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
-    from docchat.generate.discovery import LocalModel
     from docchat.service import Docchat
+    from docchat.types import LocalModel
 
 # (section, key, label, kind): kind is "select:<source>", "int", "float" or "text".
 FIELDS: list[tuple[str, str, str, str]] = [
