@@ -38,10 +38,10 @@ from docchat.types import (
 
 if TYPE_CHECKING:
     from docchat.generate.base import Generator
-    from docchat.generate.discovery import LocalModel
     from docchat.generate.pipeline import VerifyFactory
     from docchat.passages import PassageText
     from docchat.retrieve.rerank import Reranker
+    from docchat.types import LocalModel
 
 
 def _told(hits: list[Hit], hear: Callable[[int], None] | None) -> list[Hit]:

@@ -527,3 +527,36 @@ class MessageRow:
             )
         out["created_at"] = self.created_at
         return out
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A runnable chat model: where it is and what its GGUF header says."""
+
+    name: str
+    source: str
+    path: str
+    size_bytes: int
+    architecture: str | None = None
+    parameters: str | None = None  # general.size_label, e.g. "3B"
+    quantization: str | None = None
+    context_length: int | None = None
+    chat_template: bool | None = None
+    too_big: str | None = None  # why it will not fit this machine, or None
+    problem: str | None = None  # the header could not be read
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "architecture": self.architecture,
+            "parameters": self.parameters,
+            "quantization": self.quantization,
+            "context_length": self.context_length,
+            "chat_template": self.chat_template,
+            "fits": self.too_big is None and self.problem is None,
+            "too_big": self.too_big,
+            "problem": self.problem,
+        }
