@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from docchat.claims.render import UNSUPPORTED_MARK, UNSUPPORTED_NOTE, cite, without_markers
 from docchat.generate.citations import rewrite
 from docchat.retrieve.terms import STOPWORDS, query_terms
 from docchat.types import Answer, FileCounts, IndexSummary, Source, location
@@ -17,6 +18,7 @@ CITE_LINK = "cite:"  # href scheme of a linked citation: `cite:3` is source [3]
 
 __all__ = [
     "CITE_LINK",
+    "claim_notes",
     "coverage",
     "highlight_terms",
     "index_summary",
@@ -113,6 +115,23 @@ def link_citations(answer: Answer) -> str:
         answer.text, known, lambda ns: "".join(f"[\\[{n}\\]]({CITE_LINK}{n})" for n in ns)
     )
     return text
+
+
+def claim_notes(answer: Answer, width: int = 72) -> list[str]:
+    """One line per claim the check changed: '[?] "Paris is…" — not found in your documents',
+    '[1] → [2] "CREATE INDEX…"' (a citation corrected). Empty when nothing changed."""
+
+    def short(text: str) -> str:
+        flat = " ".join(without_markers(text).split())
+        return f"\u201c{flat if len(flat) <= width else flat[: width - 1] + '…'}\u201d"
+
+    out = []
+    for c in answer.claims:
+        if not c.supported:
+            out.append(f"{UNSUPPORTED_MARK} {short(c.text)} — {UNSUPPORTED_NOTE}")
+        elif c.corrected:
+            out.append(f"{cite(c.marked)} → {cite(c.sources)} {short(c.text)}")
+    return out
 
 
 def highlight_terms(query: str) -> list[str]:
