@@ -129,12 +129,13 @@ class IndexRun:
                     follow_symlinks=cfg.follow_symlinks,
                 )
             )
-        self.writer.use_model(
-            self.embedder.name,
-            self.embedder.dimension,
-            self.embedder.fingerprint,
-            self.embedder.precision,
-        )
+        with self._timed("embed"):  # a new collection's fingerprint loads the model
+            self.writer.use_model(
+                self.embedder.name,
+                self.embedder.dimension,
+                self.embedder.fingerprint,
+                self.embedder.precision,
+            )
         self.writer.remember_folders([str(r) for r in roots])
         total = len(items)
         yield IndexStarted(self.coll.name, total)
