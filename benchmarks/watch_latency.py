@@ -147,7 +147,7 @@ def latency(embedder: str, edits: int) -> None:
     rc = watch.stop()
     service.close()
     ms = sorted(t * 1000 for t in took)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     print(f"\nmachine: {machine()}; watch exit code on SIGTERM: {rc}\n")
     print("| embedder | edits | p50 ms | p95 ms | max ms |")
     print("|---|---:|---:|---:|---:|")

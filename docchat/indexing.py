@@ -113,7 +113,16 @@ class IndexRun:
         """Index everything under `roots`; what is stored under them and no longer found is
         forgotten."""
         started = time.perf_counter()
-        items = list(walk(roots, **self._walk_options()))
+        cfg = self.settings.index
+        items = list(
+            walk(
+                roots,
+                exclude=cfg.exclude,
+                include_hidden=cfg.include_hidden,
+                max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+                follow_symlinks=cfg.follow_symlinks,
+            )
+        )
         self._begin(roots)
         yield IndexStarted(self.coll.name, len(items))
 
@@ -131,7 +140,17 @@ class IndexRun:
         embedding."""
         started = time.perf_counter()
         paths = sorted({Path(p) for p in changed})
-        items = list(walk_changed(roots, paths, **self._walk_options()))
+        cfg = self.settings.index
+        items = list(
+            walk_changed(
+                roots,
+                paths,
+                exclude=cfg.exclude,
+                include_hidden=cfg.include_hidden,
+                max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+                follow_symlinks=cfg.follow_symlinks,
+            )
+        )
         self._begin(roots, remember=False)
         yield IndexStarted(self.coll.name, len(items))
         scopes = [str(p) for p in paths]
@@ -141,15 +160,6 @@ class IndexRun:
             return [p for p in docs if p not in seen], [p for p in ledger if p not in seen]
 
         yield from self._sync(items, leftovers, started, finish=False)
-
-    def _walk_options(self) -> dict[str, object]:
-        cfg = self.settings.index
-        return {
-            "exclude": cfg.exclude,
-            "include_hidden": cfg.include_hidden,
-            "max_file_bytes": int(cfg.max_file_mb * 1024 * 1024),
-            "follow_symlinks": cfg.follow_symlinks,
-        }
 
     def _begin(self, roots: Sequence[Path], *, remember: bool = True) -> None:
         self.writer.use_model(

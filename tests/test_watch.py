@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_cli_index import docchat, docchat_env
@@ -225,9 +226,11 @@ def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _until(proc: subprocess.Popen[str], test: Callable[[dict[str, object]], bool]) -> list[dict]:
+def _until(
+    proc: subprocess.Popen[str], test: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
     """JSON lines of `docchat watch --json` up to the first that passes `test`."""
-    lines: list[dict] = []
+    lines: list[dict[str, Any]] = []
     assert proc.stdout is not None
     for raw in proc.stdout:
         lines.append(json.loads(raw))
@@ -238,7 +241,7 @@ def _until(proc: subprocess.Popen[str], test: Callable[[dict[str, object]], bool
     )
 
 
-def _synced(line: dict[str, object]) -> bool:
+def _synced(line: dict[str, Any]) -> bool:
     return line["event"] == "synced"
 
 

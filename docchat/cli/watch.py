@@ -14,7 +14,7 @@ import click
 from docchat.cli.common import AppContext, first_ctrl_c_sets, run_guarded
 from docchat.cli.index import _drive, _print_summary
 from docchat.presentation import coverage, index_summary, printable
-from docchat.types import FileDone, IndexSummary, WatchEvent, WatchStatus
+from docchat.types import FileDone, IndexEvent, IndexSummary, WatchEvent, WatchStatus
 
 STOPPING = "\nstopping after the current batch… (Ctrl-C again to abort)"
 
@@ -69,9 +69,11 @@ def watch(
     run_guarded(body)
 
 
-def _first_run(events: Iterator[WatchEvent]) -> Iterator[WatchEvent]:
+def _first_run(events: Iterator[WatchEvent]) -> Iterator[IndexEvent]:
+    """The first index run's events (no watch status comes before its summary)."""
     for event in events:
-        yield event
+        if not isinstance(event, WatchStatus):
+            yield event
         if isinstance(event, IndexSummary):
             return
 

@@ -414,7 +414,10 @@ class Collection:
                 f"AND c.state != {REMOVED}",
                 part,
             ):
-                out[row[0]] = ChunkRow(row[0], from_db(row[1]), *row[2:-1], ocr=bool(row[-1]))
+                cid, path, page, first, last, heading, text, start, end, doc, ocr = row
+                out[cid] = ChunkRow(
+                    cid, from_db(path), page, first, last, heading, text, start, end, doc, bool(ocr)
+                )
         return out
 
     def info(self) -> CollectionInfo:

@@ -121,7 +121,7 @@ def test_a_missing_ocr_package_is_a_skip_reason_not_a_crash(
     from PIL import Image
 
     monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails
-    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)  # no tesseract either
+    monkeypatch.setattr("docchat.ingest.ocr.shutil.which", lambda name: None)  # no tesseract
     monkeypatch.setattr(ocr, "_engines", {})
     folder = tmp_path / "scans"
     folder.mkdir()
