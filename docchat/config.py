@@ -257,6 +257,21 @@ class GenerateSettings(_Section):
     )
 
 
+class AnswerSettings(_Section):
+    verify: bool = Field(
+        True,
+        description="Check each claim of an answer (sentence, list item) against the passages "
+        "the model was given: citations are corrected to the sources that support the claim, "
+        "unsupported claims are flagged, and an answer with no supported claim becomes "
+        '"Your documents don\'t say". See docs/answers.md.',
+    )
+    unsupported: Literal["mark", "hide", "keep"] = Field(
+        "mark",
+        description="What to do with a claim no passage supports (when verify is on): mark "
+        "it with [?] (not found in your documents), hide it, or keep the answer as written.",
+    )
+
+
 class UISettings(_Section):
     theme: str = Field("textual-dark", description="Textual theme name.")
     editor: str = Field("", description="Editor command; empty uses $EDITOR (opened at +LINE).")
@@ -281,10 +296,11 @@ class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
 
-SECTIONS = ("index", "embed", "store", "search", "generate", "ui")
+SECTIONS = ("index", "embed", "store", "search", "generate", "answer", "ui")
 
 
 def _one_line(err: ValidationError, source: str) -> ConfigError:

@@ -39,10 +39,11 @@ from docchat.types import (
 
 if TYPE_CHECKING:
     from docchat.generate.base import Generator
-    from docchat.generate.discovery import LocalModel
+    from docchat.generate.pipeline import VerifyFactory
     from docchat.indexing import IndexRun
     from docchat.passages import PassageText
     from docchat.retrieve.rerank import Reranker
+    from docchat.types import LocalModel
 
 
 def _told(hits: list[Hit], hear: Callable[[int], None] | None) -> list[Hit]:
@@ -437,8 +438,9 @@ class Docchat:
         coll = self.open_collection(collection)
         session_id = coll.sessions.find(session) if session is not None else None
         history = coll.sessions.turns(session_id) if session_id is not None else []
+        embedder = None
         if self.settings.search.mode != "keyword":
-            self.embedder_for(coll)  # load it now, so retrieval_ms times the search alone
+            embedder = self.embedder_for(coll)  # load it now: retrieval_ms times search alone
         answer: Answer | None = None
         for item in answer_stream(
             question,
@@ -450,6 +452,7 @@ class Docchat:
             cancel=cancel,
             on_query=on_query,
             model_name=display_name(cfg.model),
+            verify=self._verifier(embedder),
         ):
             if isinstance(item, Answer):
                 answer = item
@@ -462,6 +465,16 @@ class Docchat:
             coll.sessions.add_exchange(session_id, answer)
             answer = replace(answer, session=session_id)
         yield answer
+
+    def _verifier(self, embedder: Embedder | None) -> VerifyFactory | None:
+        """How answers are checked (answer.verify): claims against the offered sources, with
+        the collection's embedder (lexical signals alone in keyword-only mode)."""
+        if not self.settings.answer.verify:
+            return None
+        from docchat.claims import Check
+
+        mode = self.settings.answer.unsupported
+        return lambda question, sources: Check(embedder, question, sources, mode)
 
     # ------------------------------------------------------------ conversations
 

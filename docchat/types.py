@@ -385,6 +385,7 @@ class AnswerTimings:
     ttft_ms: float | None = None  # from asking the model to its first piece of text
     tokens_per_s: float | None = None  # answer tokens / time after the first one
     total_ms: float | None = None
+    verify_ms: float | None = None  # checking the claims, after the last piece of text
 
     def to_json(self) -> dict[str, float | None]:
         return {
@@ -396,8 +397,52 @@ class AnswerTimings:
                 ("ttft_ms", self.ttft_ms),
                 ("tokens_per_s", self.tokens_per_s),
                 ("total_ms", self.total_ms),
+                ("verify_ms", self.verify_ms),
             )
         }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement of an answer (a sentence or a list item) and the sources that support it.
+
+    `start`/`end` place it in the model's raw text; `marked` are the sources the model cited
+    in it, `sources` the ones that support it, best first (docchat/claims/support.py);
+    `evidence` the sentences of the best source that say it.
+    """
+
+    text: str
+    start: int
+    end: int
+    marked: tuple[int, ...] = ()
+    sources: tuple[int, ...] = ()
+    supported: bool = False
+    score: float = 0.0
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def corrected(self) -> bool:
+        """Cited, but not (only) by the sources that support it."""
+        return bool(self.marked) and self.supported and not set(self.marked) <= set(self.sources)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "sources": list(self.sources),
+            "marked": list(self.marked),
+            "supported": self.supported,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What checking an answer's claims against its sources gives the Answer."""
+
+    text: str  # the answer as shown: citations corrected, unsupported claims marked/hidden
+    claims: tuple[Claim, ...]
+    cited: tuple[int, ...]  # the union of the supported claims' sources, in order of use
+    abstained: bool = False  # no claim supported: the text says the documents don't say
 
 
 @dataclass(frozen=True)
@@ -414,6 +459,20 @@ class Answer:
     model: str = ""
     session: int | None = None
     timings: AnswerTimings = field(default_factory=AnswerTimings)
+    # Set when the claims were checked (answer.verify): the model's own text, and its claims.
+    raw_answer: str | None = None
+    claims: tuple[Claim, ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        return self.raw_answer is not None
+
+    @property
+    def support(self) -> float | None:
+        """The fraction of claims that sources support; None when not checked or no claims."""
+        if not self.claims:
+            return None
+        return sum(c.supported for c in self.claims) / len(self.claims)
 
     @property
     def rewritten(self) -> bool:
@@ -435,6 +494,9 @@ class Answer:
             "timings": self.timings.to_json(),
             "model": self.model,
             "session": self.session,
+            "claims": [c.to_json() for c in self.claims],
+            "support": None if self.support is None else round(self.support, 4),
+            "raw_answer": self.raw_answer,
         }
 
 
@@ -489,3 +551,36 @@ class MessageRow:
             )
         out["created_at"] = self.created_at
         return out
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A runnable chat model: where it is and what its GGUF header says."""
+
+    name: str
+    source: str
+    path: str
+    size_bytes: int
+    architecture: str | None = None
+    parameters: str | None = None  # general.size_label, e.g. "3B"
+    quantization: str | None = None
+    context_length: int | None = None
+    chat_template: bool | None = None
+    too_big: str | None = None  # why it will not fit this machine, or None
+    problem: str | None = None  # the header could not be read
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "architecture": self.architecture,
+            "parameters": self.parameters,
+            "quantization": self.quantization,
+            "context_length": self.context_length,
+            "chat_template": self.chat_template,
+            "fits": self.too_big is None and self.problem is None,
+            "too_big": self.too_big,
+            "problem": self.problem,
+        }

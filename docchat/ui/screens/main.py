@@ -16,7 +16,7 @@ from textual.widgets import Footer, Input, Markdown, Static
 from textual.worker import get_current_worker
 
 from docchat.errors import CollectionLocked, DocchatError
-from docchat.presentation import count, highlight_terms, watch_state
+from docchat.presentation import claim_line, count, highlight_terms, watch_state
 from docchat.types import Answer, WatchStatus
 from docchat.ui.guard import describe, guarded
 from docchat.ui.items import Passage
@@ -381,7 +381,7 @@ class MainScreen(Screen[None]):
         turn = await self._end_stream()
         if turn is None:
             return
-        await turn.show(answer)
+        await turn.show(answer, self.service.settings.answer.unsupported)
         if answer.session is not None:
             self.session = answer.session
         self._show_sources(answer)
@@ -419,6 +419,29 @@ class MainScreen(Screen[None]):
         )
         self.app.push_screen(PreviewScreen(passage, highlight_terms(answer.query)))
 
+    def on_chat_pane_claim_chosen(self, message: ChatPane.ClaimChosen) -> None:
+        """A claim of the last answer: say whether it is supported and, when it is, preview
+        its best source with the sentences that say it highlighted."""
+        turn = self.query_one(ChatPane).last_turn
+        answer = turn.answer if turn is not None else None
+        if answer is None or not 0 <= message.index < len(answer.claims):
+            self.app.bell()
+            return
+        claim = answer.claims[message.index]
+        self.update_status(claim_line(answer, message.index))
+        source = next((s for s in answer.sources if claim.sources[:1] == (s.n,)), None)
+        if source is None:
+            return
+        results = self.query_one(ResultsPane)
+        if results.showing is not answer:
+            self._show_sources(answer)
+        passage = results.select_rank(source.n) or Passage.from_source(
+            source, source.n in answer.cited
+        )
+        self.app.push_screen(
+            PreviewScreen(passage, highlight_terms(answer.query), sentences=claim.evidence)
+        )
+
     def _show_sources(self, answer: Answer) -> None:
         cited = set(answer.cited)
         passages = [Passage.from_source(s, s.n in cited) for s in answer.sources]
@@ -442,7 +465,7 @@ class MainScreen(Screen[None]):
         self.session = session
         for question, answer in turns:
             turn = await chat.new_turn(question)
-            await turn.show(answer)
+            await turn.show(answer, self.service.settings.answer.unsupported)
         # The results pane shows this session's last sources, not the previous session's.
         if turns:
             self._show_sources(turns[-1][1])
