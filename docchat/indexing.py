@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
+STAGES = ("walk", "parse", "chunk", "embed", "store")  # the summary's timings
 
 
 @dataclass
@@ -105,21 +106,34 @@ class IndexRun:
         self._last_commit = time.monotonic()
         self._committed_any = False
         self._rate = 0.0  # texts embedded per second, measured
+        self.timings = dict.fromkeys(STAGES, 0.0)
+
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.perf_counter() - started
 
     def run(self, roots: Sequence[Path]) -> Iterator[IndexEvent]:
         started = time.perf_counter()
         cfg = self.settings.index
-        items = list(
-            walk(
-                roots,
-                exclude=cfg.exclude,
-                include_hidden=cfg.include_hidden,
-                max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
-                follow_symlinks=cfg.follow_symlinks,
+        with self._timed("walk"):
+            items = list(
+                walk(
+                    roots,
+                    exclude=cfg.exclude,
+                    include_hidden=cfg.include_hidden,
+                    max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+                    follow_symlinks=cfg.follow_symlinks,
+                )
             )
-        )
         self.writer.use_model(
-            self.embedder.name, self.embedder.dimension, self.embedder.fingerprint
+            self.embedder.name,
+            self.embedder.dimension,
+            self.embedder.fingerprint,
+            self.embedder.precision,
         )
         self.writer.remember_folders([str(r) for r in roots])
         total = len(items)
@@ -164,7 +178,8 @@ class IndexRun:
             with contextlib.suppress(Exception):
                 self.writer.finish()
             raise
-        self.writer.finish()
+        with self._timed("store"):
+            self.writer.finish()
         t = self.tally
         yield IndexSummary(
             collection=self.coll.name,
@@ -178,6 +193,7 @@ class IndexRun:
             seconds=time.perf_counter() - started,
             cancelled=self.cancel.is_set(),
             notes=t.notes,
+            timings=dict(self.timings),
         )
 
     # ------------------------------------------------------------ steps
@@ -233,15 +249,17 @@ class IndexRun:
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
-            parsed = parse(path)
-            prepared = prepare_chunks(
-                parsed,
-                self.embedder.count_tokens,
-                self.max_tokens,
-                self.settings.index.chunk_overlap,
-                max_chunks=self.settings.index.max_chunks_per_file,
-                max_text_chars=self.settings.index.max_text_chars,
-            )
+            with self._timed("parse"):
+                parsed = parse(path)
+            with self._timed("chunk"):
+                prepared = prepare_chunks(
+                    parsed,
+                    self.embedder.count_tokens,
+                    self.max_tokens,
+                    self.settings.index.chunk_overlap,
+                    max_chunks=self.settings.index.max_chunks_per_file,
+                    max_text_chars=self.settings.index.max_text_chars,
+                )
             spans = prepared.spans
         except UnsupportedFile as e:
             return FileDone(path, "skipped", reason=str(e))
@@ -293,9 +311,9 @@ class IndexRun:
                 if self.cancel.is_set():
                     break
                 part = todo[i : i + batch]
-                for h, v in zip(
-                    part, self.embedder.embed([texts[h] for h in part], batch), strict=True
-                ):
+                with self._timed("embed"):
+                    made = self.embedder.embed([texts[h] for h in part], batch)
+                for h, v in zip(part, made, strict=True):
                     vectors[h] = v
                 # Per batch, so a screen's progress moves while a window is embedded.
                 done = min(i + batch, len(todo))
@@ -322,24 +340,29 @@ class IndexRun:
         for p in window:
             if any(h in todo_set and h not in vectors for _, h in p.chunks):
                 continue  # cancelled before this file's vectors were made; next run redoes it
-            added, removed = self.writer.put(
-                path=str(p.path),
-                size=p.size,
-                mtime_ns=p.mtime_ns,
-                content_hash=p.content_hash,
-                kind=p.doc.kind,
-                title=p.doc.title,
-                pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
-                chunks=p.chunks,
-                vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
-                ocr=bool(getattr(p.doc, "ocr", False)),
-            )
+            with self._timed("store"):
+                added, removed = self._store_file(p, vectors)
             self.tally.chunks_added += added
             self.tally.chunks_removed += removed
             self._committed_any = True
             yield self._count(FileDone(p.path, "indexed", chunks=added, reason=p.note), total)
         self._last_commit = time.monotonic()
-        self.writer.checkpoint()
+        with self._timed("store"):
+            self.writer.checkpoint()
+
+    def _store_file(self, p: _Pending, vectors: dict[str, np.ndarray]) -> tuple[int, int]:
+        return self.writer.put(
+            path=str(p.path),
+            size=p.size,
+            mtime_ns=p.mtime_ns,
+            content_hash=p.content_hash,
+            kind=p.doc.kind,
+            title=p.doc.title,
+            pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
+            chunks=p.chunks,
+            vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
+            ocr=bool(getattr(p.doc, "ocr", False)),
+        )
 
     def _forget(self, path: str, total: int, quiet: bool = False) -> Iterator[FileDone]:
         removed = self.writer.forget(path)

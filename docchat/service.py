@@ -83,15 +83,20 @@ class Docchat:
 
     # ------------------------------------------------------------ models
 
-    def embedder(self, model: str | None = None) -> Embedder:
-        """The embedder for `model` (default: the configured one), loaded once and reused."""
-        cfg = self.settings.embed
-        if model and model != cfg.model:
-            cfg = EmbedSettings.model_validate({**cfg.model_dump(), "model": model})
+    def embedder(self, model: str | None = None, precision: str | None = None) -> Embedder:
+        """The embedder for `model` (default: the configured one) at `precision` (default:
+        embed.precision, "auto" resolved for this machine), loaded once and reused."""
+        from docchat.embed.precision import resolve_precision
         from docchat.embed.registry import create_embedder
 
+        cfg = self.settings.embed
+        precision = precision or resolve_precision(cfg.precision, device=cfg.device)
+        if (model and model != cfg.model) or precision != cfg.precision:
+            cfg = EmbedSettings.model_validate(
+                {**cfg.model_dump(), "model": model or cfg.model, "precision": precision}
+            )
         return self._embedders.get(
-            (cfg.backend, cfg.model, cfg.device), lambda: create_embedder(cfg)
+            (cfg.backend, cfg.model, cfg.device, cfg.precision), lambda: create_embedder(cfg)
         )
 
     def reranker(self, model: str) -> Reranker:
@@ -101,9 +106,24 @@ class Docchat:
         return self._rerankers.get(model, lambda: CrossEncoderReranker(model))
 
     def embedder_for(self, coll: Collection) -> Embedder | None:
-        """The model a collection was embedded with (queries must use the same one)."""
+        """What embeds queries for a collection: the model it was embedded with, at its
+        precision's family. For the built-in backend that is the light ONNX query encoder
+        (embed/registry.py: no torch in a one-off search); plugins embed queries themselves."""
+        from docchat.embed.precision import family
+        from docchat.embed.registry import BUILT_IN, create_query_embedder
+
         model = coll.meta("model")
-        return self.embedder(model) if model else None
+        if not model:
+            return None
+        cfg = self.settings.embed
+        if cfg.backend != BUILT_IN:
+            return self.embedder(model)
+        precision = coll.meta("embed_precision") or "fp32"
+        cfg = EmbedSettings.model_validate({**cfg.model_dump(), "model": model})
+        return self._embedders.get(
+            ("query", cfg.backend, model, cfg.device, family(precision)),
+            lambda: create_query_embedder(cfg, precision),
+        )
 
     # ------------------------------------------------------------ collections
 
@@ -230,6 +250,7 @@ class Docchat:
         """Index folders/files into a collection, yielding progress; the last event is the
         IndexSummary. Setting `cancel` stops the run cleanly (it still checkpoints).
         `retry_failed`: read again files that failed before although they did not change."""
+        from docchat.embed.precision import resolve_precision
         from docchat.indexing import IndexRun
         from docchat.store.catalog import discard_collection
         from docchat.store.writer import writing
@@ -251,15 +272,23 @@ class Docchat:
             embed = self.settings.embed
             asked = embed.model if "model" in embed.model_fields_set else None
             model = asked or coll.meta("model") or embed.model
+            precision = resolve_precision(
+                embed.precision, coll.meta("embed_precision"), device=embed.device
+            )
             backend = store.vector_backend if "vector_backend" in store.model_fields_set else None
             with writing(
                 coll,
                 model=model,  # checked before any model is loaded
+                precision=precision,
                 backend=backend,
                 checkpoint_seconds=self.settings.index.checkpoint_seconds,
             ) as writer:
                 run = IndexRun(
-                    writer, self.embedder(model), self.settings, cancel, retry_failed=retry_failed
+                    writer,
+                    self.embedder(model, precision),
+                    self.settings,
+                    cancel,
+                    retry_failed=retry_failed,
                 )
                 yield from run.run(roots)
         except StoreWriteError:

@@ -156,6 +156,8 @@ class IndexSummary:
     cancelled: bool = False
     # Indexed files a limit cut short (index.max_chunks_per_file, index.max_text_chars).
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # Seconds spent per stage: walk, parse, chunk, embed (with the model's load), store.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -172,6 +174,7 @@ class IndexSummary:
             "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
             "failed_files": [{"path": p, "error": e} for p, e in self.failed],
             "noted_files": [{"path": p, "note": n} for p, n in self.notes],
+            "timings": {stage: round(s, 3) for stage, s in self.timings.items()},
         }
 
 

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from docchat.embed.precision import family
 from docchat.errors import CollectionError, ModelMismatch
 from docchat.store.collection import Collection
 from docchat.store.failures import write_error
@@ -47,20 +48,24 @@ def writing(
     coll: Collection,
     *,
     model: str | None = None,
+    precision: str | None = None,
     backend: str | None = None,
     checkpoint_seconds: float = 0.0,
 ) -> Iterator[CollectionWriter]:
     """Hold the collection's writer lock (CollectionLocked names the holder) and yield its
-    writer. `model` / `backend`: refuse, before anything is loaded, a model or vector backend
-    the collection was not built with. A full disk or an I/O error inside becomes one
-    StoreWriteError: the open transaction rolled back and the vector file is only ever
-    replaced whole, so what is on disk is still consistent."""
+    writer. `model` / `precision` / `backend`: refuse, before anything is loaded, a model,
+    a precision of another family or a vector backend the collection was not built with.
+    A full disk or an I/O error inside becomes one StoreWriteError: the open transaction
+    rolled back and the vector file is only ever replaced whole, so what is on disk is
+    still consistent."""
     if coll.read_only_because is not None:
         raise write_error(coll.name, coll.folder, coll.read_only_because)
     try:
         with WriterLock(coll.folder / LOCK_FILE, coll.name):
             if model is not None:
                 _check_model(coll, model)
+            if precision is not None:
+                _check_precision(coll, precision)
             if backend is not None:
                 _check_backend(coll, backend)
             writer = CollectionWriter(coll, checkpoint_seconds)
@@ -79,6 +84,20 @@ def _check_model(coll: Collection, model: str) -> None:
         raise ModelMismatch(
             f"collection '{coll.name}' was embedded with '{recorded}', not '{model}'; "
             f"to switch, re-embed it: docchat collections reembed {coll.name} --model {model}"
+        )
+
+
+def _check_precision(coll: Collection, precision: str) -> None:
+    """Vectors of another precision family (int8 vs fp32/bf16) are refused like another
+    model: they do not rank alike (docchat/embed/precision.py)."""
+    recorded = coll.meta("embed_precision")
+    if recorded and family(recorded) != family(precision):
+        model = coll.meta("model") or "MODEL"
+        raise ModelMismatch(
+            f"collection '{coll.name}' was embedded with {recorded} vectors, which "
+            f'{precision} vectors do not match; keep embed.precision = "{recorded}" for it, '
+            f"or re-embed it: DOCCHAT_EMBED_PRECISION={precision} docchat collections reembed "
+            f"{coll.name} --model {model}"
         )
 
 
@@ -117,10 +136,17 @@ class CollectionWriter:
 
     # ------------------------------------------------------------ model
 
-    def use_model(self, name: str, dimension: int, fingerprint: Callable[[], str]) -> None:
-        """Record the embedding model of a new collection (and the vector store it gets from
-        the settings, made first so that an unreachable one records nothing), then open (and
-        recover) the vector store that its vectors go into."""
+    def use_model(
+        self,
+        name: str,
+        dimension: int,
+        fingerprint: Callable[[], str],
+        precision: str = "fp32",
+    ) -> None:
+        """Record the embedding model and precision of a new collection (and the vector store
+        it gets from the settings, made first so that an unreachable one records nothing),
+        then open (and recover) the vector store that its vectors go into. A collection made
+        before precisions were recorded gets this run's."""
         if self.collection.meta("model") is None:
             config = new_config(self.collection.store_settings)
             request = self.collection.open_request(dimension, create=True, fresh=True)
@@ -130,10 +156,13 @@ class CollectionWriter:
                 model=name,
                 dimension=dimension,
                 fingerprint=fingerprint(),
+                embed_precision=precision,
                 created=now,
                 last_indexed=now,
                 **config.to_meta(),
             )
+        elif self.collection.meta("embed_precision") is None:
+            self._set_meta(embed_precision=precision)
         self._loaded()
 
     def _set_meta(self, **values: object) -> None:
@@ -444,9 +473,11 @@ class CollectionWriter:
         model: str,
         dimension: int,
         fingerprint: Callable[[], str],
+        precision: str = "fp32",
     ) -> int:
-        """Swap every stored embedding for these (one transaction), record the model they
-        were made with and rebuild the vector store from them; returns the vector count."""
+        """Swap every stored embedding for these (one transaction), record the model and
+        precision they were made with and rebuild the vector store from them; returns the
+        vector count."""
         with transaction(self._db):
             self._db.execute("DELETE FROM embeddings")
             self._db.executemany(
@@ -454,6 +485,10 @@ class CollectionWriter:
                 [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors],
             )
         self._set_meta(
-            model=model, dimension=dimension, fingerprint=fingerprint(), last_indexed=time.time()
+            model=model,
+            dimension=dimension,
+            fingerprint=fingerprint(),
+            embed_precision=precision,
+            last_indexed=time.time(),
         )
         return self.rebuild()
