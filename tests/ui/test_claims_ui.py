@@ -3,8 +3,8 @@ claim previews its source with the supporting sentence highlighted (fake models)
 
 from __future__ import annotations
 
-from test_main_flows import answered
 import pytest
+from test_main_flows import answered
 from textual.widgets import Static
 from ui_helpers import make_app, wait_for
 
