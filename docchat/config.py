@@ -62,6 +62,31 @@ class IndexSettings(_Section):
         "at least this often (the first few within seconds of the start) and the vector file "
         "saved, so a crash or kill loses at most this much work.",
     )
+    ocr: Literal["auto", "off", "force"] = Field(
+        "auto",
+        description="Read text from images by OCR: auto = PDF pages without a text layer "
+        "and image files (PNG, JPEG, TIFF); force = every PDF page too, its text layer "
+        "replaced (for PDFs whose text layer is garbage); off = never (scanned pages are "
+        "skipped). Needs rapidocr_onnxruntime and pypdfium2, or the tesseract program.",
+    )
+    ocr_language: str = Field(
+        "eng",
+        description="Language of the text OCR reads, as Tesseract names it (eng, deu, fra, "
+        "chi_sim...). RapidOCR's bundled models read eng and chi_sim; any other language "
+        "needs the tesseract program with that language's data.",
+    )
+    watch: bool = Field(
+        True,
+        description="The app follows the open collection's folders: files created, edited, "
+        "renamed or deleted there are indexed while it runs (like `docchat watch`).",
+    )
+    rescan_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="`docchat watch` and the app also walk the followed folders this often, "
+        "besides the file events; 0 = only when events are lost or unavailable (a network "
+        "file system, the watch limit reached), then every 60 s.",
+    )
 
 
 class EmbedSettings(_Section):

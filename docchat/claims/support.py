@@ -130,6 +130,16 @@ def marked_sources(claim: str, n_sources: int) -> tuple[int, ...]:
     return tuple(found)
 
 
+def _evidence(ev: Evidence, vector: np.ndarray | None, order: list[int]) -> tuple[str, ...]:
+    """The source's sentences that say the claim, closest first: the closest, and the next
+    ones while they are nearly as close (a claim that sums up two sentences)."""
+    if vector is None or not order:
+        return ()
+    sims = ev.vectors @ vector
+    best = float(sims[order[0]])
+    return tuple(ev.sentences[j] for j in order[:EVIDENCE] if float(sims[j]) >= best - 0.1)
+
+
 def support(
     spans: Sequence[Span], evidence: Sequence[Evidence], embedder: Embedder | None
 ) -> list[Claim]:
@@ -158,7 +168,7 @@ def support(
             # best source and those nearly as good.
             chosen = confirmed or [n for n in ranked if by_n[n] >= max(SUPPORTED, best - MARGIN)]
             chosen = chosen[:MAX_SOURCES]
-        evidence_text = tuple(best_ev.sentences[j] for j in sorted(order[:EVIDENCE]))
+        evidence_text = _evidence(best_ev, vector, order)
         claims.append(
             Claim(
                 text=span.text,

@@ -131,4 +131,5 @@ def _hit(
         heading=row.heading,
         text=row.text,
         explain={**explain, "fused_score": round(score, 6)},
+        ocr=row.ocr,
     )

@@ -3,11 +3,13 @@ claim previews its source with the supporting sentence highlighted (fake models)
 
 from __future__ import annotations
 
+import pytest
 from test_main_flows import answered
 from textual.widgets import Static
 from ui_helpers import make_app, wait_for
 
 from docchat.service import Docchat
+from docchat.ui.opener import OpenCommand
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.preview import SUPPORT_STYLE, PreviewScreen
 
@@ -16,10 +18,12 @@ BAD = "Sourdough needs a very hot volcano to rise properly [1]."
 
 
 async def test_unsupported_claims_are_marked_and_a_claim_shows_its_sentence(
-    indexed: Docchat,
+    indexed: Docchat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EDITOR", "vi")
     indexed.generator().responses.append(f"{GOOD} {BAD}")  # type: ignore[attr-defined]
-    app = make_app(indexed, "docs")
+    launched: list[OpenCommand] = []
+    app = make_app(indexed, "docs", launched=launched)
     async with app.run_test(size=(120, 40)) as pilot:
         turn = await answered(pilot, "what reduces overfitting")
         answer = turn.answer
@@ -38,6 +42,8 @@ async def test_unsupported_claims_are_marked_and_a_claim_shows_its_sentence(
             if s.style == SUPPORT_STYLE
         ]
         assert "Dropout reduces overfitting in deep neural networks." in marked
+        await pilot.press("o")  # opens the file at the supporting sentence, not the passage
+        assert launched and launched[0].argv[:2] == ["vi", "+7"]
         await pilot.press("escape", "c")  # the second claim: no source to show, only words
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         status = app.screen.query_one("#status", Static)

@@ -102,6 +102,7 @@ def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
         "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
         "DOCCHAT_GENERATE_MAX_TOKENS": "48",  # a short answer keeps the test quick on a CPU
         "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "DOCCHAT_INDEX_WATCH": "false",  # a fixed status line (tests/ui/test_watch_ui.py)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -173,6 +174,7 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
         "DOCCHAT_GENERATE_MAX_TOKENS": "48",
         "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "DOCCHAT_INDEX_WATCH": "false",  # a fixed status line (tests/ui/test_watch_ui.py)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -61,6 +62,16 @@ def mark_sentences(body: Text, sentences: Sequence[str]) -> Text:
     return body
 
 
+def supporting_line(p: Passage, sentences: Sequence[str]) -> int:
+    """The line of `p`'s file where the first of `sentences` starts (else the passage's)."""
+    for sentence in sentences[:1]:
+        words = sentence.split()[:5]
+        found = re.search(r"\s+".join(re.escape(w) for w in words), p.text) if words else None
+        if found:
+            return min(p.line_end, p.line_start + p.text[: found.start()].count("\n"))
+    return p.line_start
+
+
 class PreviewScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss_preview", "Close", id="preview.close"),
@@ -94,4 +105,6 @@ class PreviewScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_open_source(self) -> None:
-        self.post_message(OpenSource(self.passage))
+        """Open the file at the passage, or at the sentence that supports a chosen claim."""
+        line = supporting_line(self.passage, self.sentences)
+        self.post_message(OpenSource(replace(self.passage, line_start=line)))
