@@ -1,99 +1,174 @@
-"""Indexing speed on a real corpus, next to the raw model speed on the same chunks.
+"""Making a folder searchable: the seed tutorial's pipeline vs `docchat index` at each
+embedding precision, each a fresh process (imports and model load included), alternating.
 
-    python benchmarks/index_speed.py [CORPUS_DIR] [--limit N]
+    python benchmarks/index_speed.py [CORPUS_DIR] [--limit 40] [--rounds 1]
+        [--paths fp32 bf16 int8]
 
 Default corpus: Debian's python3.11-doc HTML (/usr/share/doc/python3.11/html;
-`apt-get install python3.11-doc`). Prints a Markdown table:
-  1. a full `docchat index` of the corpus (fresh collection): files/s, chunks/s;
-  2. raw sentence-transformers `encode` of exactly the chunks that run stored, same model
-     instance, same process — the ceiling the pipeline is measured against;
-  3. a second `docchat index` with nothing changed.
+`apt-get install python3.11-doc`), the first --limit pages by path. Prints a Markdown table:
+seconds, files/s, chunks/s, ratio to the seed, peak RSS, and docchat's time per stage
+(`docchat index --json` timings). Then a no-change re-index (`docchat index` again).
+
+The seed pipeline, as in the tutorial: the same text extraction (docchat's parser, so only
+the pipeline differs), fixed 1,000-character chunks, sentence-transformers all-MiniLM-L6-v2
+in fp32 (`encode`, batch 32), a FAISS IndexFlatL2, saved with its texts.
+
+Quality per path is `docchat eval` (not run here; minutes per path):
+    DOCCHAT_EMBED_PRECISION=bf16 docchat eval /work/shared/data/scifact
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from docchat.config import load_settings
-from docchat.service import Docchat
-from docchat.types import IndexSummary
+SEED = r"""
+import json, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+import faiss, numpy as np
+from sentence_transformers import SentenceTransformer
+from docchat.embed.models import resolve_embedding_model
+from docchat.ingest.parsers import parse
+corpus, out = Path(sys.argv[1]), Path(sys.argv[2])
+model = SentenceTransformer(resolve_embedding_model("all-MiniLM-L6-v2"), device="cpu")
+texts, files = [], 0
+for path in sorted(corpus.rglob("*.html")):
+    text = "\n".join(p.text for p in parse(path).pages)
+    texts += [text[i : i + 1000] for i in range(0, len(text), 1000)]
+    files += 1
+vectors = model.encode(texts, batch_size=32, convert_to_numpy=True)
+index = faiss.IndexFlatL2(vectors.shape[1])
+index.add(np.asarray(vectors, dtype="float32"))
+out.mkdir(parents=True, exist_ok=True)
+faiss.write_index(index, str(out / "index.faiss"))
+(out / "texts.json").write_text(json.dumps(texts))
+print(json.dumps({"files": files, "chunks": len(texts), "seconds": time.perf_counter() - t0}))
+"""
 
 
-def run_index(service: Docchat, name: str, corpus: Path) -> tuple[IndexSummary, float]:
+def machine() -> str:
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from docchat.embed.precision import BF16_FLAGS, cpu_flags
+
+    flags = sorted(f for f in cpu_flags() if f in BF16_FLAGS | {"amx_int8", "avx512_vnni"})
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{name}, {os.cpu_count()} CPUs ({' '.join(flags) or 'no bf16/vnni'}), load {load:.1f}"
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+    """stdout, wall seconds and peak RSS (MiB) of one child process."""
     t0 = time.perf_counter()
-    summary = None
-    for event in service.index(name, [corpus]):
-        summary = event
-    assert isinstance(summary, IndexSummary)
-    return summary, time.perf_counter() - t0
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) not in (0, 3):  # 3: some files failed
+        sys.exit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    return out, wall, usage.ru_maxrss / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", default="/usr/share/doc/python3.11/html")
-    parser.add_argument("--limit", type=int, default=0, help="Copy only the first N files.")
+    parser.add_argument("--limit", type=int, default=40, help="Copy only the first N pages.")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--paths", nargs="+", default=["fp32", "bf16"])
     args = parser.parse_args()
     source = Path(args.corpus)
     if not source.is_dir():
         sys.exit(f"corpus not found: {source} (apt-get install python3.11-doc)")
-
     work = Path(tempfile.mkdtemp(prefix="docchat-bench-"))
-    # Only the HTML pages: the doc folder also holds _sources/ (the same text again as .txt)
-    # and _static/ (JavaScript), which would blur what is being measured.
     corpus = work / "corpus"
-    files = sorted(p for p in source.rglob("*.html") if p.is_file())
-    for f in files[: args.limit or None]:
+    # Only the HTML pages: the doc folder also holds _sources/ (the same text as .txt).
+    for f in sorted(p for p in source.rglob("*.html") if p.is_file())[: args.limit or None]:
         dest = corpus / f.relative_to(source)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, dest)
-    os.environ["DOCCHAT_DATA_DIR"] = str(work / "data")
-    settings = load_settings(environ={"DOCCHAT_DATA_DIR": str(work / "data")})
-    service = Docchat(settings)
-    embedder = service.embedder()  # load once, outside the timings
-    embedder.embed(["warm up"])
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    if "int8" in args.paths:  # its ONNX model is built once per machine: not part of a run
+        from docchat.embed.models import resolve_embedding_model
+        from docchat.embed.onnx import prepared_model
 
-    first, t_first = run_index(service, "bench", corpus)
-    coll = service.open_collection("bench")
-    texts = [text for _, text in coll.embedded_texts()]
-    t0 = time.perf_counter()
-    embedder.model.encode(  # type: ignore[attr-defined]
-        texts, batch_size=settings.embed.batch_size, normalize_embeddings=True
-    )
-    t_raw = time.perf_counter() - t0
-    second, t_second = run_index(service, "bench", corpus)
-
-    files = first.indexed + len(first.skipped) + len(first.failed)
-    print(f"\ncorpus: {source} ({files} files{', first ' + str(args.limit) if args.limit else ''})")
+        model = "all-MiniLM-L6-v2"
+        prepared_model(Path(resolve_embedding_model(model)), int8=True, name=model)
+    docchat = [sys.executable, "-m", "docchat"]
+    rows: dict[str, list[dict[str, float]]] = {}
+    timings: dict[str, dict[str, float]] = {}
+    for r in range(args.rounds):
+        out, wall, rss = timed(
+            [sys.executable, "-c", SEED, str(corpus), str(work / f"seed-{r}")], env
+        )
+        seed = json.loads(out.strip().splitlines()[-1])
+        rows.setdefault("seed", []).append(
+            {"s": wall, "files": seed["files"], "chunks": seed["chunks"], "rss": rss}
+        )
+        for path in args.paths:
+            run_env = dict(
+                env, DOCCHAT_DATA_DIR=str(work / f"data-{path}-{r}"), DOCCHAT_EMBED_PRECISION=path
+            )
+            out, wall, rss = timed([*docchat, "index", str(corpus), "-c", "b", "--json"], run_env)
+            summary = json.loads(out)
+            rows.setdefault(path, []).append(
+                {
+                    "s": wall,
+                    "files": summary["indexed"],
+                    "chunks": summary["chunks_added"],
+                    "rss": rss,
+                }
+            )
+            timings[path] = summary.get("timings", {})
+            if path == args.paths[0] and r == 0:
+                out, again, _ = timed(
+                    [*docchat, "index", str(corpus), "-c", "b", "--json"], run_env
+                )
+                rows["no change"] = [
+                    {"s": again, "files": json.loads(out)["unchanged"], "chunks": 0, "rss": 0.0}
+                ]
+    print(f"\ncorpus: {source}, first {args.limit} pages; rounds {args.rounds} (median)")
+    print(f"machine: {machine()}, python {platform.python_version()}\n")
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"python {platform.python_version()}, model {embedder.name}, device cpu\n"
+        "| run | files | chunks | seconds | files/s | chunks/s | × seed | peak RSS MiB | "
+        "parse / chunk / embed / store s |"
     )
-    print("| run | files | chunks | seconds | files/s | chunks/s |")
-    print("|---|---:|---:|---:|---:|---:|")
-    print(
-        f"| docchat index (fresh) | {first.indexed} | {first.chunks_added} | {t_first:.1f} | "
-        f"{first.indexed / t_first:.1f} | {first.chunks_added / t_first:.1f} |"
-    )
-    print(
-        f"| raw ST encode, same chunks | - | {len(texts)} | {t_raw:.1f} | - | "
-        f"{len(texts) / t_raw:.1f} |"
-    )
-    print(
-        f"| docchat index (no change) | {second.unchanged} | 0 | {t_second:.2f} | "
-        f"{second.unchanged / t_second:.0f} | - |"
-    )
-    print(
-        f"\nskipped {len(first.skipped)}, failed {len(first.failed)}; distinct chunk texts "
-        f"{len(texts)} of {first.chunks_added}; pipeline / raw encode = "
-        f"{(first.chunks_added / t_first) / (len(texts) / t_raw):.2f}"
-    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    base = statistics.median(x["s"] for x in rows["seed"])
+    for name, runs in rows.items():
+        s = statistics.median(x["s"] for x in runs)
+        files, chunks = runs[0]["files"], runs[0]["chunks"]
+        stages = timings.get(name, {})
+        split = " / ".join(f"{stages.get(k, 0):.1f}" for k in ("parse", "chunk", "embed", "store"))
+        label = (
+            "seed (1000-char chunks, fp32, IndexFlatL2)"
+            if name == "seed"
+            else (
+                "docchat index, nothing changed"
+                if name == "no change"
+                else f"docchat index, {name}"
+            )
+        )
+        print(
+            f"| {label} | {files:.0f} | {chunks:.0f} | {s:.1f} | {files / s:.2f} | "
+            f"{chunks / s:.1f} | {base / s:.2f}× | {max(x['rss'] for x in runs):.0f} | "
+            f"{split if stages else '-'} |"
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -8,6 +8,13 @@ Queries are the corpus's real queries, embedded by the real model. The collectio
 in benchmarks/.work/ between runs.
 
     python benchmarks/search_speed.py /work/shared/data/scifact --chunks 100000 [--words 4]
+
+Cold one-off search (issue 11): a fresh `docchat search` process vs the seed tutorial's
+query step (import sentence-transformers and FAISS, load the model, read the index and the
+texts, embed the query, search), median of --repeat runs, alternating, with peak RSS; both
+over the same pages (the first --limit of a folder of HTML, indexed by each pipeline first):
+
+    python benchmarks/search_speed.py --cold /usr/share/doc/python3.11/html --limit 40
 """
 
 from __future__ import annotations
@@ -70,14 +77,105 @@ def build(folder: Path, corpus: Path, n_chunks: int, model: str) -> None:
     coll.close()
 
 
+SEED_QUERY = r"""
+import json, sys
+from pathlib import Path
+import faiss, numpy as np
+from sentence_transformers import SentenceTransformer
+from docchat.embed.models import resolve_embedding_model
+folder, query = Path(sys.argv[1]), sys.argv[2]
+model = SentenceTransformer(resolve_embedding_model("all-MiniLM-L6-v2"), device="cpu")
+index = faiss.read_index(str(folder / "index.faiss"))
+texts = json.loads((folder / "texts.json").read_text())
+_, ids = index.search(np.asarray(model.encode([query]), dtype="float32"), 5)
+for i in ids[0]:
+    print(texts[i][:100].replace("\n", " "))
+"""
+COLD_QUERIES = [
+    "how do I read a file line by line",
+    "difference between a list and a tuple",
+    "format a date as a string",
+    "catch several exceptions in one except clause",
+    "run a function in a thread pool",
+]
+
+
+def cold(corpus_dir: Path, limit: int, repeat: int) -> int:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from index_speed import SEED, machine, timed
+
+    work = Path(tempfile.mkdtemp(prefix="docchat-cold-"))
+    corpus = work / "corpus"
+    for f in sorted(p for p in corpus_dir.rglob("*.html") if p.is_file())[:limit]:
+        dest = corpus / f.relative_to(corpus_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, dest)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", DOCCHAT_DATA_DIR=str(work / "data"))
+    docchat = [sys.executable, "-m", "docchat"]
+    subprocess.run(
+        [sys.executable, "-c", SEED, str(corpus), str(work / "seed")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*docchat, "index", str(corpus), "-c", "b", "--quiet"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    # The first search ever builds the ONNX query encoder (cached in the user cache dir).
+    _, first, _ = timed([*docchat, "search", COLD_QUERIES[0], "-c", "b"], env)
+    seed_s, seed_rss, ours_s, ours_rss = [], [], [], []
+    for i in range(repeat):
+        q = COLD_QUERIES[i % len(COLD_QUERIES)]
+        _, s, rss = timed([sys.executable, "-c", SEED_QUERY, str(work / "seed"), q], env)
+        seed_s.append(s)
+        seed_rss.append(rss)
+        _, s, rss = timed([*docchat, "search", q, "-c", "b"], env)
+        ours_s.append(s)
+        ours_rss.append(rss)
+    seed_m, ours_m = statistics.median(seed_s), statistics.median(ours_s)
+    print(
+        f"\n# cold one-off search, {limit} pages of {corpus_dir}, median of {repeat}, "
+        f"alternating\n# machine: {machine()}"
+    )
+    print("| query step | median s | min s | peak RSS MiB | speed-up |")
+    print("|---|---:|---:|---:|---:|")
+    print(
+        f"| seed (load ST fp32 + FAISS + texts, embed, search) | {seed_m:.2f} | "
+        f"{min(seed_s):.2f} | {max(seed_rss):.0f} | 1.00× |"
+    )
+    print(
+        f"| `docchat search` (hybrid, ONNX query encoder) | {ours_m:.2f} | {min(ours_s):.2f} | "
+        f"{max(ours_rss):.0f} | {seed_m / ours_m:.1f}× |"
+    )
+    print(f"\n(first `docchat search` after the index, building the encoder once: {first:.1f} s)")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("folder", help="a BEIR folder (corpus.jsonl + queries.jsonl)")
+    ap.add_argument("folder", nargs="?", help="a BEIR folder (corpus.jsonl + queries.jsonl)")
+    ap.add_argument("--cold", type=Path, help="a folder of HTML pages: cold one-off search")
+    ap.add_argument("--limit", type=int, default=40, help="--cold: pages indexed")
+    ap.add_argument("--repeat", type=int, default=5, help="--cold: runs of each")
     ap.add_argument("--chunks", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--words", type=int, default=0, help="keep only the first N words")
     ap.add_argument("--modes", nargs="+", default=["keyword", "dense", "hybrid"])
     args = ap.parse_args()
+    if args.cold:
+        return cold(args.cold, args.limit, args.repeat)
+    if not args.folder:
+        ap.error("a BEIR folder, or --cold FOLDER")
     folder = WORK / f"speed-{args.chunks}"
     settings = load_settings(overrides={"data_dir": str(folder)})
     if not (folder / "collections" / "speed" / "docchat.sqlite").exists():

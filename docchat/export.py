@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
+from docchat.claims.render import UNSUPPORTED_MARK, UNSUPPORTED_NOTE
 from docchat.generate.citations import rewrite
 from docchat.presentation import place, when
 from docchat.types import MessageRow, SessionRow, Source
@@ -22,6 +23,7 @@ def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str
     lines = [f"# {title}", "", f"_docchat session {session.id}, {where}{started}_", ""]
     notes: list[str] = []
     answer_no = 0
+    unsupported = False
     for row in rows:
         if row.role == "user":
             lines += [f"**You:** {row.content}", ""]
@@ -30,12 +32,17 @@ def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str
         by_n = {s.n: s for s in row.sources}
         text, cited = rewrite(row.content, by_n, partial(_labels, answer_no))
         these = [f"[^{answer_no}.{n}]: {_footnote(by_n[n])}" for n in cited]
+        if f" {UNSUPPORTED_MARK}" in text:  # a claim the check found in none of the sources
+            text = text.replace(f" {UNSUPPORTED_MARK}", "[^?]")
+            unsupported = True
         if row.stopped:
             text += " *(stopped)*"
         if row.query and rows and row.query.strip() != _question_before(rows, row):
             lines += [f"*Searched for: {row.query}*", ""]
         lines += [f"**docchat:** {text}", ""]
         notes += these
+    if unsupported:
+        notes.append(f"[^?]: {UNSUPPORTED_NOTE}")
     if notes:
         lines += ["---", "", *notes, ""]
     return "\n".join(lines)

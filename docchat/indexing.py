@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,9 +23,10 @@ import numpy as np
 from docchat.config import Settings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError, UnsupportedFile
+from docchat.ingest import ocr
 from docchat.ingest.parsers import parse
 from docchat.ingest.prepare import prepare_chunks
-from docchat.ingest.walk import walk
+from docchat.ingest.walk import WalkItem, walk, walk_changed
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
     ChunksEmbedded,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
+STAGES = ("walk", "parse", "chunk", "embed", "store")  # the summary's timings
 
 
 @dataclass
@@ -65,6 +67,7 @@ class _Tally:
     notes: list[tuple[str, str]] = field(default_factory=list)
     chunks_added: int = 0
     chunks_removed: int = 0
+    embedded: int = 0  # texts sent to the embedder (a renamed file's: none)
     done: int = 0
 
 
@@ -105,28 +108,103 @@ class IndexRun:
         self._last_commit = time.monotonic()
         self._committed_any = False
         self._rate = 0.0  # texts embedded per second, measured
+        self.timings = dict.fromkeys(STAGES, 0.0)
+        self._ocr = ocr.OcrOptions(settings.index.ocr, settings.index.ocr_language)
+
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.perf_counter() - started
 
     def run(self, roots: Sequence[Path]) -> Iterator[IndexEvent]:
+        """Index everything under `roots`; what is stored under them and no longer found is
+        forgotten."""
         started = time.perf_counter()
         cfg = self.settings.index
-        items = list(
-            walk(
-                roots,
-                exclude=cfg.exclude,
-                include_hidden=cfg.include_hidden,
-                max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
-                follow_symlinks=cfg.follow_symlinks,
+        self.timings = dict.fromkeys(STAGES, 0.0)  # (a watch runs again to rescan)
+        with self._timed("walk"):
+            items = list(
+                walk(
+                    roots,
+                    exclude=cfg.exclude,
+                    include_hidden=cfg.include_hidden,
+                    max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+                    follow_symlinks=cfg.follow_symlinks,
+                )
             )
-        )
-        self.writer.use_model(
-            self.embedder.name, self.embedder.dimension, self.embedder.fingerprint
-        )
-        self.writer.remember_folders([str(r) for r in roots])
+        self._begin(roots)
+        yield IndexStarted(self.coll.name, len(items))
+
+        def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
+            return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
+
+        yield from self._sync(items, leftovers, started, finish=True)
+
+    def apply(self, roots: Sequence[Path], changed: Iterable[Path]) -> Iterator[IndexEvent]:
+        """Bring the collection in step with `changed` paths under `roots` (files or folders
+        created, edited, deleted or renamed: a watch's batch), through the same steps as a
+        run, looking at nothing else: what is stored at or under a changed path and is no
+        longer there (or is now ignored) is forgotten. A renamed file's texts keep their
+        embeddings (they are only dropped at the end of a run, `finish`), so it costs no
+        embedding."""
+        started = time.perf_counter()
+        paths = sorted({Path(p) for p in changed})
+        cfg = self.settings.index
+        self.timings = dict.fromkeys(STAGES, 0.0)
+        with self._timed("walk"):
+            items = list(
+                walk_changed(
+                    roots,
+                    paths,
+                    exclude=cfg.exclude,
+                    include_hidden=cfg.include_hidden,
+                    max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+                    follow_symlinks=cfg.follow_symlinks,
+                )
+            )
+        self._begin(roots, remember=False)
+        yield IndexStarted(self.coll.name, len(items))
+        scopes = [str(p) for p in paths]
+
+        def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
+            docs, ledger = self.coll.paths_under(scopes)
+            return [p for p in docs if p not in seen], [p for p in ledger if p not in seen]
+
+        yield from self._sync(items, leftovers, started, finish=False)
+
+    def _begin(self, roots: Sequence[Path], *, remember: bool = True) -> None:
+        with self._timed("embed"):  # a new collection's fingerprint loads the model
+            self.writer.use_model(
+                self.embedder.name,
+                self.embedder.dimension,
+                self.embedder.fingerprint,
+                self.embedder.precision,
+            )
+        if remember:
+            self.writer.remember_folders([str(r) for r in roots])
+        self.tally = _Tally()
+
+    def _sync(
+        self,
+        items: list[WalkItem],
+        leftovers: Callable[[set[str]], tuple[list[str], list[str]]],
+        started: float,
+        *,
+        finish: bool,
+    ) -> Iterator[IndexEvent]:
+        """Examine `items`, embed and store what changed; then forget the stored documents
+        and mark removed the ledger rows that `leftovers(seen)` names. `finish`: end as a run
+        does (drop embeddings no chunk uses); otherwise only checkpoint, so that a file
+        renamed across two batches still finds its embeddings."""
         total = len(items)
-        yield IndexStarted(self.coll.name, total)
         seen: set[str] = set()
         pending: list[_Pending] = []
         self._last_commit = time.monotonic()
+        gone: list[str] = []
+        unseen: list[str] = []
         try:
             for item in items:
                 if self.cancel.is_set():
@@ -154,9 +232,10 @@ class IndexRun:
                     yield from self._flush(pending, total)
             yield from self._flush(pending, total)
             if not self.cancel.is_set():
-                for path in self._gone(roots, seen):
+                gone, unseen = leftovers(seen)
+                for path in gone:
                     yield from self._forget(path, total)
-                for path in self._under(roots, self.coll.ledger_paths(), seen):
+                for path in unseen:
                     self.writer.record(path, "removed")  # skipped or failed, and now gone
         except BaseException:
             # Keep what was done (Ctrl-C, a parser bug), but a failure of this last
@@ -164,7 +243,11 @@ class IndexRun:
             with contextlib.suppress(Exception):
                 self.writer.finish()
             raise
-        self.writer.finish()
+        with self._timed("store"):
+            if finish:
+                self.writer.finish()
+            elif items or gone or unseen:  # (a batch that touched nothing writes nothing)
+                self.writer.checkpoint(force=True)
         t = self.tally
         yield IndexSummary(
             collection=self.coll.name,
@@ -178,6 +261,8 @@ class IndexRun:
             seconds=time.perf_counter() - started,
             cancelled=self.cancel.is_set(),
             notes=t.notes,
+            timings=dict(self.timings),
+            embedded=t.embedded,
         )
 
     # ------------------------------------------------------------ steps
@@ -233,15 +318,17 @@ class IndexRun:
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
-            parsed = parse(path)
-            prepared = prepare_chunks(
-                parsed,
-                self.embedder.count_tokens,
-                self.max_tokens,
-                self.settings.index.chunk_overlap,
-                max_chunks=self.settings.index.max_chunks_per_file,
-                max_text_chars=self.settings.index.max_text_chars,
-            )
+            with self._timed("parse"), ocr.using(self._ocr):
+                parsed = parse(path)
+            with self._timed("chunk"):
+                prepared = prepare_chunks(
+                    parsed,
+                    self.embedder.count_tokens,
+                    self.max_tokens,
+                    self.settings.index.chunk_overlap,
+                    max_chunks=self.settings.index.max_chunks_per_file,
+                    max_text_chars=self.settings.index.max_text_chars,
+                )
             spans = prepared.spans
         except UnsupportedFile as e:
             return FileDone(path, "skipped", reason=str(e))
@@ -293,10 +380,11 @@ class IndexRun:
                 if self.cancel.is_set():
                     break
                 part = todo[i : i + batch]
-                for h, v in zip(
-                    part, self.embedder.embed([texts[h] for h in part], batch), strict=True
-                ):
+                with self._timed("embed"):
+                    made = self.embedder.embed([texts[h] for h in part], batch)
+                for h, v in zip(part, made, strict=True):
                     vectors[h] = v
+                self.tally.embedded += len(part)
                 # Per batch, so a screen's progress moves while a window is embedded.
                 done = min(i + batch, len(todo))
                 yield ChunksEmbedded(done, len(todo), len(window), self.tally.chunks_added)
@@ -322,24 +410,29 @@ class IndexRun:
         for p in window:
             if any(h in todo_set and h not in vectors for _, h in p.chunks):
                 continue  # cancelled before this file's vectors were made; next run redoes it
-            added, removed = self.writer.put(
-                path=str(p.path),
-                size=p.size,
-                mtime_ns=p.mtime_ns,
-                content_hash=p.content_hash,
-                kind=p.doc.kind,
-                title=p.doc.title,
-                pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
-                chunks=p.chunks,
-                vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
-                ocr=bool(getattr(p.doc, "ocr", False)),
-            )
+            with self._timed("store"):
+                added, removed = self._store_file(p, vectors)
             self.tally.chunks_added += added
             self.tally.chunks_removed += removed
             self._committed_any = True
             yield self._count(FileDone(p.path, "indexed", chunks=added, reason=p.note), total)
         self._last_commit = time.monotonic()
-        self.writer.checkpoint()
+        with self._timed("store"):
+            self.writer.checkpoint()
+
+    def _store_file(self, p: _Pending, vectors: dict[str, np.ndarray]) -> tuple[int, int]:
+        return self.writer.put(
+            path=str(p.path),
+            size=p.size,
+            mtime_ns=p.mtime_ns,
+            content_hash=p.content_hash,
+            kind=p.doc.kind,
+            title=p.doc.title,
+            pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
+            chunks=p.chunks,
+            vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
+            ocr_pages=p.doc.ocr_pages,
+        )
 
     def _forget(self, path: str, total: int, quiet: bool = False) -> Iterator[FileDone]:
         removed = self.writer.forget(path)

@@ -8,15 +8,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
+from docchat.claims.render import (
+    UNSUPPORTED_MARK,
+    UNSUPPORTED_NOTE,
+    cite,
+    render,
+    without_markers,
+)
 from docchat.generate.citations import rewrite
 from docchat.retrieve.terms import STOPWORDS, query_terms
-from docchat.types import Answer, FileCounts, IndexSummary, Source, location
+from docchat.types import (
+    Answer,
+    FileCounts,
+    IndexStarted,
+    IndexSummary,
+    Source,
+    WatchEvent,
+    WatchStatus,
+    location,
+)
 
 CITE_LINK = "cite:"  # href scheme of a linked citation: `cite:3` is source [3]
 
 __all__ = [
     "CITE_LINK",
+    "answer_markdown",
+    "claim_line",
+    "claim_notes",
     "coverage",
     "highlight_terms",
     "index_summary",
@@ -26,6 +46,7 @@ __all__ = [
     "printable",
     "size",
     "sources_line",
+    "watch_state",
     "when",
 ]
 
@@ -77,6 +98,22 @@ def index_summary(s: IndexSummary, seconds: float | None = None, *, chunks: bool
     return f"{text}; chunks +{s.chunks_added} −{s.chunks_removed}" if chunks else text
 
 
+def watch_state(event: WatchEvent) -> str | None:
+    """The status-line words for what a watch does: 'synced', '3 files changed —
+    indexing…', 'checking 120 files…', 'rescanning folders…'; None: nothing new to say."""
+    if isinstance(event, WatchStatus):
+        if event.state == "synced":
+            return "synced"
+        if event.state == "indexing":
+            return f"{count(event.changed, 'file')} changed — indexing…"
+        if event.state == "rescanning":
+            return "rescanning folders…"
+        return None
+    if isinstance(event, IndexStarted):
+        return f"checking {count(event.files_total, 'file')}…"
+    return None
+
+
 def coverage(counts: FileCounts) -> str:
     """'423 of 501 files searchable; 61 skipped, 17 failed'."""
     return (
@@ -98,6 +135,8 @@ def sources_line(answer: Answer) -> str:
         parts.append("stopped")
     if answer.abstained:
         parts.append("not found in the documents")
+    elif UNSUPPORTED_MARK in answer.text and any(not c.supported for c in answer.claims):
+        parts.append(f"{UNSUPPORTED_MARK} {UNSUPPORTED_NOTE}")
     if answer.cited_sources:
         parts.append("cited " + describe(answer.cited_sources))
     elif answer.sources:
@@ -113,6 +152,44 @@ def link_citations(answer: Answer) -> str:
         answer.text, known, lambda ns: "".join(f"[\\[{n}\\]]({CITE_LINK}{n})" for n in ns)
     )
     return text
+
+
+def answer_markdown(answer: Answer, unsupported: str = "mark") -> str:
+    """The answer as Markdown for the app: citations linked, and, when its claims were
+    checked, the unsupported ones in italics before their [?] (`answer.unsupported`)."""
+    text = answer.text
+    if answer.raw_answer is not None and answer.claims and not answer.abstained:
+        text = render(answer.raw_answer, answer.claims, unsupported, lambda s: f"*{s.strip()}*")
+    return link_citations(replace(answer, text=text))
+
+
+def claim_line(answer: Answer, index: int) -> str:
+    """What the status line says of a chosen claim."""
+    c = answer.claims[index]
+    where = f"claim {index + 1}/{len(answer.claims)}"
+    if not c.supported:
+        return f"{where}: {UNSUPPORTED_NOTE}"
+    said = f"supported by {cite(c.sources)} (score {c.score:.2f})"
+    if c.corrected:
+        said += f"; the model cited {cite(c.marked)}"
+    return f"{where}: {said}"
+
+
+def claim_notes(answer: Answer, width: int = 72) -> list[str]:
+    """One line per claim the check changed: '[?] "Paris is…" — not found in your documents',
+    '[1] → [2] "CREATE INDEX…"' (a citation corrected). Empty when nothing changed."""
+
+    def short(text: str) -> str:
+        flat = " ".join(without_markers(text).split())
+        return f"\u201c{flat if len(flat) <= width else flat[: width - 1] + '…'}\u201d"
+
+    out = []
+    for c in answer.claims:
+        if not c.supported:
+            out.append(f"{UNSUPPORTED_MARK} {short(c.text)} — {UNSUPPORTED_NOTE}")
+        elif c.corrected:
+            out.append(f"{cite(c.marked)} → {cite(c.sources)} {short(c.text)}")
+    return out
 
 
 def highlight_terms(query: str) -> list[str]:

@@ -28,4 +28,6 @@ def reembed(
         vecs = embedder.embed([t for _, t in part], batch)
         new.extend((h, v) for (h, _), v in zip(part, vecs, strict=True))
         yield min(i + batch, total), total
-    writer.replace_embeddings(new, embedder.name, embedder.dimension, embedder.fingerprint)
+    writer.replace_embeddings(
+        new, embedder.name, embedder.dimension, embedder.fingerprint, embedder.precision
+    )

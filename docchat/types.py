@@ -43,6 +43,7 @@ class Page:
     text: str
     number: int | None = None
     headings: tuple[Heading, ...] = ()
+    ocr: bool = False  # the text was read from an image of the page (docchat/ingest/ocr.py)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ class ParsedDocument:
     pages: tuple[Page, ...]
     title: str | None = None
     kind: str = "text"  # parser name, e.g. "pdf", "html", "markdown"
+
+    @property
+    def ocr_pages(self) -> frozenset[int | None]:
+        """The numbers of the pages read by OCR (None: an unpaged image)."""
+        return frozenset(p.number for p in self.pages if p.ocr)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class Hit:
     text: str
     # Per-retriever detail for --explain: e.g. {"dense_rank": 3, "dense_score": 0.61, ...}
     explain: dict[str, float | int | None] = field(default_factory=dict)
+    ocr: bool = False  # the passage was read by OCR from an image of its page
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -116,6 +123,7 @@ class Hit:
             "line_end": self.line_end,
             "heading": self.heading,
             "text": self.text,
+            "ocr": self.ocr,
             **self.explain,
         }
 
@@ -156,6 +164,10 @@ class IndexSummary:
     cancelled: bool = False
     # Indexed files a limit cut short (index.max_chunks_per_file, index.max_text_chars).
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # Seconds spent per stage: walk, parse, chunk, embed (with the model's load, which for a
+    # new collection happens first, to fingerprint it), store.
+    timings: dict[str, float] = field(default_factory=dict)
+    embedded: int = 0  # texts the embedder was given (texts stored before cost nothing)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -167,11 +179,13 @@ class IndexSummary:
             "removed": self.removed,
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
+            "embedded": self.embedded,
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
             "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
             "failed_files": [{"path": p, "error": e} for p, e in self.failed],
             "noted_files": [{"path": p, "note": n} for p, n in self.notes],
+            "timings": {stage: round(s, 3) for stage, s in self.timings.items()},
         }
 
 
@@ -188,7 +202,21 @@ class ChunksEmbedded:
     chunks_done: int = 0
 
 
+@dataclass(frozen=True)
+class WatchStatus:
+    """What a watch (`docchat watch`, the app's live folders) is doing between index events:
+    "synced" (waiting for changes), "indexing" (a batch of `changed` paths is being applied:
+    IndexRun events and an IndexSummary follow), "rescanning" (the folders are walked again),
+    or "notice" (`message` says something the user should know, e.g. that file events are
+    unavailable and it falls back to rescans)."""
+
+    state: Literal["synced", "indexing", "rescanning", "notice"]
+    changed: int = 0
+    message: str | None = None
+
+
 IndexEvent = IndexStarted | FileDone | ChunksEmbedded | IndexSummary
+WatchEvent = IndexEvent | WatchStatus
 
 FileState = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
 FILE_STATES: tuple[FileState, ...] = ("indexed", "unchanged", "skipped", "failed", "removed")
@@ -361,6 +389,7 @@ class AnswerTimings:
     ttft_ms: float | None = None  # from asking the model to its first piece of text
     tokens_per_s: float | None = None  # answer tokens / time after the first one
     total_ms: float | None = None
+    verify_ms: float | None = None  # checking the claims, after the last piece of text
 
     def to_json(self) -> dict[str, float | None]:
         return {
@@ -372,8 +401,52 @@ class AnswerTimings:
                 ("ttft_ms", self.ttft_ms),
                 ("tokens_per_s", self.tokens_per_s),
                 ("total_ms", self.total_ms),
+                ("verify_ms", self.verify_ms),
             )
         }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement of an answer (a sentence or a list item) and the sources that support it.
+
+    `start`/`end` place it in the model's raw text; `marked` are the sources the model cited
+    in it, `sources` the ones that support it, best first (docchat/claims/support.py);
+    `evidence` the sentences of the best source that say it.
+    """
+
+    text: str
+    start: int
+    end: int
+    marked: tuple[int, ...] = ()
+    sources: tuple[int, ...] = ()
+    supported: bool = False
+    score: float = 0.0
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def corrected(self) -> bool:
+        """Cited, but not (only) by the sources that support it."""
+        return bool(self.marked) and self.supported and not set(self.marked) <= set(self.sources)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "sources": list(self.sources),
+            "marked": list(self.marked),
+            "supported": self.supported,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What checking an answer's claims against its sources gives the Answer."""
+
+    text: str  # the answer as shown: citations corrected, unsupported claims marked/hidden
+    claims: tuple[Claim, ...]
+    cited: tuple[int, ...]  # the union of the supported claims' sources, in order of use
+    abstained: bool = False  # no claim supported: the text says the documents don't say
 
 
 @dataclass(frozen=True)
@@ -390,6 +463,20 @@ class Answer:
     model: str = ""
     session: int | None = None
     timings: AnswerTimings = field(default_factory=AnswerTimings)
+    # Set when the claims were checked (answer.verify): the model's own text, and its claims.
+    raw_answer: str | None = None
+    claims: tuple[Claim, ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        return self.raw_answer is not None
+
+    @property
+    def support(self) -> float | None:
+        """The fraction of claims that sources support; None when not checked or no claims."""
+        if not self.claims:
+            return None
+        return sum(c.supported for c in self.claims) / len(self.claims)
 
     @property
     def rewritten(self) -> bool:
@@ -411,6 +498,9 @@ class Answer:
             "timings": self.timings.to_json(),
             "model": self.model,
             "session": self.session,
+            "claims": [c.to_json() for c in self.claims],
+            "support": None if self.support is None else round(self.support, 4),
+            "raw_answer": self.raw_answer,
         }
 
 
@@ -465,3 +555,36 @@ class MessageRow:
             )
         out["created_at"] = self.created_at
         return out
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A runnable chat model: where it is and what its GGUF header says."""
+
+    name: str
+    source: str
+    path: str
+    size_bytes: int
+    architecture: str | None = None
+    parameters: str | None = None  # general.size_label, e.g. "3B"
+    quantization: str | None = None
+    context_length: int | None = None
+    chat_template: bool | None = None
+    too_big: str | None = None  # why it will not fit this machine, or None
+    problem: str | None = None  # the header could not be read
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "architecture": self.architecture,
+            "parameters": self.parameters,
+            "quantization": self.quantization,
+            "context_length": self.context_length,
+            "chat_template": self.chat_template,
+            "fits": self.too_big is None and self.problem is None,
+            "too_big": self.too_big,
+            "problem": self.problem,
+        }

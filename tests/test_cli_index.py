@@ -140,6 +140,11 @@ def test_index_json_summary_and_partial_failure_exit_code(tmp_path: Path, docs: 
         assert isinstance(summary[key], int)
     assert isinstance(summary["seconds"], float)
     assert summary["indexed"] == 3
+    # Where the time went, per stage (issue 11); the stages never add up to more than the run.
+    timings = summary["timings"]
+    assert set(timings) == {"walk", "parse", "chunk", "embed", "store"}
+    assert all(t >= 0 for t in timings.values()) and timings["parse"] > 0
+    assert sum(timings.values()) <= summary["seconds"] + 0.01
     problems = {Path(f["path"]).name for f in summary["failed_files"] + summary["skipped_files"]}
     assert problems == {"broken.pdf", "data.bin"}
     assert proc.returncode == (2 if summary["failed"] else 0)

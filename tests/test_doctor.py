@@ -70,7 +70,7 @@ def test_all_checks_pass_with_working_models(fakes_env: Any) -> None:
     assert set(checks["data_dir"]["data"]) == {"path", "exists", "free_bytes"}
     assert checks["collection:research"]["data"]["ok"] is True
     embedder = checks["embedder"]["data"]
-    assert set(embedder) == {"backend", "model", "dimension", "load_s", "chunks_per_s"}
+    assert set(embedder) == {"backend", "model", "precision", "dimension", "load_s", "chunks_per_s"}
     assert embedder["dimension"] == 64 and embedder["chunks_per_s"] > 0
     generator = checks["generator"]["data"]
     assert set(generator) == {

@@ -28,7 +28,7 @@ from docchat.cli.pipes import (
     text_or_stdin,
 )
 from docchat.errors import DocchatError
-from docchat.presentation import place
+from docchat.presentation import claim_notes, place
 from docchat.types import Answer, Source
 
 
@@ -39,6 +39,22 @@ def source_line(source: Source, cited: bool) -> str:
 
 def read_question(question: str | None) -> str:
     return text_or_stdin(question, "question")
+
+
+def print_checked(answer: Answer, streamed: bool) -> None:
+    """After a streamed answer: what checking its claims changed (unsupported claims, corrected
+    citations), or the "your documents don't say" that replaces it."""
+    if not answer.verified or not streamed:
+        return
+    if answer.abstained:
+        click.echo()
+        click.secho(answer.text, fg="yellow")
+        return
+    notes = claim_notes(answer)
+    if notes:
+        click.secho("\nChecked against the sources:", dim=True)
+        for line in notes:
+            click.echo(f"  {line}")
 
 
 def print_footer(answer: Answer) -> None:
@@ -123,6 +139,12 @@ def ask(
                 click.secho(f"(searching for: {query})", fg="cyan", err=True)
 
         answer: Answer | None = None
+        settings = app.service().settings.answer
+        # The text is shown once it is checked where it would otherwise have to be taken back:
+        # unsupported claims hidden, or Markdown (a document, not a live view).
+        live = not as_json and not (
+            settings.verify and (settings.unsupported == "hide" or output == "md")
+        )
         # md starts with the question as a title, written with the first output, so a
         # failure before it (no such collection, say) leaves stdout empty.
         heading = answer_heading(text) if output == "md" else ""
@@ -144,7 +166,7 @@ def ask(
                         heading = ""
                     if isinstance(item, Answer):
                         answer = item
-                    elif not as_json:
+                    elif live:
                         click.echo(item, nl=False)
                         sys.stdout.flush()
                         streamed = True
@@ -156,10 +178,15 @@ def ask(
         if as_json:
             print_json(answer.to_json())
         elif output == "md":
+            if not live:
+                click.echo(answer.text, nl=False)
             click.echo(answer_markdown_footer(answer), nl=False)
             print_footer_facts(answer)
         else:
+            if not live:
+                click.echo(answer.text, nl=False)
             click.echo()
+            print_checked(answer, streamed)
             print_footer(answer)
         return EXIT_INTERRUPTED if answer.stopped else 0
 

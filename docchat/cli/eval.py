@@ -1,5 +1,6 @@
 """`docchat eval [BEIR_FOLDER] [--corpus/--queries/--qrels]`: retrieval quality per mode;
-`docchat eval --questions FILE --docs FOLDER`: the same by page on real documents."""
+`docchat eval --questions FILE --docs FOLDER`: the same by page on real documents;
+`docchat eval --answers --questions FILE --docs FOLDER [--llm MODEL]...`: answer quality."""
 
 from __future__ import annotations
 
@@ -46,6 +47,23 @@ MODES = ("dense", "keyword", "hybrid", "default")
     type=click.Choice(MODES),
     help="Rows to run (repeatable; default: all four).",
 )
+@click.option(
+    "--answers",
+    is_flag=True,
+    help="With --questions/--docs: run the full ask path and score the answers (abstention "
+    "precision/recall, citation accuracy, claim support, time to first token).",
+)
+@click.option(
+    "--llm",
+    "llms",
+    multiple=True,
+    help="With --answers: answer model (GGUF file, folder or name; repeatable; default: the "
+    "configured one).",
+)
+@click.option("--backend", help="With --answers: generator backend for --llm.")
+@click.option(
+    "--limit", type=int, help="With --answers: at most N answerable + N unanswerable per corpus."
+)
 @click.option("--chunk-tokens", type=int, help="Override index.chunk_tokens.")
 @click.option("--chunk-overlap", type=int, help="Override index.chunk_overlap.")
 @click.option("--model", help="Embedding model (default: the configured one).")
@@ -62,6 +80,10 @@ def eval_command(
     docs: str | None,
     details: str | None,
     modes: tuple[str, ...],
+    answers: bool,
+    llms: tuple[str, ...],
+    backend: str | None,
+    limit: int | None,
     chunk_tokens: int | None,
     chunk_overlap: int | None,
     model: str | None,
@@ -94,6 +116,14 @@ def eval_command(
         progress = None if as_json else (lambda msg: click.echo(msg, err=True))
         if details and not questions:
             raise DocchatError("eval: --details goes with --questions")
+        if (llms or backend or limit is not None) and not answers:
+            raise DocchatError("eval: --llm, --backend and --limit go with --answers")
+        if answers:
+            if not (questions and docs) or folder or corpus or queries or qrels:
+                raise DocchatError("eval: --answers needs --questions and --docs")
+            return _answers(
+                settings, questions, docs, details, llms, backend, limit, keep, as_json, progress
+            )
         if questions or docs:
             if folder or corpus or queries or qrels:
                 raise DocchatError("eval: give either a BEIR set or --questions with --docs")
@@ -118,6 +148,61 @@ def eval_command(
     run_guarded(body)
 
 
+def _answers(
+    settings: Settings,
+    questions: str,
+    docs: str,
+    details: str | None,
+    llms: tuple[str, ...],
+    backend: str | None,
+    limit: int | None,
+    keep: bool,
+    as_json: bool,
+    progress: Progress | None,
+) -> int:
+    from docchat.answer_eval import evaluate_answers
+
+    report = evaluate_answers(
+        settings,
+        Path(questions),
+        Path(docs),
+        list(llms) or [""],
+        backend=backend,
+        limit=limit,
+        keep=keep,
+        progress=progress,
+    )
+    if details:
+        _write_jsonl(details, [d.to_json() for d in report.details])
+    if as_json:
+        print_json([r.to_json() for r in report.rows])
+        return 0
+    click.echo(
+        f"{'model':<32} {'n':>4} {'answered':>8} {'abst.':>5} {'abst. P':>7} {'abst. R':>7} "
+        f"{'cite acc (markers)':>18} {'cite acc (verified)':>19} {'support':>7} "
+        f"{'TTFT s':>6} {'total s':>7} {'verify p50/p95 ms':>17}"
+    )
+    for r in report.rows:
+        click.echo(
+            f"{r.model[:32]:<32} {r.questions:>4} {r.answered:>8} {r.abstained:>5} "
+            f"{r.abstain_precision:>7.2f} {r.abstain_recall:>7.2f} "
+            f"{f'{r.citation_accuracy_marked:.2f} ({r.citations_marked})':>18} "
+            f"{f'{r.citation_accuracy_verified:.2f} ({r.citations_verified})':>19} "
+            f"{r.claim_support:>7.2f} {r.ttft_p50_ms / 1000:>6.2f} {r.total_p50_ms / 1000:>7.2f} "
+            f"{f'{r.verify_p50_ms:.0f}/{r.verify_p95_ms:.0f}':>17}"
+        )
+    return 0
+
+
+def _write_jsonl(path: str, records: list[dict[str, Any]]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            for d in records:
+                f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    except OSError as e:
+        raise DocchatError(f"eval: cannot write {path}: {e.strerror}") from None
+
+
 def _by_page(
     settings: Settings,
     questions: str,
@@ -134,12 +219,7 @@ def _by_page(
         settings, Path(questions), Path(docs), list(modes or MODES), keep=keep, progress=progress
     )
     if details:
-        try:
-            with open(details, "w", encoding="utf-8") as f:
-                for d in report.details:
-                    f.write(json.dumps(d, ensure_ascii=False) + "\n")
-        except OSError as e:
-            raise DocchatError(f"eval: cannot write {details}: {e.strerror}") from None
+        _write_jsonl(details, report.details)
     if as_json:
         print_json([r.to_json() for r in report.rows])
         return 0

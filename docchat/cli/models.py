@@ -10,7 +10,7 @@ import click
 from docchat.cli.common import EXIT_INTERRUPTED, AppContext, fail, print_json, run_guarded
 
 if TYPE_CHECKING:
-    from docchat.generate.discovery import LocalModel
+    from docchat.types import LocalModel
 
 
 def table(models: list[LocalModel]) -> list[str]:

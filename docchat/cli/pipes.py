@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from docchat.claims.render import UNSUPPORTED_MARK, UNSUPPORTED_NOTE
 from docchat.cli.common import fail
 from docchat.presentation import location
 from docchat.types import Answer, Hit, Source
@@ -88,6 +89,8 @@ def answer_markdown_footer(answer: Answer) -> str:
     out = [""]
     if answer.stopped:
         out += ["", "*[stopped]*"]
+    if UNSUPPORTED_MARK in answer.text and any(not c.supported for c in answer.claims):
+        out += ["", f"{UNSUPPORTED_MARK} {UNSUPPORTED_NOTE}"]
     if answer.sources:
         out += ["", "## Sources", ""]
         cited = set(answer.cited)

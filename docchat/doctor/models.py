@@ -31,6 +31,7 @@ def embedder_check(service: Docchat) -> Check:
     start = time.perf_counter()
     try:
         embedder = service.embedder()
+        vector = embedder.embed(["docchat doctor"])  # the model loads at its first text
     except DocchatError as e:
         return Check(
             "embedder",
@@ -42,13 +43,13 @@ def embedder_check(service: Docchat) -> Check:
             {"backend": cfg.backend, "model": cfg.model},
         )
     load_s = time.perf_counter() - start
-    vector = embedder.embed(["docchat doctor"])
     start = time.perf_counter()
     embedder.embed(BATCH)
     rate = len(BATCH) / max(time.perf_counter() - start, 1e-9)
     data = {
         "backend": cfg.backend,
         "model": embedder.name,
+        "precision": embedder.precision,
         "dimension": int(vector.shape[1]),
         "load_s": round(load_s, 2),
         "chunks_per_s": round(rate, 1),
@@ -57,8 +58,8 @@ def embedder_check(service: Docchat) -> Check:
         "embedder",
         "Embedding model",
         "pass",
-        f"{embedder.name} ({cfg.backend}), {data['dimension']} dims, loaded in {load_s:.1f} s, "
-        f"{rate:.0f} chunks/s",
+        f"{embedder.name} ({cfg.backend}, {embedder.precision}), {data['dimension']} dims, "
+        f"loaded in {load_s:.1f} s, {rate:.0f} chunks/s",
         data=data,
     )
 

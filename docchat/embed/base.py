@@ -18,6 +18,9 @@ class Embedder(ABC):
     dimension: int = 0
     #: Longest input in the model's own tokens (special tokens excluded); longer is truncated.
     max_tokens: int = 256
+    #: Numeric precision of the vectors it makes ("fp32", "bf16", "int8"; embed/precision.py),
+    #: recorded in a collection so that vectors of another family are not mixed in.
+    precision: str = "fp32"
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

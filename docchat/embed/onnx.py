@@ -1,30 +1,42 @@
-"""ONNX Runtime backend for sentence-transformers models with mean pooling (CPU speed-up).
+"""ONNX Runtime backend for sentence-transformers models with mean pooling: the light query
+encoder of `docchat search` and `ask`, and the int8 indexing path.
 
 The ONNX file is produced locally from the (bundled) model — exported once with torch, then,
-for "onnx-int8", dynamically quantised to int8 weights — and cached in the user cache dir
-under a key of the model files, so nothing is ever downloaded. After that, embedding needs
-only onnxruntime and the tokenizer: torch is not imported at all.
+for int8, dynamically quantised — and cached in the user cache dir under a key of the model
+files, the CPU's features and the library versions (a new onnxruntime or another CPU gets a
+fresh build), written atomically, so nothing is ever downloaded. After that, embedding needs
+only onnxruntime and the fast tokenizer (`tokenizers`): neither torch nor transformers is
+imported, and a one-off search starts in about a second instead of several.
 
-Backends: "onnx" (fp32, same vectors as sentence-transformers up to float rounding) and
+Backends: "onnx" (fp32, the vectors of sentence-transformers up to float rounding) and
 "onnx-int8" (faster; its nDCG cost is measured in benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import re
+import sys
+import time
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from docchat.embed.base import Embedder, normalize
+from docchat.embed.local_model import LocalModel
 from docchat.embed.models import resolve_embedding_model
+from docchat.embed.precision import cpu_flags
 from docchat.errors import ModelError, missing
 
 OPSET = 17
+FORMAT = 2  # bump when the exported graph or the quantisation recipe changes
+# The CPU features that change which kernels ONNX Runtime picks (and int8 rounding with them).
+KEY_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+KEY_LIBRARIES = ("onnxruntime", "onnx", "torch", "transformers")
 
 
 def cache_root() -> Path:
@@ -33,29 +45,48 @@ def cache_root() -> Path:
     return Path(user_cache_dir("docchat")) / "onnx"
 
 
-def _model_key(folder: Path) -> str:
-    """Changes when the model's weights or configuration do (size + mtime of each file)."""
-    h = hashlib.sha256()
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def cache_key(folder: Path, flags: frozenset[str] | None = None) -> str:
+    """Changes when the model's files (size + mtime of each), the CPU's relevant features or
+    a library that makes or runs the graph do."""
+    h = hashlib.sha256(f"format {FORMAT} opset {OPSET}|".encode())
     for p in sorted(folder.rglob("*")):
         if p.is_file():
             st = p.stat()
             h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}|".encode())
+    have = cpu_flags() if flags is None else flags
+    h.update(" ".join(f for f in KEY_FLAGS if f in have).encode() + b"|")
+    h.update(" ".join(f"{d}={_version(d)}" for d in KEY_LIBRARIES).encode())
     return h.hexdigest()[:16]
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {}
+def _note(text: str) -> None:
+    """Progress of a build: stderr only (stdout carries results, e.g. `search --json`)."""
+    print(f"docchat: {text}", file=sys.stderr, flush=True)
 
 
 def export(folder: Path, target: Path) -> None:
     """Export the transformer to ONNX (last_hidden_state out), atomically."""
-    import torch
+    import warnings
+
+    from docchat.embed.sentence_transformers import quiet_hf_logging
+
+    quiet_hf_logging()
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(folder)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's warnings are about other inputs
+        _export(AutoModel.from_pretrained(str(folder)).eval(), target)
+
+
+def _export(model: Any, target: Path) -> None:
+    import torch
 
     class Encoder(torch.nn.Module):
         """Positional inputs, one tensor out: what the TorchScript tracer can follow."""
@@ -74,49 +105,65 @@ def export(folder: Path, target: Path) -> None:
     sample = tuple(torch.ones(1, 8, dtype=torch.long) for _ in names)
     axes = {n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]}
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with torch.no_grad():
-        torch.onnx.export(
-            Encoder(),
-            sample,
-            str(tmp),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            dynamo=False,  # the TorchScript exporter needs no onnxscript
-        )
-    os.replace(tmp, target)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                Encoder(),
+                sample,
+                str(tmp),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,  # the TorchScript exporter needs no onnxscript
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def quantize(source: Path, target: Path) -> None:
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    logging.disable(logging.WARNING)  # its advice to pre-process goes to the root logger
     # Per-channel weights on the MatMuls only: per-tensor scales, or quantised embedding
     # lookups, cost far more accuracy (cosine to fp32 about 0.93 vs 0.994 on SciFact texts).
-    quantize_dynamic(
-        str(source),
-        str(tmp),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-    )
-    os.replace(tmp, target)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+        os.replace(tmp, target)
+    finally:
+        logging.disable(logging.NOTSET)
+        tmp.unlink(missing_ok=True)
 
 
-def prepared_model(folder: Path, int8: bool) -> Path:
-    """The cached ONNX file for this model folder, made on first use."""
-    out = cache_root() / f"{folder.name}-{_model_key(folder)}"
-    out.mkdir(parents=True, exist_ok=True)
+def prepared_model(folder: Path, int8: bool, name: str = "") -> Path:
+    """The cached ONNX file for this model folder, made on first use (a line on stderr
+    says so: it imports torch once, tens of seconds on a small machine)."""
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", name or folder.name).strip("_")
+    out = cache_root() / f"{label}-{cache_key(folder)}"
     fp32 = out / "model.onnx"
+    target = out / "model_int8_pc.onnx" if int8 else fp32
+    if target.exists():
+        return target
+    out.mkdir(parents=True, exist_ok=True)
+    what = f"{'int8 ' if int8 else ''}ONNX encoder for {name or folder.name}"
+    _note(f"building the {what} (once; cached in {out})...")
+    started = time.perf_counter()
     if not fp32.exists():
         export(folder, fp32)
-    if not int8:
-        return fp32
-    q = out / "model_int8_pc.onnx"
-    if not q.exists():
-        quantize(fp32, q)
-    return q
+    if int8:
+        quantize(fp32, target)
+    _note(f"built the {what} in {time.perf_counter() - started:.0f} s")
+    return target
 
 
 class OnnxEmbedder(Embedder):
@@ -130,50 +177,44 @@ class OnnxEmbedder(Embedder):
             raise ModelError(
                 f"the onnx backend needs a local model folder or a bundled model, not '{model}'"
             )
-        from transformers import AutoTokenizer
-
-        pooling = _read_json(folder / "1_Pooling" / "config.json")
-        if pooling and not pooling.get("pooling_mode_mean_tokens", False):
-            raise ModelError(f"the onnx backend supports mean-pooling models only ('{model}')")
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        local = LocalModel.read(folder)
+        if local is None:
+            raise ModelError(
+                f"the onnx backend supports plain mean-pooling sentence-transformers models "
+                f"with a tokenizer.json only ('{model}')"
+            )
+        self.tokenizer = local.tokenizer()
+        self.max_tokens = local.max_length - local.special_tokens(self.tokenizer)
+        self._encoder = local.tokenizer()
+        self._encoder.enable_truncation(local.max_length)
+        pad = local.pad_token()
+        self._encoder.enable_padding(pad_id=self._encoder.token_to_id(pad) or 0, pad_token=pad)
+        path = prepared_model(folder, int8, model)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         # Idle worker threads would otherwise spin after each run, taking the CPU the keyword
         # search needs next on a 2-core machine.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        path = prepared_model(folder, int8)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
-        st = _read_json(folder / "sentence_bert_config.json")
-        max_len = int(st.get("max_seq_length") or self.tokenizer.model_max_length or 512)
-        self.max_length = min(max_len, 512)
         self.name = model
-        self.dimension = int(
-            pooling.get("word_embedding_dimension")
-            or _read_json(folder / "config.json").get("hidden_size", 0)
-        )
-        specials = self.tokenizer.num_special_tokens_to_add(pair=False)
-        self.max_tokens = self.max_length - specials
+        self.precision = "int8" if int8 else "fp32"
+        self.dimension = local.dimension
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        enc = self.tokenizer(
-            list(texts),
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="np",
-        )
-        feeds = {k: v.astype(np.int64) for k, v in enc.items() if k in self.inputs}
-        if "token_type_ids" in self.inputs and "token_type_ids" not in feeds:
-            feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
+        encoded = self._encoder.encode_batch(list(texts))
+        ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feeds["token_type_ids"] = np.asarray([e.type_ids for e in encoded], dtype=np.int64)
+        feeds = {k: v for k, v in feeds.items() if k in self.inputs}
         hidden = self.session.run(["last_hidden_state"], feeds)[0]
-        mask = enc["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return normalize(pooled)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.tokenizer(
-            list(texts), add_special_tokens=False, truncation=False, verbose=False
-        )["input_ids"]
-        return [len(ids) for ids in encoded]
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encoded]

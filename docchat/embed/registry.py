@@ -2,27 +2,60 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docchat.config import EmbedSettings
 from docchat.embed.base import Embedder
 from docchat.errors import ConfigError
 
+if TYPE_CHECKING:
+    from docchat.embed.local_model import LocalModel
+
 EmbedderFactory = Callable[[EmbedSettings], Embedder]
 _BACKENDS: dict[str, EmbedderFactory] = {}
+BUILT_IN = "sentence-transformers"
 
 
 def register_embedder(name: str, factory: EmbedderFactory) -> None:
     _BACKENDS[name] = factory
 
 
+def _local_model(name: str) -> LocalModel | None:
+    """The model's files when they can stand in for it until it is needed (else None)."""
+    from docchat.embed.local_model import LocalModel
+    from docchat.embed.models import resolve_embedding_model
+
+    folder = Path(resolve_embedding_model(name))
+    return LocalModel.read(folder) if folder.is_dir() else None
+
+
 def _sentence_transformers(settings: EmbedSettings) -> Embedder:
-    from docchat.embed.sentence_transformers import SentenceTransformerEmbedder
+    from docchat.embed.lazy import LazyEmbedder
+    from docchat.embed.precision import resolve_precision
 
-    return SentenceTransformerEmbedder(settings.model, device=settings.device)
+    precision = resolve_precision(settings.precision, device=settings.device)
+
+    def load() -> Embedder:
+        if precision == "int8":  # int8 is an ONNX Runtime model made from the same weights
+            from docchat.embed.onnx import OnnxEmbedder
+
+            return OnnxEmbedder(settings.model, int8=True)
+        from docchat.embed.sentence_transformers import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(settings.model, settings.device, precision)
+
+    # Loaded when the first text is embedded (a run with nothing new never imports torch).
+    local = _local_model(settings.model)
+    if local is not None:
+        return LazyEmbedder(settings.model, precision, local, load)
+    return load()
 
 
-register_embedder("sentence-transformers", _sentence_transformers)
+register_embedder(BUILT_IN, _sentence_transformers)
 
 
 def _onnx(int8: bool) -> EmbedderFactory:
@@ -48,3 +81,25 @@ def create_embedder(settings: EmbedSettings) -> Embedder:
             f"config error: embed.backend = {settings.backend!r}: unknown (known: {known})"
         ) from None
     return factory(settings)
+
+
+def create_query_embedder(settings: EmbedSettings, precision: str) -> Embedder:
+    """What embeds the queries of a collection indexed at `precision`. For the built-in
+    backend, the same model in ONNX Runtime (int8 for an int8 collection, else fp32, whose
+    vectors match fp32 and bf16 ones): a one-off search never imports torch. If that cannot
+    be made, one line on stderr says so and the indexing embedder is used."""
+    if settings.backend != BUILT_IN or _local_model(settings.model) is None:
+        return create_embedder(settings)
+    from docchat.embed.onnx import OnnxEmbedder
+
+    try:
+        return OnnxEmbedder(settings.model, int8=precision == "int8")
+    except Exception as e:  # any failure of the export: the full model still works
+        logging.getLogger(__name__).warning("query encoder unavailable", exc_info=True)
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(
+            f"docchat: the fast query encoder is not available ({reason}); using the full model",
+            file=sys.stderr,
+        )
+        fallback = settings.model_copy(update={"precision": precision})
+        return create_embedder(fallback)

@@ -26,6 +26,7 @@ from pathlib import Path
 from docchat.errors import ModelError
 from docchat.generate.fit import Memory, machine_memory, too_big
 from docchat.generate.gguf_header import read_header
+from docchat.types import LocalModel
 
 SOURCES = ("bundled", "folder", "huggingface", "ollama", "lm-studio")
 _SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
@@ -56,39 +57,6 @@ class Candidate:
     path: Path  # for a split model, its first part
     size_bytes: int  # all parts together
     aliases: tuple[str, ...] = ()  # shorter names it also answers to, when unambiguous
-
-
-@dataclass(frozen=True)
-class LocalModel:
-    """A runnable chat model: where it is and what its GGUF header says."""
-
-    name: str
-    source: str
-    path: str
-    size_bytes: int
-    architecture: str | None = None
-    parameters: str | None = None  # general.size_label, e.g. "3B"
-    quantization: str | None = None
-    context_length: int | None = None
-    chat_template: bool | None = None
-    too_big: str | None = None  # why it will not fit this machine, or None
-    problem: str | None = None  # the header could not be read
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "source": self.source,
-            "path": self.path,
-            "size_bytes": self.size_bytes,
-            "architecture": self.architecture,
-            "parameters": self.parameters,
-            "quantization": self.quantization,
-            "context_length": self.context_length,
-            "chat_template": self.chat_template,
-            "fits": self.too_big is None and self.problem is None,
-            "too_big": self.too_big,
-            "problem": self.problem,
-        }
 
 
 # ---------------------------------------------------------------- where the stores are

@@ -17,7 +17,7 @@ from docchat.generate.base import GenerationOptions, Generator
 from docchat.generate.citations import parse_citations
 from docchat.generate.condense import condense
 from docchat.generate.prompt import ANSWER_STOP, Turn, build_prompt
-from docchat.types import Answer, AnswerTimings, Hit, Source
+from docchat.types import Answer, AnswerTimings, Hit, Source, Verified
 
 ABSTAIN_TEXT = (
     "The documents in this collection don't seem to cover that, so I can't answer it from "
@@ -26,6 +26,11 @@ ABSTAIN_TEXT = (
 
 SearchFn = Callable[[str], Sequence[Hit]]
 GeneratorSource = Generator | Callable[[], Generator]
+# Given the question and the sources offered, start checking (docchat/claims: the sources are
+# prepared while the model writes) and return what checks the finished text (and whether it
+# was stopped: a stopped answer is never turned into an abstention).
+Finisher = Callable[[str, bool], Verified]
+VerifyFactory = Callable[[str, tuple[Source, ...]], Finisher]
 
 
 # Top-1 dense cosine under which a question is "not covered", per embedding model (lower-case
@@ -74,6 +79,7 @@ def answer_stream(
     cancel: threading.Event | None = None,
     on_query: Callable[[str], None] | None = None,
     model_name: str = "",
+    verify: VerifyFactory | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer's text pieces as they come, then the Answer."""
     start = time.perf_counter()
@@ -99,8 +105,23 @@ def answer_stream(
         cited: tuple[int, ...] = (),
         abstained: bool = False,
         stopped: bool = False,
+        verified: Verified | None = None,
     ) -> Answer:
         timings = replace(timings, load_ms=load_ms[0] if load_ms else None, total_ms=_ms(start))
+        if verified is not None:
+            return Answer(
+                text=verified.text,
+                question=question,
+                query=query,
+                sources=sources,
+                cited=verified.cited,
+                abstained=verified.abstained,
+                stopped=stopped,
+                model=loaded[0].name if loaded else model_name,
+                timings=timings,
+                raw_answer=text,
+                claims=verified.claims,
+            )
         return Answer(
             text=text,
             question=question,
@@ -143,6 +164,7 @@ def answer_stream(
     t_ask = time.perf_counter()
     t_first: float | None = None
     options = replace(options, max_tokens=prompt.max_tokens, stop=options.stop + ANSWER_STOP)
+    finisher = verify(question, prompt.sources) if verify is not None else None
     stream = gen.stream(prompt.messages, options, cancel)
     try:
         for piece in stream:
@@ -167,6 +189,11 @@ def answer_stream(
         ttft_ms=(t_first - t_ask) * 1000 if t_first is not None else None,
         tokens_per_s=rate,
     )
+    verified = None
+    if finisher is not None:
+        t = time.perf_counter()
+        verified = finisher(text, cancelled())
+        timings = replace(timings, verify_ms=_ms(t))
     yield finish(
         text,
         query,
@@ -174,4 +201,5 @@ def answer_stream(
         sources=prompt.sources,
         cited=tuple(parse_citations(text, len(prompt.sources))),
         stopped=cancelled(),
+        verified=verified,
     )

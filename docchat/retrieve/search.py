@@ -191,4 +191,5 @@ def _hit(
         heading=row.heading,
         text=row.text,
         explain=explain,
+        ocr=row.ocr,
     )

@@ -24,10 +24,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 
 import numpy as np
 
+from docchat.embed.precision import family
 from docchat.errors import CollectionError, ModelMismatch
 from docchat.store.collection import Collection
 from docchat.store.failures import write_error
@@ -47,20 +49,24 @@ def writing(
     coll: Collection,
     *,
     model: str | None = None,
+    precision: str | None = None,
     backend: str | None = None,
     checkpoint_seconds: float = 0.0,
 ) -> Iterator[CollectionWriter]:
     """Hold the collection's writer lock (CollectionLocked names the holder) and yield its
-    writer. `model` / `backend`: refuse, before anything is loaded, a model or vector backend
-    the collection was not built with. A full disk or an I/O error inside becomes one
-    StoreWriteError: the open transaction rolled back and the vector file is only ever
-    replaced whole, so what is on disk is still consistent."""
+    writer. `model` / `precision` / `backend`: refuse, before anything is loaded, a model,
+    a precision of another family or a vector backend the collection was not built with.
+    A full disk or an I/O error inside becomes one StoreWriteError: the open transaction
+    rolled back and the vector file is only ever replaced whole, so what is on disk is
+    still consistent."""
     if coll.read_only_because is not None:
         raise write_error(coll.name, coll.folder, coll.read_only_because)
     try:
         with WriterLock(coll.folder / LOCK_FILE, coll.name):
             if model is not None:
                 _check_model(coll, model)
+            if precision is not None:
+                _check_precision(coll, precision)
             if backend is not None:
                 _check_backend(coll, backend)
             writer = CollectionWriter(coll, checkpoint_seconds)
@@ -79,6 +85,20 @@ def _check_model(coll: Collection, model: str) -> None:
         raise ModelMismatch(
             f"collection '{coll.name}' was embedded with '{recorded}', not '{model}'; "
             f"to switch, re-embed it: docchat collections reembed {coll.name} --model {model}"
+        )
+
+
+def _check_precision(coll: Collection, precision: str) -> None:
+    """Vectors of another precision family (int8 vs fp32/bf16) are refused like another
+    model: they do not rank alike (docchat/embed/precision.py)."""
+    recorded = coll.meta("embed_precision")
+    if recorded and family(recorded) != family(precision):
+        model = coll.meta("model") or "MODEL"
+        raise ModelMismatch(
+            f"collection '{coll.name}' was embedded with {recorded} vectors, which "
+            f'{precision} vectors do not match; keep embed.precision = "{recorded}" for it, '
+            f"or re-embed it: DOCCHAT_EMBED_PRECISION={precision} docchat collections reembed "
+            f"{coll.name} --model {model}"
         )
 
 
@@ -117,10 +137,17 @@ class CollectionWriter:
 
     # ------------------------------------------------------------ model
 
-    def use_model(self, name: str, dimension: int, fingerprint: Callable[[], str]) -> None:
-        """Record the embedding model of a new collection (and the vector store it gets from
-        the settings, made first so that an unreachable one records nothing), then open (and
-        recover) the vector store that its vectors go into."""
+    def use_model(
+        self,
+        name: str,
+        dimension: int,
+        fingerprint: Callable[[], str],
+        precision: str = "fp32",
+    ) -> None:
+        """Record the embedding model and precision of a new collection (and the vector store
+        it gets from the settings, made first so that an unreachable one records nothing),
+        then open (and recover) the vector store that its vectors go into. A collection made
+        before precisions were recorded gets this run's."""
         if self.collection.meta("model") is None:
             config = new_config(self.collection.store_settings)
             request = self.collection.open_request(dimension, create=True, fresh=True)
@@ -130,10 +157,13 @@ class CollectionWriter:
                 model=name,
                 dimension=dimension,
                 fingerprint=fingerprint(),
+                embed_precision=precision,
                 created=now,
                 last_indexed=now,
                 **config.to_meta(),
             )
+        elif self.collection.meta("embed_precision") is None:
+            self._set_meta(embed_precision=precision)
         self._loaded()
 
     def _set_meta(self, **values: object) -> None:
@@ -212,13 +242,15 @@ class CollectionWriter:
         pages: int | None,
         chunks: Sequence[tuple[ChunkSpan, str]],
         vectors: Mapping[str, np.ndarray],
-        ocr: bool = False,
+        ocr_pages: AbstractSet[int | None] = frozenset(),
     ) -> tuple[int, int]:
         """Swap a file's chunks, in one transaction and in the vector store; returns how many
         chunks were (added, removed).
 
         `chunks` pairs each span with its text hash; `vectors` holds the embeddings made for
-        texts not stored yet (the others are already in the embeddings table)."""
+        texts not stored yet (the others are already in the embeddings table); the chunks
+        of the pages in `ocr_pages` were read by OCR (the file's ledger row says so too)."""
+        ocr = bool(ocr_pages)
         store = self._loaded()
         with transaction(self._db):
             old = self.collection.document(path)
@@ -246,8 +278,8 @@ class CollectionWriter:
             for ordinal, (span, text_hash) in enumerate(chunks):
                 cur = self._db.execute(
                     "INSERT INTO chunks(document_id, ordinal, state, text, text_hash, page, "
-                    "line_start, line_end, char_start, char_end, heading) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "line_start, line_end, char_start, char_end, heading, ocr) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         doc_id,
                         ordinal,
@@ -260,6 +292,7 @@ class CollectionWriter:
                         span.char_start,
                         span.char_end,
                         span.heading,
+                        int(span.page in ocr_pages),
                     ),
                 )
                 added.append((int(cur.lastrowid or 0), text_hash))
@@ -444,9 +477,11 @@ class CollectionWriter:
         model: str,
         dimension: int,
         fingerprint: Callable[[], str],
+        precision: str = "fp32",
     ) -> int:
-        """Swap every stored embedding for these (one transaction), record the model they
-        were made with and rebuild the vector store from them; returns the vector count."""
+        """Swap every stored embedding for these (one transaction), record the model and
+        precision they were made with and rebuild the vector store from them; returns the
+        vector count."""
         with transaction(self._db):
             self._db.execute("DELETE FROM embeddings")
             self._db.executemany(
@@ -454,6 +489,10 @@ class CollectionWriter:
                 [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors],
             )
         self._set_meta(
-            model=model, dimension=dimension, fingerprint=fingerprint(), last_indexed=time.time()
+            model=model,
+            dimension=dimension,
+            fingerprint=fingerprint(),
+            embed_precision=precision,
+            last_indexed=time.time(),
         )
         return self.rebuild()

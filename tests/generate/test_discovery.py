@@ -15,10 +15,11 @@ from gguf_files import write_gguf
 from docchat.cli import main
 from docchat.errors import ModelError
 from docchat.generate import discovery, fit
-from docchat.generate.discovery import LocalModel, find_model, hf_hub_cache, local_models
+from docchat.generate.discovery import find_model, hf_hub_cache, local_models
 from docchat.generate.fit import Memory
 from docchat.generate.gguf_header import read_header
 from docchat.generate.models import DEFAULT_NAME, resolve_model
+from docchat.types import LocalModel
 
 GB = 10**9
 PLENTY = Memory(ram_bytes=64 * GB, vram_bytes=None)

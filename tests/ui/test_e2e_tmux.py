@@ -102,6 +102,7 @@ def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
         "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
         "DOCCHAT_GENERATE_MAX_TOKENS": "48",  # a short answer keeps the test quick on a CPU
         "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "DOCCHAT_INDEX_WATCH": "false",  # a fixed status line (tests/ui/test_watch_ui.py)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -154,7 +155,15 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
     )
     record = tmp_path / "editor-args.txt"
     editor = tmp_path / "editor.sh"
-    editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    go = tmp_path / "editor-may-exit"
+    # The editor records its arguments, then stays open until the test has seen the app step
+    # aside for it: keys sent while the app is suspended or resuming can be lost, so the test
+    # must know when the app is back (see below).
+    editor.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {record}.part && mv {record}.part {record}\n'
+        f"i=0; while [ ! -e {go} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\n"
+    )
     editor.chmod(0o755)
     env = {
         "HOME": str(Path.home()),
@@ -165,6 +174,7 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
         "DOCCHAT_GENERATE_MAX_TOKENS": "48",
         "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "DOCCHAT_INDEX_WATCH": "false",  # a fixed status line (tests/ui/test_watch_ui.py)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
@@ -196,8 +206,13 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         assert opened.suffix == ".txt"  # the extracted text, not the raw HTML
         at = "\n".join(opened.read_text().split("\n")[line - 1 : line + 3])
         assert "<" not in at and any(w in at for w in ("svn", "subcommand", "argument", "parser"))
-        tmux.wait(lambda s: "ask mode" in s or "hits" in s, 30, "the app back after the editor")
-        tmux.keys("C-l", "C-u", "How do I make sourdough bread?", "Enter")
+        # The app has left the terminal to the editor (its screen is gone) ...
+        tmux.wait(lambda s: "hits" not in s and "ask mode" not in s, 30, "the app to step aside")
+        go.touch()
+        # ... and is back, drawn again, reading keys: only now is typing safe.
+        tmux.wait(lambda s: "ask mode" in s or "hits" in s, 60, "the app back after the editor")
+        tmux.keys("C-l")  # focuses the input with its text selected: typing replaces it
+        tmux.keys("How do I make sourdough bread?", "Enter")
         done = tmux.wait(lambda s: "session 1" in s, 600, "the answer to finish")
         assert "Sources of the answer" in done
         tmux.keys("C-y", "1")  # follow citation [1]

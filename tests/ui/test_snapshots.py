@@ -18,7 +18,7 @@ from textual.widgets import Input
 from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.service import Docchat
-from docchat.types import Answer, Hit, Source
+from docchat.types import Answer, Hit, LocalModel, Source
 from docchat.ui.screens import index as index_screen
 from docchat.ui.screens.index import IndexScreen
 from docchat.ui.screens.main import MainScreen
@@ -183,13 +183,21 @@ def test_main_screen_with_an_answer(
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_settings_screen(indexed: Docchat, snap_compare: Any, size: tuple[int, int]) -> None:
+def test_settings_screen(
+    indexed: Docchat, snap_compare: Any, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The models found on this machine vary by machine: the snapshot shows a fixed one.
+    model = LocalModel(
+        "smollm2-135m-instruct", "bundled", "/m.gguf", 95 * 2**20, quantization="Q4_1"
+    )
+    monkeypatch.setattr(indexed, "local_models", lambda: [model])
     app = make_app(indexed, "docs")
 
     async def ready(pilot: Any) -> None:
         await _main_ready(pilot)
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen))
+        await wait_for(pilot, lambda: not pilot.app.screen.query_one("#set-local-models").disabled)
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)

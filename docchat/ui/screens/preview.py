@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,6 +19,7 @@ from docchat.ui.items import Passage, highlight, readable
 from docchat.ui.messages import OpenSource
 
 CONTEXT_LINES = 6
+SUPPORT_STYLE = "on dark_green"  # the sentences that support a chosen claim
 MAX_BYTES = 4 * 1024 * 1024
 
 
@@ -47,27 +51,51 @@ def _window(lines: list[str], start: int, end: int) -> Text:
     return out
 
 
+def mark_sentences(body: Text, sentences: Sequence[str]) -> Text:
+    """`body` with each of `sentences` highlighted; a sentence that runs over several lines
+    is matched line by line (the shown lines carry numbers and margins)."""
+    for sentence in sentences:
+        for piece in sentence.splitlines():
+            words = piece.split()
+            if len(words) >= 2 or (words and len(words[0]) > 3):
+                body.highlight_regex(r"\s+".join(re.escape(w) for w in words), SUPPORT_STYLE)
+    return body
+
+
+def supporting_line(p: Passage, sentences: Sequence[str]) -> int:
+    """The line of `p`'s file where the first of `sentences` starts (else the passage's)."""
+    for sentence in sentences[:1]:
+        words = sentence.split()[:5]
+        found = re.search(r"\s+".join(re.escape(w) for w in words), p.text) if words else None
+        if found:
+            return min(p.line_end, p.line_start + p.text[: found.start()].count("\n"))
+    return p.line_start
+
+
 class PreviewScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss_preview", "Close", id="preview.close"),
         Binding("o", "open_source", "Open source", id="preview.open"),
     ]
 
-    def __init__(self, passage: Passage, terms: list[str]) -> None:
+    def __init__(self, passage: Passage, terms: list[str], sentences: Sequence[str] = ()) -> None:
         super().__init__(classes="dialog-screen")
         self.passage = passage
         self.terms = terms
+        self.sentences = tuple(sentences)  # what supports a chosen claim, highlighted
+        self.body = Text()
 
     def compose(self) -> ComposeResult:
         p = self.passage
         body, _ = in_context(p)
+        self.body = highlight(mark_sentences(body, self.sentences), self.terms)
         with Vertical(id="preview", classes="dialog"):
             title = f"{p.name} · {p.location} · {p.score:.3f}"
             if p.heading:
                 title += f" · § {readable(p.heading)}"
             yield Static(Text(title, style="bold"), id="preview-title")
             with VerticalScroll(id="preview-body"):
-                yield Static(highlight(body, self.terms), id="preview-text")
+                yield Static(self.body, id="preview-text")
             yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -77,4 +105,6 @@ class PreviewScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_open_source(self) -> None:
-        self.post_message(OpenSource(self.passage))
+        """Open the file at the passage, or at the sentence that supports a chosen claim."""
+        line = supporting_line(self.passage, self.sentences)
+        self.post_message(OpenSource(replace(self.passage, line_start=line)))

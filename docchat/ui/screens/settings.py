@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.events import DescendantFocus
 from textual.screen import Screen
@@ -20,6 +22,7 @@ from docchat.ui.widgets.titlebar import TitleBar
 
 if TYPE_CHECKING:
     from docchat.service import Docchat
+    from docchat.types import LocalModel
 
 # (section, key, label, kind): kind is "select:<source>", "int", "float" or "text".
 FIELDS: list[tuple[str, str, str, str]] = [
@@ -36,6 +39,29 @@ FIELDS: list[tuple[str, str, str, str]] = [
 
 
 INPUT_TYPES: dict[str, Literal["integer", "number", "text"]] = {"int": "integer", "float": "number"}
+
+LOCAL_MODELS_HELP = (
+    "Chat models already on this machine (as `docchat models` lists them: the bundled one, "
+    "generate.model_dirs, the Hugging Face cache, Ollama, LM Studio); picking one fills Model."
+)
+
+
+def model_label(model: LocalModel) -> str:
+    """One line per model: name, what it is, and whether this machine can run it."""
+    size = (
+        f"{model.size_bytes / 2**30:.1f} GB"
+        if model.size_bytes >= 2**30
+        else (f"{model.size_bytes / 2**20:.0f} MB")
+    )
+    facts = [f for f in (model.parameters, model.quantization, size) if f]
+    verdict = (
+        f" — cannot run: {model.problem}"
+        if model.problem
+        else f" — too big: {model.too_big}"
+        if model.too_big
+        else ""
+    )
+    return f"{model.name} ({', '.join(facts)}){verdict}"
 
 
 class SettingsScreen(Screen[None]):
@@ -79,6 +105,15 @@ class SettingsScreen(Screen[None]):
                         yield Select(options, value=str(value), allow_blank=False, id=field_id)
                     else:
                         yield Input(str(value), type=INPUT_TYPES.get(kind, "text"), id=field_id)
+                if (section, key) == ("generate", "model"):
+                    with Horizontal(classes="field"):
+                        yield Label(f"{'  on machine':<12}", classes="label")
+                        yield Select[str](
+                            [],
+                            prompt="looking for models…",
+                            id="set-local-models",
+                            disabled=True,
+                        )
         yield Static("", id="settings-help", markup=False)
         yield Footer(compact=True)
 
@@ -87,6 +122,38 @@ class SettingsScreen(Screen[None]):
         section, key, _, _ = FIELDS[0]
         self.query_one(f"#set-{section}-{key}").focus()
         self._help_for(f"set-{section}-{key}")
+        self.find_models()
+
+    @work(thread=True, exclusive=True, group="local-models", exit_on_error=False)
+    def find_models(self) -> None:
+        """Reading GGUF headers across the model stores can take a moment on a big cache: a
+        worker, so the form is usable at once."""
+        problem = None
+        try:
+            models = self.service.local_models()
+        except Exception as e:  # the list is a convenience: the Model field still works
+            models, problem = [], f"could not list models: {e}"
+        with contextlib.suppress(RuntimeError):  # the app closed meanwhile: nobody to tell
+            self.app.call_from_thread(self._show_models, models, problem)
+
+    def _show_models(self, models: list[LocalModel], problem: str | None) -> None:
+        try:
+            select = self.query_one("#set-local-models", Select)
+        except NoMatches:  # the screen was closed before the list came
+            return
+        select.set_options((model_label(m), m.name) for m in models)
+        n = len(models)
+        select.prompt = problem or (
+            f"{n} model{'s' if n != 1 else ''} on this machine — pick one"
+            if n
+            else "no local models found"
+        )
+        select.disabled = not models
+
+    @on(Select.Changed, "#set-local-models")
+    def use_local_model(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
+            self.query_one("#set-generate-model", Input).value = str(event.value)
 
     @on(DescendantFocus)
     def show_help(self, event: DescendantFocus) -> None:
@@ -97,6 +164,9 @@ class SettingsScreen(Screen[None]):
             self._help_for(node.id or "")
 
     def _help_for(self, widget_id: str) -> None:
+        if widget_id == "set-local-models":
+            self.query_one("#settings-help", Static).update(LOCAL_MODELS_HELP)
+            return
         for section, key, _, _ in FIELDS:
             if widget_id == f"set-{section}-{key}":
                 help_text = self.description(section, key)

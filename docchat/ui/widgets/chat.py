@@ -10,7 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Markdown, Static
 
-from docchat.presentation import CITE_LINK, link_citations, sources_line
+from docchat.presentation import CITE_LINK, answer_markdown, sources_line
 from docchat.types import Answer
 
 LONG_QUESTION = 300  # characters of a question shown; a pasted page would fill the pane
@@ -36,9 +36,10 @@ class ChatTurn(Vertical):
         yield self.answer_md
         yield self.meta
 
-    async def show(self, answer: Answer) -> None:
-        """The finished answer, its citations linked, and the line naming its sources."""
-        await self.answer_md.update(link_citations(answer) or "_(no answer)_")
+    async def show(self, answer: Answer, unsupported: str = "mark") -> None:
+        """The finished answer, its citations linked (unsupported claims in italics, as
+        `answer.unsupported` says), and the line naming its sources."""
+        await self.answer_md.update(answer_markdown(answer, unsupported) or "_(no answer)_")
         self.meta.update(sources_line(answer))
         self.answer = answer  # last: tests and citation keys treat it as "the turn is done"
 
@@ -53,6 +54,8 @@ class ChatPane(VerticalScroll, can_focus=True):
             Binding(str(n), f"cite_number({n})", f"Citation {n}", show=False, id=f"chat.cite_{n}")
             for n in range(1, 10)
         ],
+        Binding("c", "claim(1)", "Claim", id="chat.next_claim"),
+        Binding("C", "claim(-1)", "Prev claim", show=False, id="chat.prev_claim"),
     ]
 
     class CitationChosen(Message):
@@ -60,10 +63,18 @@ class ChatPane(VerticalScroll, can_focus=True):
             super().__init__()
             self.n = n
 
+    class ClaimChosen(Message):
+        """A claim of the last answer picked (`index` into its `claims`)."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Chat"
         self._cite_index = -1
+        self._claim_index = -1
 
     def on_mount(self) -> None:
         self.anchor()  # keep the newest text in view while it streams
@@ -77,6 +88,7 @@ class ChatPane(VerticalScroll, can_focus=True):
         turn = ChatTurn(question)
         await self.mount(turn)
         self._cite_index = -1
+        self._claim_index = -1
         return turn
 
     async def clear(self) -> None:
@@ -95,6 +107,15 @@ class ChatPane(VerticalScroll, can_focus=True):
             return
         self._cite_index = (self._cite_index + step) % len(cited)
         self.post_message(self.CitationChosen(cited[self._cite_index]))
+
+    def action_claim(self, step: int) -> None:
+        turn = self.last_turn
+        claims = turn.answer.claims if turn is not None and turn.answer is not None else ()
+        if not claims:
+            self.app.bell()
+            return
+        self._claim_index = (self._claim_index + step) % len(claims)
+        self.post_message(self.ClaimChosen(self._claim_index))
 
     def action_cite_number(self, n: int) -> None:
         turn = self.last_turn
