@@ -166,8 +166,24 @@ def _streamed_text(data: bytes | str, drop_chrome: bool) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
+_TITLE_TAG = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+
+
 def html_title(data: bytes | str) -> str | None:
-    """The page title from <title> or OpenGraph/Dublin Core metadata."""
+    """The page title from <title>, else from OpenGraph/Dublin Core metadata.
+
+    <title> first: trafilatura's metadata search prefers a heading inside the page, which
+    in generated manuals is often a "Note" or "Warning" box rather than the page's title.
+    """
+    head = data[:_TITLE_SEARCH_BYTES]
+    m = _TITLE_TAG.search(head.encode("utf-8", "replace") if isinstance(head, str) else head)
+    if m:
+        from html import unescape
+
+        raw = m.group(1).decode("utf-8", "replace")
+        own = _WHITESPACE.sub(" ", unescape(_NOT_XML.sub("", raw))).strip()
+        if own:
+            return own
     import trafilatura
 
     try:
@@ -187,5 +203,18 @@ def parse_html(path: Path) -> ParsedDocument:
     if not text:
         raise UnsupportedFile("no text in HTML file")
     headings = markdown_headings(text)
-    title = html_title(data) or title_from(headings)
+    title = html_title(data)
+    if title and not _starts_with(text, title):
+        # The article search often drops the page's own title (generated manuals keep it in
+        # a "titlepage" block): put it back as the top heading, so every chunk of the page
+        # carries it in its heading path (searched as the heading field, shown with hits).
+        text = f"# {title}\n\n{text}"
+        headings = markdown_headings(text)
+    title = title or title_from(headings)
     return ParsedDocument(pages=(Page(text=text, headings=headings),), title=title, kind="html")
+
+
+def _starts_with(text: str, title: str) -> bool:
+    """Whether the text opens with the title (as a heading or a line of its own)."""
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    return _WHITESPACE.sub(" ", first.lstrip("#").strip()).casefold() == title.casefold()
