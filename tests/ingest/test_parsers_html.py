@@ -123,3 +123,23 @@ def test_a_title_missing_from_the_text_is_put_back_on_top(tmp_path: Path) -> Non
         (1, "25.1. Routine Vacuuming"),
         (2, "Vacuuming Basics"),
     ]
+
+
+def test_docbook_section_titles_are_headings(tmp_path: Path) -> None:
+    # DocBook wraps each section title in <div class="titlepage">, which the article search
+    # drops with its heading; a question that is a section title must still find it.
+    def section(level: int, title: str) -> str:
+        return (
+            f'<div class="sect{level - 1}"><div class="titlepage"><div><div>'
+            f'<h{level} class="title">{title}</h{level}></div></div></div><p>{ARTICLE}</p></div>'
+        )
+
+    body = section(2, "25.1. Routine Vacuuming") + section(3, "25.1.5. Preventing Wraparound")
+    path = tmp_path / "routine-vacuuming.html"
+    path.write_text(f"<html><head><title>25.1. Routine Vacuuming</title></head><body>{body}")
+    doc = parse(path)
+    assert [(h.level, h.title) for h in doc.pages[0].headings] == [
+        (2, "25.1. Routine Vacuuming"),
+        (3, "25.1.5. Preventing Wraparound"),
+    ]
+    assert "\\#" not in doc.pages[0].text

@@ -63,7 +63,7 @@ def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
         raise missing("trafilatura", "reading HTML files") from None
     try:
         text = trafilatura.extract(
-            data,
+            _docbook_headings(data),
             output_format="markdown",
             include_tables=True,
             include_comments=False,
@@ -74,9 +74,30 @@ def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
     except Exception:  # a page trafilatura chokes on falls back, it does not stop indexing
         text = None
     if text and text.strip():
+        text = _ESCAPED_HEADING.sub(r"\1 ", text)
         lines = (line.rstrip() for line in normalize_newlines(text).split("\n"))
         return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
     return _visible_text(data, drop_chrome=True)
+
+
+# DocBook output (PostgreSQL's manual and many others) wraps every section title in
+# <div class="titlepage"><div><div><hN class="title">; the article search drops those
+# headings, so they are handed to it as paragraphs that start with a Markdown marker (which
+# it escapes: `\##`) and turned back into headings after.
+_DOCBOOK_TITLE = re.compile(
+    rb'<div class="titlepage">(?:\s*<div>)*\s*<h([1-6])[^>]*>(.*?)</h[1-6]>(?:\s*</div>)*',
+    re.DOTALL,
+)
+_ESCAPED_HEADING = re.compile(r"^\\(#{1,6}) ", re.MULTILINE)
+
+
+def _docbook_headings(data: bytes | str) -> bytes | str:
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    if b'class="titlepage"' not in raw:
+        return data
+    return _DOCBOOK_TITLE.sub(
+        lambda m: b"<p>" + b"#" * int(m.group(1)) + b" " + m.group(2) + b"</p>", raw
+    )
 
 
 def _visible_text(data: bytes | str, *, drop_chrome: bool) -> str:
