@@ -176,12 +176,13 @@ class IndexRun:
         yield from self._sync(items, leftovers, started, finish=False)
 
     def _begin(self, roots: Sequence[Path], *, remember: bool = True) -> None:
-        self.writer.use_model(
-            self.embedder.name,
-            self.embedder.dimension,
-            self.embedder.fingerprint,
-            self.embedder.precision,
-        )
+        with self._timed("embed"):  # a new collection's fingerprint loads the model
+            self.writer.use_model(
+                self.embedder.name,
+                self.embedder.dimension,
+                self.embedder.fingerprint,
+                self.embedder.precision,
+            )
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
