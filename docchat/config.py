@@ -204,10 +204,44 @@ class SearchSettings(_Section):
         description="Diversity of hits by maximal marginal relevance: 1 = off (pure "
         "relevance), lower values penalise passages similar to ones already shown.",
     )
+    heading_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=20.0,
+        description="Weight of a chunk's heading path against its text in keyword (BM25F) "
+        "scoring; 0 ignores headings.",
+    )
+    navigation_penalty: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="How far navigation-like chunks (tables of contents, indexes, link lists) "
+        "are ranked down: their scaled score is cut by this share times how much they look "
+        "like navigation; 0 = off.",
+    )
+    page_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="Page-level evidence: a chunk gains this weight times the mean scaled "
+        "score of the two next-best chunks of its page (several strong chunks of one page "
+        "outrank one lucky chunk); 0 = off.",
+    )
+    structure_candidates: int = Field(
+        100,
+        ge=2,
+        le=1000,
+        description="How many fused chunks the navigation penalty and page evidence re-score.",
+    )
+    phrase_fallback: bool = Field(
+        True,
+        description='When a quoted "phrase" matches nothing, search its words unquoted '
+        "instead of returning no hits (pasted error messages rarely match verbatim).",
+    )
     rerank_model: str = Field(
         "",
-        description="Cross-encoder (local folder or sentence-transformers name) that re-scores "
-        "the top hits; empty = off.",
+        description="Reranker of the top hits: a local sentence-transformers CrossEncoder "
+        "folder (or a model name in the Hugging Face cache); empty = off.",
     )
     rerank_candidates: int = Field(
         30, ge=1, le=1000, description="How many fused hits the cross-encoder re-scores."

@@ -399,6 +399,12 @@ class Collection:
         """(chunk id, BM25 score) best first for an FTS5 `match` expression."""
         return retrieval.keyword_search(self.db, match, k, restriction, heading_weight)
 
+    def keyword_scores(
+        self, match: str, k: int, restriction: Restriction, heading_weight: float = 1.0
+    ) -> list[tuple[int, float, float]]:
+        """(chunk id, BM25 score, BM25 of the text alone) best first for `match`."""
+        return retrieval.keyword_scores(self.db, match, k, restriction, heading_weight)
+
     def chunk_ids(self, restriction: Restriction) -> np.ndarray:
         """Ids of the visible chunks a restriction allows."""
         return retrieval.chunk_ids(self.db, restriction)
