@@ -107,7 +107,8 @@ def main() -> None:
         from docchat.embed.models import resolve_embedding_model
         from docchat.embed.onnx import prepared_model
 
-        prepared_model(Path(resolve_embedding_model("all-MiniLM-L6-v2")), int8=True)
+        model = "all-MiniLM-L6-v2"
+        prepared_model(Path(resolve_embedding_model(model)), int8=True, name=model)
     docchat = [sys.executable, "-m", "docchat"]
     rows: dict[str, list[dict[str, float]]] = {}
     timings: dict[str, dict[str, float]] = {}

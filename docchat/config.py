@@ -62,6 +62,31 @@ class IndexSettings(_Section):
         "at least this often (the first few within seconds of the start) and the vector file "
         "saved, so a crash or kill loses at most this much work.",
     )
+    ocr: Literal["auto", "off", "force"] = Field(
+        "auto",
+        description="Read text from images by OCR: auto = PDF pages without a text layer "
+        "and image files (PNG, JPEG, TIFF); force = every PDF page too, its text layer "
+        "replaced (for PDFs whose text layer is garbage); off = never (scanned pages are "
+        "skipped). Needs rapidocr_onnxruntime and pypdfium2, or the tesseract program.",
+    )
+    ocr_language: str = Field(
+        "eng",
+        description="Language of the text OCR reads, as Tesseract names it (eng, deu, fra, "
+        "chi_sim...). RapidOCR's bundled models read eng and chi_sim; any other language "
+        "needs the tesseract program with that language's data.",
+    )
+    watch: bool = Field(
+        True,
+        description="The app follows the open collection's folders: files created, edited, "
+        "renamed or deleted there are indexed while it runs (like `docchat watch`).",
+    )
+    rescan_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="`docchat watch` and the app also walk the followed folders this often, "
+        "besides the file events; 0 = only when events are lost or unavailable (a network "
+        "file system, the watch limit reached), then every 60 s.",
+    )
 
 
 class EmbedSettings(_Section):
@@ -179,10 +204,44 @@ class SearchSettings(_Section):
         description="Diversity of hits by maximal marginal relevance: 1 = off (pure "
         "relevance), lower values penalise passages similar to ones already shown.",
     )
+    heading_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=20.0,
+        description="Weight of a chunk's heading path against its text in keyword (BM25F) "
+        "scoring; 0 ignores headings.",
+    )
+    navigation_penalty: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="How far navigation-like chunks (tables of contents, indexes, link lists) "
+        "are ranked down: their scaled score is cut by this share times how much they look "
+        "like navigation; 0 = off.",
+    )
+    page_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="Page-level evidence: a chunk gains this weight times the mean scaled "
+        "score of the two next-best chunks of its page (several strong chunks of one page "
+        "outrank one lucky chunk); 0 = off.",
+    )
+    structure_candidates: int = Field(
+        100,
+        ge=2,
+        le=1000,
+        description="How many fused chunks the navigation penalty and page evidence re-score.",
+    )
+    phrase_fallback: bool = Field(
+        True,
+        description='When a quoted "phrase" matches nothing, search its words unquoted '
+        "instead of returning no hits (pasted error messages rarely match verbatim).",
+    )
     rerank_model: str = Field(
         "",
-        description="Cross-encoder (local folder or sentence-transformers name) that re-scores "
-        "the top hits; empty = off.",
+        description="Reranker of the top hits: a local sentence-transformers CrossEncoder "
+        "folder (or a model name in the Hugging Face cache); empty = off.",
     )
     rerank_candidates: int = Field(
         30, ge=1, le=1000, description="How many fused hits the cross-encoder re-scores."

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,9 +23,11 @@ import numpy as np
 from docchat.config import Settings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError, UnsupportedFile
+from docchat.ingest import ocr
+from docchat.ingest.ahead import ReadAhead
 from docchat.ingest.parsers import parse
 from docchat.ingest.prepare import prepare_chunks
-from docchat.ingest.walk import walk
+from docchat.ingest.walk import WalkItem, walk, walk_changed
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
     ChunksEmbedded,
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
+READ_AHEAD = 16  # files parsed on a worker thread ahead of the one being read
+READ_AHEAD_BYTES = 4 << 20  # larger files are parsed in turn: two at once could double the peak
 STAGES = ("walk", "parse", "chunk", "embed", "store")  # the summary's timings
 
 
@@ -66,6 +70,7 @@ class _Tally:
     notes: list[tuple[str, str]] = field(default_factory=list)
     chunks_added: int = 0
     chunks_removed: int = 0
+    embedded: int = 0  # texts sent to the embedder (a renamed file's: none)
     done: int = 0
 
 
@@ -107,6 +112,8 @@ class IndexRun:
         self._committed_any = False
         self._rate = 0.0  # texts embedded per second, measured
         self.timings = dict.fromkeys(STAGES, 0.0)
+        self._ocr = ocr.OcrOptions(settings.index.ocr, settings.index.ocr_language)
+        self._ahead: ReadAhead[ParsedDocument] | None = None
 
     @contextlib.contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
@@ -117,8 +124,11 @@ class IndexRun:
             self.timings[stage] += time.perf_counter() - started
 
     def run(self, roots: Sequence[Path]) -> Iterator[IndexEvent]:
+        """Index everything under `roots`; what is stored under them and no longer found is
+        forgotten."""
         started = time.perf_counter()
         cfg = self.settings.index
+        self.timings = dict.fromkeys(STAGES, 0.0)  # (a watch runs again to rescan)
         with self._timed("walk"):
             items = list(
                 walk(
@@ -129,24 +139,84 @@ class IndexRun:
                     follow_symlinks=cfg.follow_symlinks,
                 )
             )
-        self.writer.use_model(
-            self.embedder.name,
-            self.embedder.dimension,
-            self.embedder.fingerprint,
-            self.embedder.precision,
-        )
-        self.writer.remember_folders([str(r) for r in roots])
+        self._begin(roots)
+        yield IndexStarted(self.coll.name, len(items))
+
+        def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
+            return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
+
+        yield from self._sync(items, leftovers, started, finish=True)
+
+    def apply(self, roots: Sequence[Path], changed: Iterable[Path]) -> Iterator[IndexEvent]:
+        """Bring the collection in step with `changed` paths under `roots` (files or folders
+        created, edited, deleted or renamed: a watch's batch), through the same steps as a
+        run, looking at nothing else: what is stored at or under a changed path and is no
+        longer there (or is now ignored) is forgotten. A renamed file's texts keep their
+        embeddings (they are only dropped at the end of a run, `finish`), so it costs no
+        embedding."""
+        started = time.perf_counter()
+        paths = sorted({Path(p) for p in changed})
+        cfg = self.settings.index
+        self.timings = dict.fromkeys(STAGES, 0.0)
+        with self._timed("walk"):
+            items = list(
+                walk_changed(
+                    roots,
+                    paths,
+                    exclude=cfg.exclude,
+                    include_hidden=cfg.include_hidden,
+                    max_file_bytes=int(cfg.max_file_mb * 1024 * 1024),
+                    follow_symlinks=cfg.follow_symlinks,
+                )
+            )
+        self._begin(roots, remember=False)
+        yield IndexStarted(self.coll.name, len(items))
+        scopes = [str(p) for p in paths]
+
+        def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
+            docs, ledger = self.coll.paths_under(scopes)
+            return [p for p in docs if p not in seen], [p for p in ledger if p not in seen]
+
+        yield from self._sync(items, leftovers, started, finish=False)
+
+    def _begin(self, roots: Sequence[Path], *, remember: bool = True) -> None:
+        with self._timed("embed"):  # a new collection's fingerprint loads the model
+            self.writer.use_model(
+                self.embedder.name,
+                self.embedder.dimension,
+                self.embedder.fingerprint,
+                self.embedder.precision,
+            )
+        if remember:
+            self.writer.remember_folders([str(r) for r in roots])
+        self.tally = _Tally()
+
+    def _sync(
+        self,
+        items: list[WalkItem],
+        leftovers: Callable[[set[str]], tuple[list[str], list[str]]],
+        started: float,
+        *,
+        finish: bool,
+    ) -> Iterator[IndexEvent]:
+        """Examine `items`, embed and store what changed; then forget the stored documents
+        and mark removed the ledger rows that `leftovers(seen)` names. `finish`: end as a run
+        does (drop embeddings no chunk uses); otherwise only checkpoint, so that a file
+        renamed across two batches still finds its embeddings."""
         total = len(items)
-        yield IndexStarted(self.coll.name, total)
         seen: set[str] = set()
         pending: list[_Pending] = []
         self._last_commit = time.monotonic()
+        gone: list[str] = []
+        unseen: list[str] = []
+        self._ahead = ReadAhead(self._parse, READ_AHEAD) if (os.cpu_count() or 1) > 1 else None
         try:
-            for item in items:
+            for index, item in enumerate(items):
                 if self.cancel.is_set():
                     break
                 path = str(item.path)
                 seen.add(path)
+                self._read_ahead(items, index)
                 if item.skip_reason:
                     self.tally.skipped.append((path, item.skip_reason))
                     self.writer.record(path, "skipped", item.skip_reason)
@@ -154,6 +224,8 @@ class IndexRun:
                     yield from self._forget(path, total, quiet=True)
                     continue
                 event = self._examine(item.path, pending)
+                if self._ahead is not None:
+                    self._ahead.discard(item.path)  # taken, or unchanged after all
                 if event is not None:
                     yield self._count(event, total)
                     if event.reason == GONE:  # what was stored of it goes too
@@ -168,9 +240,10 @@ class IndexRun:
                     yield from self._flush(pending, total)
             yield from self._flush(pending, total)
             if not self.cancel.is_set():
-                for path in self._gone(roots, seen):
+                gone, unseen = leftovers(seen)
+                for path in gone:
                     yield from self._forget(path, total)
-                for path in self._under(roots, self.coll.ledger_paths(), seen):
+                for path in unseen:
                     self.writer.record(path, "removed")  # skipped or failed, and now gone
         except BaseException:
             # Keep what was done (Ctrl-C, a parser bug), but a failure of this last
@@ -178,8 +251,15 @@ class IndexRun:
             with contextlib.suppress(Exception):
                 self.writer.finish()
             raise
+        finally:
+            if self._ahead is not None:
+                self._ahead.close()
+                self._ahead = None
         with self._timed("store"):
-            self.writer.finish()
+            if finish:
+                self.writer.finish()
+            elif items or gone or unseen:  # (a batch that touched nothing writes nothing)
+                self.writer.checkpoint(force=True)
         t = self.tally
         yield IndexSummary(
             collection=self.coll.name,
@@ -194,6 +274,7 @@ class IndexRun:
             cancelled=self.cancel.is_set(),
             notes=t.notes,
             timings=dict(self.timings),
+            embedded=t.embedded,
         )
 
     # ------------------------------------------------------------ steps
@@ -249,8 +330,9 @@ class IndexRun:
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
-            with self._timed("parse"):
-                parsed = parse(path)
+            ahead = self._ahead.take(path) if self._ahead is not None else None
+            with self._timed("parse"):  # (for a file read ahead: the wait for it, if any)
+                parsed = ahead.result() if ahead is not None else self._parse(path)
             with self._timed("chunk"):
                 prepared = prepare_chunks(
                     parsed,
@@ -284,6 +366,40 @@ class IndexRun:
         )
         return None
 
+    def _parse(self, path: Path) -> ParsedDocument:
+        with ocr.using(self._ocr):  # (per thread: the read-ahead worker's too)
+            return parse(path)
+
+    def _read_ahead(self, items: list[WalkItem], index: int) -> None:
+        """Start parsing the next files that will need it, while this one is read and the
+        files before it are embedded."""
+        if self._ahead is None:
+            return
+        for item in items[index + 1 : index + 1 + READ_AHEAD]:
+            if not self._ahead.room():
+                return
+            if not self._ahead.asked(item.path):
+                self._ahead.want(item.path, not item.skip_reason and self._changed(item.path))
+
+    def _changed(self, path: Path) -> bool:
+        """Whether `_read` will parse the file (unless its content turns out the same), and
+        it is small enough to parse beside another."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        if st.st_size > READ_AHEAD_BYTES:
+            return False
+        doc = self.coll.document(str(path))
+        if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
+            return False
+        known = None if self.retry_failed else self.coll.file_record(str(path))
+        return not (
+            known is not None
+            and known.state == "failed"
+            and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns)
+        )
+
     def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
         """Embed the pending files' new texts and hand each file to the writer as soon as
         its vectors are made: in windows of files sized to take about half of
@@ -315,6 +431,7 @@ class IndexRun:
                     made = self.embedder.embed([texts[h] for h in part], batch)
                 for h, v in zip(part, made, strict=True):
                     vectors[h] = v
+                self.tally.embedded += len(part)
                 # Per batch, so a screen's progress moves while a window is embedded.
                 done = min(i + batch, len(todo))
                 yield ChunksEmbedded(done, len(todo), len(window), self.tally.chunks_added)
@@ -361,7 +478,7 @@ class IndexRun:
             pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
             chunks=p.chunks,
             vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
-            ocr=bool(getattr(p.doc, "ocr", False)),
+            ocr_pages=p.doc.ocr_pages,
         )
 
     def _forget(self, path: str, total: int, quiet: bool = False) -> Iterator[FileDone]:

@@ -19,7 +19,16 @@ from docchat.claims.render import (
 )
 from docchat.generate.citations import rewrite
 from docchat.retrieve.terms import STOPWORDS, query_terms
-from docchat.types import Answer, FileCounts, IndexSummary, Source, location
+from docchat.types import (
+    Answer,
+    FileCounts,
+    IndexStarted,
+    IndexSummary,
+    Source,
+    WatchEvent,
+    WatchStatus,
+    location,
+)
 
 CITE_LINK = "cite:"  # href scheme of a linked citation: `cite:3` is source [3]
 
@@ -37,6 +46,7 @@ __all__ = [
     "printable",
     "size",
     "sources_line",
+    "watch_state",
     "when",
 ]
 
@@ -86,6 +96,22 @@ def index_summary(s: IndexSummary, seconds: float | None = None, *, chunks: bool
         f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed"
     )
     return f"{text}; chunks +{s.chunks_added} −{s.chunks_removed}" if chunks else text
+
+
+def watch_state(event: WatchEvent) -> str | None:
+    """The status-line words for what a watch does: 'synced', '3 files changed —
+    indexing…', 'checking 120 files…', 'rescanning folders…'; None: nothing new to say."""
+    if isinstance(event, WatchStatus):
+        if event.state == "synced":
+            return "synced"
+        if event.state == "indexing":
+            return f"{count(event.changed, 'file')} changed — indexing…"
+        if event.state == "rescanning":
+            return "rescanning folders…"
+        return None
+    if isinstance(event, IndexStarted):
+        return f"checking {count(event.files_total, 'file')}…"
+    return None
 
 
 def coverage(counts: FileCounts) -> str:

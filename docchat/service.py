@@ -34,11 +34,13 @@ from docchat.types import (
     IndexEvent,
     MessageRow,
     SessionRow,
+    WatchEvent,
 )
 
 if TYPE_CHECKING:
     from docchat.generate.base import Generator
     from docchat.generate.pipeline import VerifyFactory
+    from docchat.indexing import IndexRun
     from docchat.passages import PassageText
     from docchat.retrieve.rerank import Reranker
     from docchat.types import LocalModel
@@ -67,6 +69,8 @@ class Docchat:
         self._rerankers: ModelCache[Reranker] = ModelCache()
         self._collections: dict[str, Collection] = {}
         self._lock = threading.RLock()
+        # The watches this process runs, by collection: (their stop, set once they ended).
+        self._watches: dict[str, tuple[threading.Event, threading.Event]] = {}
         load_plugins(settings.plugins)
 
     def save_settings(self, values: Mapping[tuple[str, str], object]) -> Path:
@@ -250,17 +254,88 @@ class Docchat:
         """Index folders/files into a collection, yielding progress; the last event is the
         IndexSummary. Setting `cancel` stops the run cleanly (it still checkpoints).
         `retry_failed`: read again files that failed before although they did not change."""
-        from docchat.embed.precision import resolve_precision
-        from docchat.indexing import IndexRun
-        from docchat.store.catalog import discard_collection
-        from docchat.store.writer import writing
+        roots = self._roots(paths)
+        self._end_watch(name)  # the app's watch of this collection hands over its lock
+        with self._index_run(name, cancel, retry_failed=retry_failed) as (run, _):
+            yield from run.run(roots)
 
+    def watch(
+        self,
+        name: str,
+        paths: Sequence[str | Path] = (),
+        stop: threading.Event | None = None,
+        *,
+        rescan: float | None = None,
+    ) -> Iterator[WatchEvent]:
+        """Index folders/files into a collection (none given: the folders it was indexed
+        from), then follow their changes until `stop` is set, holding the writer lock all
+        along (docchat/watching.py). Yields the index events of the first run and of each
+        batch of changes, and WatchStatus events in between. `rescan`: also walk the folders
+        every so many seconds (default: index.rescan_seconds; 0 = only when file events are
+        lost or unavailable)."""
+        from docchat.watching import follow
+
+        if not paths:
+            paths = self.folders(name)
+        roots = self._roots(paths)
+        every = self.settings.index.rescan_seconds if rescan is None else rescan
+        stop = stop or threading.Event()
+        done = threading.Event()
+        with self._lock:
+            self._watches[name] = (stop, done)
+        try:
+            with self._index_run(name, stop) as (run, coll):
+                yield from follow(run, roots, stop, rescan=every, ignore=coll.folder)
+        finally:
+            done.set()
+            with self._lock:
+                if self._watches.get(name) == (stop, done):
+                    del self._watches[name]
+
+    def watching(self, name: str) -> bool:
+        """Whether this process is watching the collection now."""
+        with self._lock:
+            return name in self._watches
+
+    def _end_watch(self, name: str, seconds: float = 60.0) -> None:
+        """Stop this process's watch of a collection, if any, and wait until it let go of
+        the writer lock (it finishes its batch first)."""
+        with self._lock:
+            entry = self._watches.get(name)
+        if entry is not None:
+            entry[0].set()
+            entry[1].wait(seconds)
+
+    def folders(self, name: str) -> list[str]:
+        """The folders (and files) a collection remembers being indexed from."""
+        folders = self.open_collection(name).folders() if name in self.collection_names() else []
+        if not folders:
+            raise CollectionError(
+                f"collection '{name}' has no folders to follow yet; "
+                f"name them once: docchat watch FOLDER... -c {name}"
+            )
+        return folders
+
+    @staticmethod
+    def _roots(paths: Sequence[str | Path]) -> list[Path]:
         roots = [Path(p).expanduser().resolve() for p in paths]
         for root in roots:
             if not root.exists():
                 raise DocchatError(f"no such file or folder: {root}")
             if not os.access(root, os.R_OK | (os.X_OK if root.is_dir() else 0)):
                 raise DocchatError(f"cannot read {root}: permission denied")
+        return roots
+
+    @contextlib.contextmanager
+    def _index_run(
+        self, name: str, cancel: threading.Event | None, *, retry_failed: bool = False
+    ) -> Iterator[tuple[IndexRun, Collection]]:
+        """An IndexRun over the collection's writer (lock held while inside)."""
+        from docchat.embed.precision import resolve_precision
+        from docchat.indexing import IndexRun
+        from docchat.store.catalog import discard_collection
+        from docchat.store.writer import writing
+
         # The writer gets a Collection of its own (its own connections), so searches through
         # the shared one never see a half-written state.
         store = self.settings.store
@@ -272,10 +347,10 @@ class Docchat:
             embed = self.settings.embed
             asked = embed.model if "model" in embed.model_fields_set else None
             model = asked or coll.meta("model") or embed.model
+            backend = store.vector_backend if "vector_backend" in store.model_fields_set else None
             precision = resolve_precision(
                 embed.precision, coll.meta("embed_precision"), device=embed.device
             )
-            backend = store.vector_backend if "vector_backend" in store.model_fields_set else None
             with writing(
                 coll,
                 model=model,  # checked before any model is loaded
@@ -283,14 +358,16 @@ class Docchat:
                 backend=backend,
                 checkpoint_seconds=self.settings.index.checkpoint_seconds,
             ) as writer:
-                run = IndexRun(
-                    writer,
-                    self.embedder(model, precision),
-                    self.settings,
-                    cancel,
-                    retry_failed=retry_failed,
+                yield (
+                    IndexRun(
+                        writer,
+                        self.embedder(model, precision),
+                        self.settings,
+                        cancel,
+                        retry_failed=retry_failed,
+                    ),
+                    coll,
                 )
-                yield from run.run(roots)
         except StoreWriteError:
             # A collection this run was making that got nothing written (a full disk) is
             # not left behind as an empty one that `list` keeps showing.

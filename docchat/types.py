@@ -43,6 +43,7 @@ class Page:
     text: str
     number: int | None = None
     headings: tuple[Heading, ...] = ()
+    ocr: bool = False  # the text was read from an image of the page (docchat/ingest/ocr.py)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ class ParsedDocument:
     pages: tuple[Page, ...]
     title: str | None = None
     kind: str = "text"  # parser name, e.g. "pdf", "html", "markdown"
+
+    @property
+    def ocr_pages(self) -> frozenset[int | None]:
+        """The numbers of the pages read by OCR (None: an unpaged image)."""
+        return frozenset(p.number for p in self.pages if p.ocr)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class Hit:
     text: str
     # Per-retriever detail for --explain: e.g. {"dense_rank": 3, "dense_score": 0.61, ...}
     explain: dict[str, float | int | None] = field(default_factory=dict)
+    ocr: bool = False  # the passage was read by OCR from an image of its page
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -116,6 +123,7 @@ class Hit:
             "line_end": self.line_end,
             "heading": self.heading,
             "text": self.text,
+            "ocr": self.ocr,
             **self.explain,
         }
 
@@ -156,8 +164,10 @@ class IndexSummary:
     cancelled: bool = False
     # Indexed files a limit cut short (index.max_chunks_per_file, index.max_text_chars).
     notes: list[tuple[str, str]] = field(default_factory=list)
-    # Seconds spent per stage: walk, parse, chunk, embed (with the model's load), store.
+    # Seconds spent per stage: walk, parse, chunk, embed (with the model's load, which for a
+    # new collection happens first, to fingerprint it), store.
     timings: dict[str, float] = field(default_factory=dict)
+    embedded: int = 0  # texts the embedder was given (texts stored before cost nothing)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -169,6 +179,7 @@ class IndexSummary:
             "removed": self.removed,
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
+            "embedded": self.embedded,
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
             "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
@@ -191,7 +202,21 @@ class ChunksEmbedded:
     chunks_done: int = 0
 
 
+@dataclass(frozen=True)
+class WatchStatus:
+    """What a watch (`docchat watch`, the app's live folders) is doing between index events:
+    "synced" (waiting for changes), "indexing" (a batch of `changed` paths is being applied:
+    IndexRun events and an IndexSummary follow), "rescanning" (the folders are walked again),
+    or "notice" (`message` says something the user should know, e.g. that file events are
+    unavailable and it falls back to rescans)."""
+
+    state: Literal["synced", "indexing", "rescanning", "notice"]
+    changed: int = 0
+    message: str | None = None
+
+
 IndexEvent = IndexStarted | FileDone | ChunksEmbedded | IndexSummary
+WatchEvent = IndexEvent | WatchStatus
 
 FileState = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
 FILE_STATES: tuple[FileState, ...] = ("indexed", "unchanged", "skipped", "failed", "removed")

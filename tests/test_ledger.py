@@ -129,7 +129,10 @@ def test_a_collection_from_before_the_ledger_gets_rows_for_its_documents(
     built.close()
     # Back to the schema before the ledger (2), as a collection made then is.
     db = sqlite3.connect(collection_dir("t", fake_settings.data_dir) / "docchat.sqlite")
-    db.executescript("DROP TABLE files; DROP TABLE folders; PRAGMA user_version = 2;")
+    db.executescript(
+        "DROP TABLE files; DROP TABLE folders; ALTER TABLE chunks DROP COLUMN ocr; "
+        "PRAGMA user_version = 2;"
+    )
     db.close()
 
     service = Docchat(fake_settings)

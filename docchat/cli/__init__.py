@@ -97,10 +97,33 @@ def quiet_library_logs() -> None:
 
 
 def _register() -> None:
-    from docchat.cli import ask, collections, doctor, index, mcp, models, search, sessions, status
+    from docchat.cli import (
+        ask,
+        collections,
+        doctor,
+        index,
+        mcp,
+        models,
+        search,
+        sessions,
+        status,
+        watch,
+    )
     from docchat.cli import eval as evaluate
 
-    modules = (index, status, search, ask, sessions, collections, models, mcp, doctor, evaluate)
+    modules = (
+        index,
+        watch,
+        status,
+        search,
+        ask,
+        sessions,
+        collections,
+        models,
+        mcp,
+        doctor,
+        evaluate,
+    )
     for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)

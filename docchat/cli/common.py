@@ -87,9 +87,14 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @contextlib.contextmanager
-def first_ctrl_c_sets(cancel: threading.Event, notice: str = "") -> Iterator[None]:
-    """While inside: the first Ctrl-C sets `cancel` (the job stops cleanly and reports) and
-    prints `notice`; a second one interrupts for real."""
+def first_ctrl_c_sets(
+    cancel: threading.Event,
+    notice: str = "",
+    signals: tuple[signal.Signals, ...] = (signal.SIGINT,),
+) -> Iterator[None]:
+    """While inside: the first Ctrl-C (or another of `signals`, e.g. SIGTERM) sets `cancel`
+    (the job stops cleanly and reports) and prints `notice`; a second one interrupts for
+    real."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
@@ -101,8 +106,9 @@ def first_ctrl_c_sets(cancel: threading.Event, notice: str = "") -> Iterator[Non
         if notice:
             click.echo(notice, err=True)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -123,9 +123,12 @@ def _export(model: Any, target: Path) -> None:
 
 
 def quantize(source: Path, target: Path) -> None:
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    logging.disable(logging.WARNING)  # its advice to pre-process goes to the root logger
     # Per-channel weights on the MatMuls only: per-tensor scales, or quantised embedding
     # lookups, cost far more accuracy (cosine to fp32 about 0.93 vs 0.994 on SciFact texts).
     try:
@@ -138,6 +141,7 @@ def quantize(source: Path, target: Path) -> None:
         )
         os.replace(tmp, target)
     finally:
+        logging.disable(logging.NOTSET)
         tmp.unlink(missing_ok=True)
 
 

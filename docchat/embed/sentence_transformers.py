@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from docchat.embed.base import Embedder
+from docchat.embed.base import Embedder, normalize
 from docchat.embed.models import resolve_embedding_model
 from docchat.errors import ModelError, missing
 
@@ -102,8 +102,8 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
             convert_to_tensor=self.precision == "bf16",  # numpy has no bfloat16
         )
-        if self.precision == "bf16":
-            vectors = vectors.float().cpu().numpy()
+        if self.precision == "bf16":  # normalised again in float32: bf16 norms are off by ~1e-3
+            return normalize(vectors.float().cpu().numpy())
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

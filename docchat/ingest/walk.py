@@ -119,11 +119,12 @@ class _Walker:
                     yield item
 
     def _walk_root(self, root: Path) -> Iterator[WalkItem]:
+        return self._walk_from(str(root), root.resolve(), "", _parent_rules(root))
+
+    def _walk_from(self, folder: str, real: Path, rel: str, rules: _Rules) -> Iterator[WalkItem]:
         # Depth-first with an explicit stack: deep trees must not hit the recursion limit.
         # Each folder carries its real path so files need no resolve() (a syscall per part).
-        stack: list[tuple[str, Path, str, _Rules]] = [
-            (str(root), root.resolve(), "", _parent_rules(root))
-        ]
+        stack: list[tuple[str, Path, str, _Rules]] = [(folder, real, rel, rules)]
         while stack:
             folder, real_folder, rel, rules = stack.pop()
             try:
@@ -172,6 +173,56 @@ class _Walker:
                     yield item
             stack.extend(reversed(subfolders))
 
+    def changed(self, root: Path, path: Path) -> Iterator[WalkItem]:
+        """What walking `root` yields at or under `path` (see walk_changed)."""
+        if path == root:
+            yield from self.run([root])
+            return
+        reached = self._reach(root, path)
+        if reached is None:
+            return
+        rel, rules = reached
+        try:
+            st = os.stat(path)
+        except OSError:
+            return  # gone (the caller forgets it) or unreadable like a vanished entry
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return
+        if stat.S_ISDIR(st.st_mode):
+            yield from self._walk_from(str(path), real, rel + "/", rules)
+        elif not stat.S_ISREG(st.st_mode):
+            yield WalkItem(real, _special(st.st_mode))
+        elif item := self._file_item(real, st.st_size):
+            yield item
+
+    def _reach(self, root: Path, path: Path) -> tuple[str, _Rules] | None:
+        """(path relative to root, the ignore rules in force in its folder), or None when a
+        walk of `root` would not reach `path` (hidden, ignored, in a skipped folder or a
+        virtualenv). Only the ignore files and venv marker of the folders on the way are
+        looked at, never a folder's listing."""
+        parts = path.relative_to(root).parts
+        rules = _parent_rules(root)
+        folder, rel = str(root), ""
+        for i, name in enumerate(parts):
+            names = {
+                n for n in (*IGNORE_FILES, VENV_MARKER) if os.path.lexists(os.path.join(folder, n))
+            }
+            if rel and VENV_MARKER in names:
+                return None
+            rules = rules + _own_rules(folder, names)
+            entry = os.path.join(folder, name)
+            is_dir = i < len(parts) - 1 or os.path.isdir(entry)
+            if name.startswith(".") and not self.include_hidden:
+                return None
+            if is_dir and name in ALWAYS_SKIPPED_DIRS:
+                return None
+            if self._ignored(entry, rel + name, is_dir, rules):
+                return None
+            folder, rel = entry, rel + name + ("/" if i < len(parts) - 1 else "")
+        return rel, rules
+
     def _kind(self, entry: os.DirEntry[str]) -> tuple[bool, int, str | None] | None:
         """(is a folder, size, why it cannot be read or None); None: leave it out silently."""
         try:
@@ -210,6 +261,40 @@ class _Walker:
         if not os.access(real, os.R_OK):
             return WalkItem(real, "permission denied (no read access)")
         return WalkItem(real)
+
+
+def walk_changed(
+    roots: Sequence[Path],
+    changed: Sequence[Path],
+    *,
+    exclude: Sequence[str] = (),
+    include_hidden: bool = False,
+    max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES,
+    follow_symlinks: bool = True,
+) -> Iterator[WalkItem]:
+    """What `walk(roots)` would yield at or under the `changed` paths (files or folders that
+    were created, edited, renamed or deleted), without walking anything else: a watch applies
+    a batch of changes to a large tree this way. A changed path that no longer exists, or that
+    the walk leaves out (hidden, ignored), yields nothing; a changed ignore file stands for
+    its folder. Paths outside every root are left alone."""
+    from pathspec import GitIgnoreSpec
+
+    excluded = GitIgnoreSpec.from_lines(exclude) if exclude else None
+    walker = _Walker(include_hidden, max_file_bytes, follow_symlinks, excluded)
+    tops = sorted({str(Path(os.path.abspath(r))) for r in roots}, key=len, reverse=True)
+    wanted = {p.parent if p.name in IGNORE_FILES else p for p in map(Path, changed)}
+    targets = sorted(wanted)
+    taken: set[Path] = set()
+    for path in targets:
+        if any(parent in taken for parent in path.parents):
+            continue  # inside a folder walked already
+        root = next(
+            (Path(t) for t in tops if path == Path(t) or str(path).startswith(_prefix(t))), None
+        )
+        if root is None:
+            continue
+        taken.add(path)
+        yield from walker.changed(root, path)
 
 
 def _stat_problem(err: OSError, *, is_link: bool) -> str:

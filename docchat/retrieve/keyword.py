@@ -29,9 +29,26 @@ def keyword_search(
     heading_weight: float = 1.0,
 ) -> list[tuple[int, float]]:
     """(chunk id, BM25 score — higher is better) best first."""
+    scored = keyword_scores(
+        coll, text, k, restriction, drop_stopwords=drop_stopwords, heading_weight=heading_weight
+    )
+    return [(cid, score) for cid, score, _ in scored]
+
+
+def keyword_scores(
+    coll: Collection,
+    text: str,
+    k: int,
+    restriction: Restriction,
+    *,
+    drop_stopwords: bool = True,
+    heading_weight: float = 1.0,
+) -> list[tuple[int, float, float]]:
+    """(chunk id, BM25 score, BM25 of the chunk text alone) best first: the difference is
+    what the heading field adds (for --explain)."""
     if restriction.empty:
         return []
     match = fts_query(text, drop_stopwords, restriction.phrase_match)
     if not match:
         return []
-    return coll.keyword_search(match, k, restriction, heading_weight)
+    return coll.keyword_scores(match, k, restriction, heading_weight)

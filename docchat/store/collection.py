@@ -62,6 +62,7 @@ class ChunkRow:
     char_start: int
     char_end: int
     document_id: int
+    ocr: bool = False  # read by OCR from an image of its page
 
 
 class Collection:
@@ -257,6 +258,30 @@ class Collection:
         counts = dict(self.db.execute("SELECT state, count(*) FROM files GROUP BY state"))
         return FileCounts(**{s: int(counts.get(s, 0)) for s in FILE_STATES})
 
+    def paths_under(self, scopes: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(stored documents, ledger paths not recorded as removed) at or under any of the
+        `scopes` (paths), by index range scans rather than a read of every path: a watch
+        asks this for each batch of changes in a large collection."""
+        docs: set[str] = set()
+        ledger: set[str] = set()
+        for scope in scopes:
+            params: list[str | bytes] = []
+            for key in (to_db(scope), scope.encode("utf-8", "surrogateescape")):
+                sep, after = ("/", "0") if isinstance(key, str) else (b"/", b"0")
+                params += [key, key + sep, key + after]  # type: ignore[operator]
+            where = "(path = ? OR (path > ? AND path < ?)) OR (path = ? OR (path > ? AND path < ?))"
+            docs.update(
+                from_db(r[0])
+                for r in self.db.execute(f"SELECT path FROM documents WHERE {where}", params)
+            )
+            ledger.update(
+                from_db(r[0])
+                for r in self.db.execute(
+                    f"SELECT path FROM files WHERE state != 'removed' AND ({where})", params
+                )
+            )
+        return sorted(docs), sorted(ledger)
+
     def folders(self) -> list[str]:
         """The folders (and files) the collection was indexed from, as given to `index`."""
         return [from_db(r[0]) for r in self.db.execute("SELECT path FROM folders ORDER BY path")]
@@ -374,6 +399,12 @@ class Collection:
         """(chunk id, BM25 score) best first for an FTS5 `match` expression."""
         return retrieval.keyword_search(self.db, match, k, restriction, heading_weight)
 
+    def keyword_scores(
+        self, match: str, k: int, restriction: Restriction, heading_weight: float = 1.0
+    ) -> list[tuple[int, float, float]]:
+        """(chunk id, BM25 score, BM25 of the text alone) best first for `match`."""
+        return retrieval.keyword_scores(self.db, match, k, restriction, heading_weight)
+
     def chunk_ids(self, restriction: Restriction) -> np.ndarray:
         """Ids of the visible chunks a restriction allows."""
         return retrieval.chunk_ids(self.db, restriction)
@@ -384,12 +415,15 @@ class Collection:
         for part in batches([int(x) for x in ids]):
             for row in self.db.execute(
                 "SELECT c.id, d.path, c.page, c.line_start, c.line_end, c.heading, c.text, "
-                "c.char_start, c.char_end, c.document_id FROM chunks c "
+                "c.char_start, c.char_end, c.document_id, c.ocr = 1 FROM chunks c "
                 f"JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks(part)}) "
                 f"AND c.state != {REMOVED}",
                 part,
             ):
-                out[row[0]] = ChunkRow(row[0], from_db(row[1]), *row[2:])
+                cid, path, page, first, last, heading, text, start, end, doc, ocr = row
+                out[cid] = ChunkRow(
+                    cid, from_db(path), page, first, last, heading, text, start, end, doc, bool(ocr)
+                )
         return out
 
     def info(self) -> CollectionInfo:

@@ -123,6 +123,10 @@ MIGRATIONS: list[str] = [
                d.indexed_at, d.indexed_at
         FROM documents d;
     """,
+    # 4: which chunks were read by OCR from an image of their page (hits say `ocr: true`).
+    """
+    ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

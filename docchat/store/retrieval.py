@@ -39,23 +39,38 @@ def keyword_search(
     db: sqlite3.Connection, match: str, k: int, r: Restriction, heading_weight: float = 1.0
 ) -> list[tuple[int, float]]:
     """(chunk id, BM25 score — higher is better) best first, for an FTS5 `match` expression."""
-    # bm25() weights are per column, in declaration order: text, heading.
+    return [(cid, score) for cid, score, _ in keyword_scores(db, match, k, r, heading_weight)]
+
+
+def keyword_scores(
+    db: sqlite3.Connection, match: str, k: int, r: Restriction, heading_weight: float = 1.0
+) -> list[tuple[int, float, float]]:
+    """(chunk id, BM25 score, BM25 of the text column alone) best first.
+
+    bm25() weights are per column, in declaration order: text, heading. FTS5 weights the
+    columns' term frequencies before saturating them (BM25F-like), so what the heading adds
+    is the difference of the two scores, not a separate sum.
+    """
     rank = f"bm25(chunks_fts, 1.0, {float(heading_weight)!r})"
+    text_only = "-bm25(chunks_fts, 1.0, 0.0)"
     if r.document_ids is None and r.pages is None:
         # No join: at 100k chunks it halves the query time (47 vs 101 ms, benchmarks/README).
         # Tombstones (only there until the writer's next checkpoint) are dropped when the
         # caller fetches the texts.
         sql = (
-            f"SELECT rowid, -{rank} FROM chunks_fts WHERE chunks_fts MATCH ? "
+            f"SELECT rowid, -{rank}, {text_only} FROM chunks_fts WHERE chunks_fts MATCH ? "
             f"ORDER BY {rank} LIMIT ?"
         )
-        return [(int(row[0]), float(row[1])) for row in db.execute(sql, (match, k))]
-    clause, params = where(r)
-    sql = (
-        f"SELECT f.rowid, -{rank} AS score FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
-        f"WHERE chunks_fts MATCH ? AND {clause} ORDER BY {rank} LIMIT ?"
-    )
-    return [(int(row[0]), float(row[1])) for row in db.execute(sql, (match, *params, k))]
+        rows = db.execute(sql, (match, k))
+    else:
+        clause, params = where(r)
+        sql = (
+            f"SELECT f.rowid, -{rank} AS score, {text_only} FROM chunks_fts f "
+            f"JOIN chunks c ON c.id = f.rowid "
+            f"WHERE chunks_fts MATCH ? AND {clause} ORDER BY {rank} LIMIT ?"
+        )
+        rows = db.execute(sql, (match, *params, k))
+    return [(int(row[0]), float(row[1]), float(row[2])) for row in rows]
 
 
 def chunk_ids(db: sqlite3.Connection, r: Restriction) -> np.ndarray:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 
 import numpy as np
@@ -241,13 +242,15 @@ class CollectionWriter:
         pages: int | None,
         chunks: Sequence[tuple[ChunkSpan, str]],
         vectors: Mapping[str, np.ndarray],
-        ocr: bool = False,
+        ocr_pages: AbstractSet[int | None] = frozenset(),
     ) -> tuple[int, int]:
         """Swap a file's chunks, in one transaction and in the vector store; returns how many
         chunks were (added, removed).
 
         `chunks` pairs each span with its text hash; `vectors` holds the embeddings made for
-        texts not stored yet (the others are already in the embeddings table)."""
+        texts not stored yet (the others are already in the embeddings table); the chunks
+        of the pages in `ocr_pages` were read by OCR (the file's ledger row says so too)."""
+        ocr = bool(ocr_pages)
         store = self._loaded()
         with transaction(self._db):
             old = self.collection.document(path)
@@ -275,8 +278,8 @@ class CollectionWriter:
             for ordinal, (span, text_hash) in enumerate(chunks):
                 cur = self._db.execute(
                     "INSERT INTO chunks(document_id, ordinal, state, text, text_hash, page, "
-                    "line_start, line_end, char_start, char_end, heading) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "line_start, line_end, char_start, char_end, heading, ocr) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         doc_id,
                         ordinal,
@@ -289,6 +292,7 @@ class CollectionWriter:
                         span.char_start,
                         span.char_end,
                         span.heading,
+                        int(span.page in ocr_pages),
                     ),
                 )
                 added.append((int(cur.lastrowid or 0), text_hash))

@@ -481,6 +481,9 @@ class DocchatApp(App[int]):
     def index_ended(self) -> None:
         if self._quit_after_run:
             self.exit()
+            return
+        if (main := self._main_screen()) is not None:
+            main.start_watch()  # an index run of its collection stopped its watch
 
     # ------------------------------------------------------------ keys panel
 

@@ -83,6 +83,18 @@ class IndexFailed(Message):
 
 
 @dataclass
+class WatchState(Message, bubble=False):
+    """What the watch of a collection's folders (index.watch) is doing: `text` for the
+    status line ("synced", "3 files changed — indexing…"; "" = not watching); `synced`
+    after changes were applied (counts may have changed); `notice`, a word to say once."""
+
+    collection: str
+    text: str
+    synced: bool = False
+    notice: str | None = None
+
+
+@dataclass
 class SearchDone(Message):
     query: str
     hits: list[Hit]

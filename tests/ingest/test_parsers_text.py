@@ -130,9 +130,9 @@ def test_source_code_is_text_without_headings(tmp_path: Path, name: str) -> None
 
 
 def test_unknown_suffix_has_no_parser() -> None:
-    assert parser_for(Path("photo.jpeg")) is None
-    with pytest.raises(UnsupportedFile, match=r"unsupported file type '\.jpeg'"):
-        parse(Path("photo.jpeg"))
+    assert parser_for(Path("photo.psd")) is None
+    with pytest.raises(UnsupportedFile, match=r"unsupported file type '\.psd'"):
+        parse(Path("photo.psd"))
 
 
 @pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16", "utf-8-sig", "utf-32"])

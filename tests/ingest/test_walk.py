@@ -29,7 +29,7 @@ def tree(tmp_path: Path) -> Path:
     touch(root, "a.md", "b.log", "z.txt", "build/out.md", "notes/keep.log", "notes/secret.md",
           "notes/deep/x.md", "notes/deep/y.md", ".hidden.md", ".cache/c.md",
           "node_modules/pkg/readme.md", "__pycache__/m.py", "env/pyvenv.cfg", "env/lib/site.py",
-          "Makefile", "photo.png")  # fmt: skip
+          "Makefile", "photo.psd")  # fmt: skip
     (root / ".gitignore").write_text("*.log\nbuild/\n", encoding="utf-8")
     # Nested file: re-includes keep.log for its subtree only, and adds its own rule.
     (root / "notes/.gitignore").write_text("!keep.log\nsecret.md\n", encoding="utf-8")
@@ -40,10 +40,10 @@ def tree(tmp_path: Path) -> Path:
 def test_ignore_files_hidden_and_junk_folders(tree: Path) -> None:
     items = list(walk([tree]))
     assert rel(items, tree) == [
-        "Makefile", "a.md", "photo.png", "z.txt", "notes/keep.log", "notes/deep/x.md",
+        "Makefile", "a.md", "photo.psd", "z.txt", "notes/keep.log", "notes/deep/x.md",
     ]  # fmt: skip
     reasons = {i.path.name: i.skip_reason for i in items}
-    assert reasons["photo.png"] == "unsupported file type '.png'"
+    assert reasons["photo.psd"] == "unsupported file type '.psd'"
     assert reasons["a.md"] is None and reasons["Makefile"] is None
     assert all(i.path.is_absolute() for i in items)
 

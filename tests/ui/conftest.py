@@ -30,6 +30,9 @@ def ui_settings(fake_settings: Settings) -> Settings:
     fake_settings.generate.model = "fake-generator"
     # The fake embedder's cosines are not calibrated: never abstain unless a test asks to.
     fake_settings.generate.abstain_below = 0.0
+    # Following the open collection's folders (on by default) would change the status line
+    # and write to the collection behind the tests' backs; test_watch_ui.py turns it on.
+    fake_settings.index.watch = False
     return fake_settings
 
 

@@ -102,6 +102,7 @@ def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
         "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
         "DOCCHAT_GENERATE_MAX_TOKENS": "48",  # a short answer keeps the test quick on a CPU
         "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "DOCCHAT_INDEX_WATCH": "false",  # a fixed status line (tests/ui/test_watch_ui.py)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -173,6 +174,7 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         "DOCCHAT_CONFIG": str(tmp_path / "config.toml"),
         "DOCCHAT_GENERATE_MAX_TOKENS": "48",
         "DOCCHAT_GENERATE_TEMPERATURE": "0",
+        "DOCCHAT_INDEX_WATCH": "false",  # a fixed status line (tests/ui/test_watch_ui.py)
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
@@ -194,11 +196,14 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         tmux.keys("/svn checkout subcommands", "Enter")
         tmux.wait(lambda s: "hits ·" in s or "hit ·" in s, 120, "the search results")
         tmux.keys("Down")  # to the results; the first hit is highlighted
-        tmux.wait(lambda s: "argparse.html" in s, 10, "the HTML hit")
+        # The footer offers "o Open" once the results list has the focus: only then is `o`
+        # a key of the list rather than a letter typed into the input.
+        tmux.wait(lambda s: "o Open" in s and "argparse.html" in s, 30, "the results focused")
         tmux.keys("o")
         deadline = time.monotonic() + 60
         while not record.exists() and time.monotonic() < deadline:
             time.sleep(0.05)  # the editor runs in the app's terminal: poll for its trace
+        assert record.exists(), f"the editor never ran; screen:\n{tmux.screen()}"
         args = record.read_text().splitlines()
         line, opened = int(args[0].lstrip("+")), Path(args[1])
         assert opened.suffix == ".txt"  # the extracted text, not the raw HTML

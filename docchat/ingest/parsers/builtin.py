@@ -9,6 +9,7 @@ from __future__ import annotations
 from docchat.ingest.parsers.docx import DOCX_SUFFIXES, parse_docx
 from docchat.ingest.parsers.epub import EPUB_SUFFIXES, parse_epub
 from docchat.ingest.parsers.html import HTML_SUFFIXES, parse_html
+from docchat.ingest.parsers.image import IMAGE_SUFFIXES, parse_image
 from docchat.ingest.parsers.notebook import NOTEBOOK_SUFFIXES, parse_notebook
 from docchat.ingest.parsers.pdf import PDF_SUFFIXES, parse_pdf
 from docchat.ingest.parsers.registry import register
@@ -39,3 +40,4 @@ register(parse_pdf, suffixes=PDF_SUFFIXES)
 register(parse_docx, suffixes=DOCX_SUFFIXES)
 register(parse_epub, suffixes=EPUB_SUFFIXES)
 register(parse_notebook, suffixes=NOTEBOOK_SUFFIXES)
+register(parse_image, suffixes=IMAGE_SUFFIXES)

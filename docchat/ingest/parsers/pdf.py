@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docchat.errors import DocchatError, ParseError, UnsupportedFile, missing
+from docchat.ingest import ocr
 from docchat.ingest.parsers.common import normalize_newlines, one_line, read_bytes
 from docchat.types import Heading, Page, ParsedDocument
 
@@ -66,16 +67,60 @@ def parse_pdf(path: Path) -> ParsedDocument:
             continue
         if text := _clean(raw):
             texts[number] = text
+    read_by_ocr, why_not = _ocr_pages(reader, data, texts)
     if not texts:
         if first_error:
             raise ParseError(f"broken PDF: {first_error}")
-        raise UnsupportedFile("no extractable text (scanned PDF?)")
+        raise UnsupportedFile(f"no extractable text (scanned PDF?){why_not}")
 
     headings = _outline_headings(reader, texts)
     pages = tuple(
-        Page(text=text, number=n, headings=tuple(headings.get(n, ()))) for n, text in texts.items()
+        Page(
+            text=text,
+            number=n,
+            headings=tuple(headings.get(n, ())) if n not in read_by_ocr else (),
+            ocr=n in read_by_ocr,
+        )
+        for n, text in sorted(texts.items())
     )
     return ParsedDocument(pages=pages, title=_title(reader), kind="pdf")
+
+
+def _ocr_pages(reader: PdfReader, data: bytes, texts: dict[int, str]) -> tuple[set[int], str]:
+    """Read by OCR the pages that need it (index.ocr: auto = those without text that hold
+    an image; force = every page, replacing its text layer), into `texts`; returns the
+    pages read and, when OCR was needed but could not run, why (for the skip reason)."""
+    mode = ocr.options().mode
+    if mode == "off":
+        return set(), "; index.ocr is off" if len(texts) < len(reader.pages) else ""
+    wanted = [
+        n
+        for n in range(1, len(reader.pages) + 1)
+        if mode == "force" or (n not in texts and _has_image(reader, n))
+    ]
+    done: set[int] = set()
+    if not wanted:
+        return done, ""
+    try:
+        for n, image in ocr.render_pdf_pages(data, wanted):
+            if text := _clean(ocr.read_image(image)):
+                texts[n] = text
+                done.add(n)
+    except UnsupportedFile as e:
+        return done, f"; {e}"
+    except Exception as e:  # pdfium on a damaged file: the text layer is all there is
+        return done, f"; OCR failed: {one_line(e)}"
+    return done, ""
+
+
+def _has_image(reader: PdfReader, number: int) -> bool:
+    """Whether a page draws an image (a scan does; a blank page does not)."""
+    try:
+        resources = reader.pages[number - 1].get("/Resources")
+        xobjects = resources.get_object().get("/XObject") if resources else None
+        return bool(xobjects and len(xobjects.get_object()))
+    except Exception:
+        return True  # unsure: let OCR look
 
 
 def _unlock(reader: PdfReader) -> None:

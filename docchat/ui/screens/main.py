@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, ClassVar
@@ -14,9 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static
 from textual.worker import get_current_worker
 
-from docchat.presentation import claim_line, count, highlight_terms
-from docchat.types import Answer
-from docchat.ui.guard import guarded
+from docchat.errors import CollectionLocked, DocchatError
+from docchat.presentation import claim_line, count, highlight_terms, watch_state
+from docchat.types import Answer, WatchStatus
+from docchat.ui.guard import describe, guarded
 from docchat.ui.items import Passage
 from docchat.ui.messages import (
     AnswerDone,
@@ -26,6 +28,7 @@ from docchat.ui.messages import (
     ExportSession,
     OpenSource,
     SearchDone,
+    WatchState,
     WorkFailed,
 )
 from docchat.ui.screens.preview import PreviewScreen
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 
     from docchat.service import Docchat
 
+log = logging.getLogger("docchat.ui")
 NARROW = 100  # columns below which the panes stack, the one in use taking the room
 ASK_HINT = "Ask a question — start with / to search"
 SEARCH_HINT = "Search the collection — Ctrl+T to ask instead"
@@ -77,6 +81,10 @@ class MainScreen(Screen[None]):
         self.focus_input_on_resume = False
         self._ticket = 0  # bumped per question; messages of older questions are ignored
         self.title = f"docchat — {collection}"
+        self.watch_text = ""  # what following the collection's folders does (index.watch)
+        self._watch_stop: threading.Event | None = None
+        self._watch_ended = threading.Event()
+        self._watch_ended.set()
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -91,6 +99,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.refresh_stats()
         self.update_status()
+        self.start_watch()
         self.query_one("#query").focus()
         self.set_interval(0.5, self._tick)  # the answer's clock and speed
 
@@ -122,12 +131,78 @@ class MainScreen(Screen[None]):
     async def set_collection(self, name: str) -> None:
         self.action_stop()
         await self._end_stream()
+        self.stop_watch()
         self.collection = name
         self.title = f"docchat — {name}"
         self.session = None
         self.query_one(ResultsPane).show([], "", "Results")
         await self.query_one(ChatPane).clear()
         self.refresh_stats()
+        self.start_watch()
+
+    # ------------------------------------------------------------ live folders
+
+    def start_watch(self) -> None:
+        """Follow the collection's folders (index.watch), unless that is already going.
+        An index run of the collection stops it (the service hands the lock over); the
+        app starts it again when the run ends."""
+        if not self.service.settings.index.watch:
+            return
+        if self._watch_stop is not None and not self._watch_stop.is_set():
+            return  # following already (or about to)
+        stop = threading.Event()
+        self._watch_stop = stop
+        previous, self._watch_ended = self._watch_ended, threading.Event()
+        self.follow_folders(self.collection, stop, previous, self._watch_ended)
+
+    def stop_watch(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+        self.watch_text = ""
+
+    def on_unmount(self) -> None:
+        self.stop_watch()
+
+    @work(thread=True, group="watch")
+    def follow_folders(
+        self,
+        collection: str,
+        stop: threading.Event,
+        previous: threading.Event,
+        ended: threading.Event,
+    ) -> None:
+        try:
+            previous.wait(60)  # the watch before this one has let go of its lock
+            if stop.is_set() or not self.service.open_collection(collection).folders():
+                return
+            for event in self.service.watch(collection, stop=stop):
+                if isinstance(event, WatchStatus) and event.state == "notice":
+                    self.post_message(WatchState(collection, "", notice=event.message))
+                elif (text := watch_state(event)) is not None:
+                    synced = isinstance(event, WatchStatus) and event.state == "synced"
+                    self.post_message(WatchState(collection, text, synced=synced))
+            self.post_message(WatchState(collection, ""))
+        except CollectionLocked as e:
+            log.info("not following %s: %s", collection, e)
+            self.post_message(WatchState(collection, "not following (written elsewhere)"))
+        except Exception as e:
+            if not isinstance(e, DocchatError):
+                log.exception("following %s failed", collection)
+            self.post_message(WatchState(collection, "not following", notice=describe(e)))
+        finally:
+            ended.set()
+
+    def on_watch_state(self, message: WatchState) -> None:
+        if message.collection != self.collection:
+            return
+        if message.text or self._watch_stop is None or self._watch_stop.is_set():
+            self.watch_text = message.text
+        if message.notice:
+            self.notify(message.notice, title="following folders", timeout=10)
+        if message.synced:
+            self.refresh_stats()
+        self.update_status()
 
     @work(thread=True, exclusive=True, group="stats")
     def refresh_stats(self) -> None:
@@ -153,8 +228,9 @@ class MainScreen(Screen[None]):
         if text is None and self.answering:
             waiting = "" if self.models_ready else " (waiting for the models to load)"
             text = f"{self._phase}{waiting} · {self._progress()} — Esc stops"
+        watch = f" · {self.watch_text}" if self.watch_text else ""
         self.query_one("#status", Static).update(
-            text or f"{mode} mode · {models} · {session} · Tab moves focus"
+            text or f"{mode} mode · {models} · {session}{watch} · Tab moves focus"
         )
 
     def _progress(self) -> str:

@@ -1,0 +1,218 @@
+"""Each ranking signal of issue 14 on and off: a table per set.
+
+    OMP_NUM_THREADS=1 python benchmarks/ranking_ablation.py \\
+        --questions benchmarks/data/devset/questions.jsonl --docs ~/.cache/docchat/devset-subset \\
+        --beir /work/shared/data/cranfield
+
+Uses the collections `docchat eval --keep` caches (indexing one if missing), embeds each
+query once, then runs `docchat.retrieve.search` with each variant of the [search] settings:
+`off` (every issue-14 signal off: the ranking before it), each signal alone, and `all` (the
+shipped defaults). Scores: by distinct page on a question set (hit@1, MRR@10, nDCG@10, as
+`docchat eval --questions`), by document on a BEIR set (nDCG@10, MRR@10, as `docchat eval`);
+p50 is the search() time per query with the query vector cached (so it is the ranking cost,
+not the embedding).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docchat.config import SearchSettings, Settings
+from docchat.errors import DocchatError
+from docchat.evaluation import (
+    COLLECTION,
+    EvalSet,
+    eval_settings,
+    load_qrels,
+    load_queries,
+    resolve_set,
+    score,
+    workspace,
+    write_corpus,
+)
+from docchat.page_eval import (
+    corpus_root,
+    first_relevant,
+    index_corpus,
+    load_questions,
+    mean_metrics,
+    page_metrics,
+    rank_pages,
+    relative_path,
+)
+from docchat.page_eval import workspace as page_workspace
+from docchat.retrieve import search
+from docchat.service import Docchat
+
+OFF: dict[str, Any] = {
+    "navigation_penalty": 0.0,
+    "page_weight": 0.0,
+    "heading_weight": 1.0,
+    "phrase_fallback": False,
+}
+
+
+def variants(defaults: SearchSettings, extra: list[str]) -> dict[str, SearchSettings]:
+    off = defaults.model_copy(update=OFF)
+    rows: dict[str, dict[str, Any]] = {
+        "off": {},
+        "nav 0.25": {"navigation_penalty": 0.25},
+        "nav 0.5": {"navigation_penalty": 0.5},
+        "nav 1.0": {"navigation_penalty": 1.0},
+        "heading 2": {"heading_weight": 2.0},
+        "heading 4": {"heading_weight": 4.0},
+        "page 0.3": {"page_weight": 0.3},
+        "page 0.6": {"page_weight": 0.6},
+        "phrase fallback": {"phrase_fallback": True},
+    }
+    out = {name: off.model_copy(update=upd) for name, upd in rows.items()}
+    for spec in extra:  # name=key:value,key:value
+        name, _, body = spec.partition("=")
+        upd = {}
+        for pair in body.split(","):
+            key, _, value = pair.partition(":")
+            upd[key] = (
+                type(getattr(off, key))(value)
+                if value not in ("true", "false")
+                else (value == "true")
+            )
+        out[name] = off.model_copy(update=upd)
+    out["all (defaults)"] = defaults
+    return out
+
+
+class CachedQueries:
+    """Embeds each query once (the variants differ only after retrieval)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.memo: dict[str, np.ndarray] = {}
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self.memo:
+            self.memo[text] = self.embedder.embed_query(text)
+        return self.memo[text]
+
+
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    try:
+        out = fn(*args)
+    except DocchatError:
+        out = []
+    return out, (time.perf_counter() - start) * 1000
+
+
+def run_questions(
+    settings: Settings,
+    questions_file: Path,
+    docs: Path,
+    chosen: dict[str, SearchSettings],
+    details: list[dict[str, Any]],
+) -> dict[str, tuple[dict[str, float], float]]:
+    questions = [q for q in load_questions(questions_file) if q.answerable]
+    per: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
+    ms: dict[str, list[float]] = {name: [] for name in chosen}
+    for corpus in sorted({q.corpus or "" for q in questions}):
+        root = corpus_root(docs, corpus or None)
+        mine = [q for q in questions if (q.corpus or "") == corpus]
+        with page_workspace(root, settings, keep=True) as folder:
+            service = Docchat(eval_settings(settings, folder))
+            index_corpus(service, root, lambda m: print(m, file=sys.stderr))
+            coll = service.open_collection(COLLECTION)
+            emb: Any = CachedQueries(service.embedder_for(coll))
+            resolved = root.resolve()
+            for q in mine:
+                emb.embed_query(q.text)
+            for name, s in chosen.items():
+                for q in mine:
+                    hits, t = timed(search, coll, emb, q.text, 30, "hybrid", s)
+                    ranked = rank_pages(
+                        q, ((relative_path(h.path, resolved), h.page) for h in hits)
+                    )
+                    per[name].append(page_metrics(ranked, q.relevant()))
+                    first = first_relevant(ranked, q.relevant())
+                    details.append({"variant": name, "id": q.id, "first": first, "top": ranked[:3]})
+                    ms[name].append(t)
+            coll.close()
+    return {n: (mean_metrics(per[n]), statistics.median(ms[n])) for n in chosen}
+
+
+def run_beir(
+    settings: Settings, data: EvalSet, chosen: dict[str, SearchSettings]
+) -> dict[str, tuple[dict[str, float], float]]:
+    qrels = load_qrels(data.qrels)
+    queries = load_queries(data.queries, set(qrels))
+    qrels = {q: r for q, r in qrels.items() if q in queries}
+    out: dict[str, tuple[dict[str, float], float]] = {}
+    with workspace(data, settings, keep=True) as folder:
+        write_corpus(data.corpus, folder / "docs")
+        service = Docchat(eval_settings(settings, folder))
+        for _ in service.index(COLLECTION, [folder / "docs"]):
+            pass
+        coll = service.open_collection(COLLECTION)
+        emb: Any = CachedQueries(service.embedder_for(coll))
+        for text in queries.values():
+            emb.embed_query(text)
+        for name, s in chosen.items():
+            run: dict[str, dict[str, float]] = {}
+            ms: list[float] = []
+            for qid, text in queries.items():
+                hits, t = timed(search, coll, emb, text, 300, "hybrid", s)
+                ms.append(t)
+                docs: dict[str, float] = {}
+                for h in hits:
+                    doc = Path(h.path).stem
+                    if doc not in docs:
+                        docs[doc] = float(300 - len(docs))
+                run[qid] = docs
+            out[name] = (score(qrels, run), statistics.median(ms))
+        coll.close()
+    return out
+
+
+def table(title: str, results: dict[str, tuple[dict[str, float], float]], keys: Sequence[str]):
+    print(f"\n{title}\n")
+    print("| variant | " + " | ".join(keys) + " | p50 ms |")
+    print("|---|" + "---:|" * (len(keys) + 1))
+    for name, (m, p50) in results.items():
+        print(f"| {name} | " + " | ".join(f"{m[k]:.4f}" for k in keys) + f" | {p50:.1f} |")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--questions", type=Path)
+    ap.add_argument("--docs", type=Path)
+    ap.add_argument("--beir", type=Path, action="append", default=[])
+    ap.add_argument("--only", action="append", default=[], help="variant names to run")
+    ap.add_argument("--variant", action="append", default=[], help="name=key:value,...")
+    ap.add_argument("--details", type=Path, help="question set: each question's rank, JSONL")
+    args = ap.parse_args()
+    settings = Settings()
+    chosen = variants(settings.search, args.variant)
+    if args.only:
+        chosen = {n: s for n, s in chosen.items() if n in args.only}
+    if args.questions:
+        details: list[dict[str, Any]] = []
+        res = run_questions(settings, args.questions, args.docs, chosen, details)
+        if args.details:
+            with args.details.open("w", encoding="utf-8") as f:
+                f.writelines(json.dumps(d) + "\n" for d in details)
+        table(f"{args.questions.name} on {args.docs}", res, ("hit@1", "hit@5", "mrr@10", "ndcg@10"))
+    for folder in args.beir:
+        res = run_beir(settings, resolve_set(str(folder), None, None, None), chosen)
+        table(f"{folder.name} (test)", res, ("ndcg@10", "mrr@10", "recall@100"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""OCR for pages without text: scanned PDF pages and image files (PNG, JPEG, TIFF).
+
+RapidOCR (package rapidocr_onnxruntime) reads them offline with the ONNX models that ship in
+its wheel (English and Chinese); the `tesseract` program, when installed, reads the other
+languages (`index.ocr_language`, Tesseract's codes: eng, deu, fra...). pypdfium2 renders a
+PDF page to an image first. Which pages are read depends on `index.ocr`: "auto" reads pages
+that have no text layer (and hold an image), "force" reads every page and replaces its text
+layer (for PDFs whose text layer is garbage), "off" reads none.
+
+The setting travels with the thread that parses (`using(...)`), since parsers take a path
+only. A missing package is an UnsupportedFile naming what to install (the file is skipped
+with that reason), never a crash of the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from docchat.errors import UnsupportedFile
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+OcrMode = Literal["auto", "off", "force"]
+RENDER_DPI = 150  # body text reads best here: at 200+ dpi RapidOCR drops the spaces of long lines
+RAPIDOCR_LANGUAGES = frozenset({"eng", "en", "chi_sim", "ch", "zh"})
+INSTALL = "pip install rapidocr_onnxruntime pypdfium2"
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    mode: OcrMode = "auto"
+    language: str = "eng"
+
+
+_local = threading.local()
+_engines: dict[str, Any] = {}
+_engines_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def using(options: OcrOptions) -> Iterator[None]:
+    """Parsers called inside (on this thread) OCR with these options."""
+    previous = getattr(_local, "options", None)
+    _local.options = options
+    try:
+        yield
+    finally:
+        _local.options = previous
+
+
+def options() -> OcrOptions:
+    """The options in force on this thread; outside `using` (a parser called on its own),
+    OCR is off."""
+    return getattr(_local, "options", None) or OcrOptions(mode="off")
+
+
+def read_image(image: Image) -> str:
+    """The text of an image, lines top to bottom ("" when there is none)."""
+    language = options().language
+    if language.lower() in RAPIDOCR_LANGUAGES:
+        with contextlib.suppress(UnsupportedFile):
+            return _rapidocr(image)
+    if shutil.which("tesseract"):
+        return _tesseract(image, language)
+    raise UnsupportedFile(
+        f"not read: OCR needs the 'rapidocr_onnxruntime' package ({INSTALL})"
+        if language.lower() in RAPIDOCR_LANGUAGES
+        else f"not read: OCR in '{language}' (index.ocr_language) needs the tesseract "
+        "program with that language's data"
+    )
+
+
+def _engine() -> Any:
+    with _engines_lock:
+        engine = _engines.get("rapidocr")
+        if engine is None:
+            try:
+                from rapidocr_onnxruntime import RapidOCR
+            except ImportError:
+                raise UnsupportedFile("OCR needs rapidocr_onnxruntime") from None
+            engine = _engines["rapidocr"] = RapidOCR()
+        return engine
+
+
+def _rapidocr(image: Image) -> str:
+    import numpy as np
+
+    engine = _engine()
+    result, _ = engine(np.asarray(image.convert("RGB")))
+    if not result:
+        return ""
+    return _lines([(box, text) for box, text, _score in result])
+
+
+def _lines(boxes: list[tuple[Any, str]]) -> str:
+    """Text boxes (four corner points each) joined into lines in reading order: boxes
+    whose vertical centres are within half a box height share a line, left to right."""
+    placed = []
+    for box, text in boxes:
+        ys = [p[1] for p in box]
+        xs = [p[0] for p in box]
+        placed.append(((min(ys) + max(ys)) / 2, max(ys) - min(ys), min(xs), text.strip()))
+    placed.sort()
+    lines: list[list[tuple[float, str]]] = []
+    last_y, last_h = None, 0.0
+    for y, h, x, text in placed:
+        if not text:
+            continue
+        if last_y is None or abs(y - last_y) > max(h, last_h) / 2:
+            lines.append([])
+            last_y, last_h = y, h
+        lines[-1].append((x, text))
+    return "\n".join(" ".join(t for _, t in sorted(line)) for line in lines)
+
+
+def _tesseract(image: Image, language: str) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".png") as f:
+        image.save(f.name)
+        done = subprocess.run(
+            ["tesseract", f.name, "-", "-l", language],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise UnsupportedFile(f"tesseract could not read it: {done.stderr.strip()[:160]}")
+    return "\n".join(line.rstrip() for line in done.stdout.splitlines()).strip()
+
+
+def render_pdf_pages(data: bytes, numbers: list[int]) -> Iterator[tuple[int, Image]]:
+    """Images of the given 1-based pages of a PDF (pypdfium2)."""
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        raise UnsupportedFile(f"not read: OCR needs the 'pypdfium2' package ({INSTALL})") from None
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for n in numbers:
+            page = pdf[n - 1]
+            try:
+                yield n, page.render(scale=RENDER_DPI / 72).to_pil()
+            finally:
+                page.close()
+    finally:
+        pdf.close()

@@ -1,0 +1,142 @@
+"""Structure signals over the fused head of a ranking (pure functions, issue 14).
+
+- Navigation-like chunks — tables of contents (dotted leaders, page numbers at line ends),
+  indexes, link lists, "see also" blocks: many short lines and few sentences — are kept but
+  ranked down (`navigation_score`, `search.navigation_penalty`).
+- Page-level evidence: several strong chunks of one page lift its chunks above one lucky
+  chunk of another page (`search.page_weight`).
+
+Both work on the first `search.structure_candidates` fused chunks, with the scores of that
+head scaled to [0, 1] (its last chunk 0, its first 1), so the same weights mean the same
+thing whichever fusion method (or single retriever) produced the scores. The adjustments
+are reported back in fused-score units, for --explain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+# A contents/index line: dotted (or spaced-dot) leaders, or a title that ends in a page
+# number or a list of them ("Locking, 13.3, 67"), or a link in Markdown form.
+_LEADER = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+\s*$", re.IGNORECASE)
+_NUM = r"\d{1,4}(?:\.\d{1,4})*(?:[-–]\d{1,4})?"
+_PAGE_REF = re.compile(rf"\w\)?,\s*{_NUM}(?:,\s*{_NUM})*\s*$")  # "Locking, 13.3, 67"
+_LINK = re.compile(r"\[[^\]]+\]\([^)]*\)")
+# A line of references only: "git-commit[1], git-diff[1]" or "apt(8), dpkg(1)".
+_REFS = re.compile(r"^(?:[\w.:-]+(?:\[\w{1,3}\]|\(\w{1,3}\))[,;.]?\s*)+$")
+_SENTENCE_END = re.compile(r"[a-z)\]`'\"][.!?](?:\s|$)")
+_BULLET = re.compile(r"^\s*(?:[-*•◦]\s+)?")
+# A section number ("1.3.5", "A.2", "Chapter 4") or a capital: how titles start.
+_TITLE_START = re.compile(r"^(?:(?:\d+|[A-Z])(?:\.\d+)+\.?\s+|\d+\.?\s+)?[A-Z0-9]")
+# Code, tables, options, markup: lines that are short without being titles.
+_CODE = re.compile(r"[|{}=;<>$`\\#]|^\s*[-+]{1,2}\w|\w\(|\*\*|^\s*[-+]{3,}")
+SHORT_LINE_WORDS = 8  # an entry of a list, not a line of prose
+MIN_LINES = 3  # fewer lines than this is not a list at all
+
+
+@lru_cache(maxsize=20_000)  # the same chunks come back query after query
+def navigation_score(text: str) -> float:
+    """How much a chunk looks like navigation, 0 (prose) to 1 (a contents page).
+
+    The share of its lines that are list entries — a contents/index line (leaders or page
+    numbers at the end), a link, or a short line that does not end a sentence — damped
+    when the chunk still reads as sentences (prose with a few short lines is not a list).
+    """
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) < MIN_LINES:
+        return 0.0
+    entries = 0.0
+    for line in lines:
+        item = _BULLET.sub("", line) if line[0] in "-*•◦" else line
+        last = item[-1]
+        # Cheap tests first: most lines of prose fail them all without a regex.
+        if (
+            (last.isalnum() and (". ." in item or "...." in item) and _LEADER.search(item))
+            or ("](" in item and _LINK.search(item))
+            or (last in ")],;." and _REFS.match(item))
+        ):
+            entries += 1.0  # unmistakably a pointer elsewhere
+            continue
+        words = len(item.split())
+        if last.isdigit() and words <= 2 * SHORT_LINE_WORDS and _PAGE_REF.search(item):
+            entries += 1.0  # an index entry
+        elif words > SHORT_LINE_WORDS or _CODE.search(item) or not _TITLE_START.match(item):
+            continue  # prose, code, a table row, an option, a continued sentence
+        elif not _SENTENCE_END.search(item):
+            # A short title-like line: also a table cell or a heading, so only half.
+            entries += 0.5
+    share = entries / len(lines)
+    words = max(1, len(text.split()))
+    sentences = len(_SENTENCE_END.findall(text))
+    # Prose: about one sentence end per 15-25 words; a list has almost none.
+    prose = min(1.0, sentences * 20 / words)
+    return round(min(1.0, max(0.0, share - prose)), 4)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What to apply to the head of a ranking (0 turns a signal off)."""
+
+    navigation_penalty: float = 0.0
+    page_weight: float = 0.0
+    candidates: int = 100
+
+    @property
+    def active(self) -> bool:
+        return self.navigation_penalty > 0 or self.page_weight > 0
+
+
+@dataclass(frozen=True)
+class ChunkFacts:
+    """What the structure signals need of a chunk."""
+
+    page: tuple[int, int | None]  # (document id, page number or None)
+    text: str
+
+
+PAGE_SUPPORT = 2  # how many other chunks of a page count as its support
+
+
+def restructure(
+    ranked: Sequence[tuple[int, float]],
+    facts: Mapping[int, ChunkFacts],
+    how: Structure,
+) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
+    """The ranking with its head re-scored, and per chunk the signals' contributions.
+
+    Only chunks in the head with known facts are re-scored; the rest keep their order
+    below the head (their scores untouched).
+    """
+    head = [(cid, s) for cid, s in ranked[: how.candidates] if cid in facts]
+    if not how.active or len(head) < 2:
+        return list(ranked), {}
+    top, low = head[0][1], min(s for _, s in head)
+    spread = top - low if top > low else 1.0
+    norm = {cid: (s - low) / spread for cid, s in head}
+    explain: dict[int, dict[str, float]] = {}
+    penalised: dict[int, float] = {}
+    for cid, _ in head:
+        nav = navigation_score(facts[cid].text) if how.navigation_penalty > 0 else 0.0
+        cut = how.navigation_penalty * nav * norm[cid]
+        penalised[cid] = norm[cid] - cut
+        explain[cid] = {"navigation": nav, "navigation_penalty": round(-cut * spread, 6) + 0.0}
+    if how.page_weight > 0:
+        by_page: dict[tuple[int, int | None], list[tuple[float, int]]] = {}
+        for cid, _ in head:
+            by_page.setdefault(facts[cid].page, []).append((penalised[cid], cid))
+        for members in by_page.values():
+            members.sort(reverse=True)
+            for score, cid in members:
+                others = [s for s, c in members if c != cid][:PAGE_SUPPORT]
+                boost = how.page_weight * sum(others) / PAGE_SUPPORT
+                explain[cid]["page_boost"] = round(boost * spread, 6)
+                penalised[cid] = score + boost
+    rescored = sorted(
+        ((cid, low + penalised[cid] * spread) for cid, _ in head),
+        key=lambda item: (-item[1], item[0]),
+    )
+    kept = {cid for cid, _ in head}
+    return rescored + [(cid, s) for cid, s in ranked if cid not in kept], explain

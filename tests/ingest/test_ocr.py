@@ -1,0 +1,167 @@
+"""Issue 13 item 4: OCR for pages without text. A PDF made of a page image (a real PDF page
+rendered at test time and bound into a PDF) next to a page with a text layer: only the image
+page is read, its chunks keep their physical page and say `ocr` in hits and the ledger;
+`index.ocr = "off"` and a missing OCR package skip with a reason, never crash. The engine is
+faked in the fast tests; one slow test runs the real RapidOCR."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+from test_parsers_pdf import pdf_bytes
+
+from docchat.config import Settings
+from docchat.ingest import ocr
+from docchat.service import Docchat
+from docchat.types import IndexSummary
+
+pytest.importorskip("pypdfium2")
+pytest.importorskip("PIL")
+
+
+def scanned_pdf(path: Path, *pages: list[str]) -> Path:
+    """A PDF whose pages hold text layers (a list of lines) or, for a line starting with
+    'IMAGE:', an image of such a page: rendered with pdfium, saved by Pillow as a PDF page
+    without any text, then bound with the others by pypdf."""
+    import pypdfium2 as pdfium
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for lines in pages:
+        if lines and lines[0].startswith("IMAGE:"):
+            text = [line.removeprefix("IMAGE:") for line in lines]
+            rendered = pdfium.PdfDocument(pdf_bytes([text]))[0].render(scale=3).to_pil()
+            buffer = io.BytesIO()
+            rendered.convert("RGB").save(buffer, "PDF", resolution=216)
+            source = PdfReader(buffer)
+        else:
+            source = PdfReader(io.BytesIO(pdf_bytes([lines])))
+        writer.add_page(source.pages[0])
+    with path.open("wb") as f:
+        writer.write(f)
+    return path
+
+
+@pytest.fixture
+def fake_ocr(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """OCR that 'reads' a fixed sentence; records the size of every image it was given."""
+    seen: list[tuple[int, int]] = []
+
+    def read(image: object) -> str:
+        seen.append(image.size)  # type: ignore[attr-defined]
+        return "The grey heron waits in the shallows.\nIt strikes at fish."
+
+    monkeypatch.setattr(ocr, "read_image", read)
+    return seen
+
+
+def index(service: Docchat, folder: Path) -> IndexSummary:
+    summary = list(service.index("o", [folder]))[-1]
+    assert isinstance(summary, IndexSummary)
+    return summary
+
+
+def test_only_the_page_without_text_is_read_and_its_chunks_say_ocr(
+    service: Docchat, tmp_path: Path, fake_ocr: list[tuple[int, int]]
+) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder / "mixed.pdf", ["A text layer about kestrels."], ["IMAGE:heron"])
+    summary = index(service, folder)
+    assert summary.indexed == 1
+    assert len(fake_ocr) == 1  # page 1 has a text layer: not read by OCR
+
+    [heron] = service.search("o", "heron shallows", k=1, mode="keyword")
+    assert heron.page == 2 and heron.ocr and heron.to_json()["ocr"] is True
+    [kestrel] = service.search("o", "kestrels", k=1, mode="keyword")
+    assert kestrel.page == 1 and not kestrel.ocr
+    [record] = service.files("o").files
+    assert record.ocr and record.pages == 2
+
+
+def test_an_image_file_is_read(
+    service: Docchat, tmp_path: Path, fake_ocr: list[tuple[int, int]]
+) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (200, 100), "white").save(folder / "note.png")
+    Image.new("RGB", (200, 100), "white").save(folder / "photo.jpg")
+    assert index(service, folder).indexed == 2
+    hits = service.search("o", "heron", mode="keyword")
+    assert {Path(h.path).name for h in hits} == {"note.png", "photo.jpg"}
+    assert all(h.ocr and h.page is None for h in hits)
+
+
+def test_ocr_off_skips_scans_and_images_with_the_reason(
+    fake_settings: Settings, tmp_path: Path, fake_ocr: list[tuple[int, int]]
+) -> None:
+    from PIL import Image
+
+    fake_settings.index.ocr = "off"
+    service = Docchat(fake_settings)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder / "scan.pdf", ["IMAGE:heron"])
+    Image.new("RGB", (20, 10), "white").save(folder / "note.png")
+    summary = index(service, folder)
+    reasons = {Path(p).name: r for p, r in summary.skipped}
+    assert "index.ocr is off" in reasons["scan.pdf"]
+    assert "index.ocr is off" in reasons["note.png"]
+    assert fake_ocr == []
+
+
+def test_a_missing_ocr_package_is_a_skip_reason_not_a_crash(
+    service: Docchat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails
+    monkeypatch.setattr("docchat.ingest.ocr.shutil.which", lambda name: None)  # no tesseract
+    monkeypatch.setattr(ocr, "_engines", {})
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder / "scan.pdf", ["IMAGE:heron"])
+    Image.new("RGB", (20, 10), "white").save(folder / "note.png")
+    (folder / "plain.txt").write_text("Plain text still counts.\n", encoding="utf-8")
+    summary = index(service, folder)
+    assert summary.indexed == 1 and not summary.failed
+    reasons = {Path(p).name: r for p, r in summary.skipped}
+    assert "pip install rapidocr_onnxruntime" in reasons["scan.pdf"]
+    assert "pip install rapidocr_onnxruntime" in reasons["note.png"]
+    states = {Path(f.path).name: (f.state, f.reason) for f in service.files("o").files}
+    assert states["scan.pdf"][0] == "skipped" and "rapidocr" in (states["scan.pdf"][1] or "")
+
+
+def test_force_replaces_the_text_layer(
+    fake_settings: Settings, tmp_path: Path, fake_ocr: list[tuple[int, int]]
+) -> None:
+    fake_settings.index.ocr = "force"
+    service = Docchat(fake_settings)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder / "garbled.pdf", ["xq# zz7 garbage layer"])
+    index(service, folder)
+    assert len(fake_ocr) == 1
+    assert service.search("o", "garbage", mode="keyword") == []
+    assert service.search("o", "heron", mode="keyword")[0].ocr
+
+
+@pytest.mark.slow
+def test_real_ocr_reads_a_rendered_page(service: Docchat, tmp_path: Path) -> None:
+    pytest.importorskip("rapidocr_onnxruntime")
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(
+        folder / "scan.pdf",
+        ["Kestrels hover over fields."],
+        ["IMAGE:Herons wait patiently in shallow water", "IMAGE:and strike at passing fish."],
+    )
+    assert index(service, folder).indexed == 1
+    [hit] = service.search("o", "herons shallow water", k=1, mode="keyword")
+    assert hit.page == 2 and hit.ocr
+    assert "shallow" in hit.text.lower() and "fish" in hit.text.lower()

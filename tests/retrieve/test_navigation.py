@@ -1,0 +1,130 @@
+"""Navigation-like chunks and page-level evidence (issue 14): detection on real-looking
+contents, index and "see also" text vs prose, code and option lists; the re-scoring."""
+
+from __future__ import annotations
+
+import pytest
+
+from docchat.retrieve.navigation import ChunkFacts, Structure, navigation_score, restructure
+
+# The Debian Reference PDF's contents page as pypdf extracts it (words run together).
+PDF_CONTENTS = """DebianReference v
+1.3.1 CustomizationofMC. . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . 17
+1.3.2 StartingMC. . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . 17
+1.3.3 FilemanagerinMC . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . 17
+1.4 ThebasicUnix-likeworkenvironment . . . . . . . . . . . . . . . . . . . . . . . . . 19
+1.4.1 Theloginshell . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . 19
+2 Debianpackagemanagement 37"""
+
+LIST_OF_TABLES = """DebianReference xviii
+2.3 ListofDebianarchivearea . . . . . . . . . . . . . . . . . . . . . . . . . . . . 41
+2.4 Therelationshipbetweensuiteandcodename . . . . . . . . . . . . . . . . . . . . 42
+2.5 Listofkeywebsitetoresolvingproblemswithaspecificpackage . . . . . . . . . . 46"""
+
+BOOK_INDEX = """Index
+Locking, 13.3, 67
+  advisory locks, 13.3.5
+Logical replication, 31
+  publication, 31.1, 702
+Logging, 20.8, 590-612
+Lost updates, 13.2.1"""
+
+SEE_ALSO = """SEE ALSO
+git-commit[1], git-diff[1]
+git-log[1], git-show[1]
+gitrevisions(7), gittutorial(7)"""
+
+MARKDOWN_LINKS = """- [Installation](install.html)
+- [Getting started](start.html)
+- [Configuration](config.html)
+- [Upgrading](upgrade.html)"""
+
+PROSE = """CREATE INDEX constructs an index on the specified column(s) of the specified
+relation, which can be a table or a materialized view. Indexes are primarily used to
+enhance database performance (though inappropriate use can result in slower performance).
+The key field(s) for the index are specified as column names, or alternatively as
+expressions written in parentheses. Multiple fields can be specified if the index method
+supports multicolumn indexes."""
+
+PDF_PROSE = """DebianReference 45/ 233
+2.1.7 The event flow of the package management
+HereisasummaryofthesimplifiedeventflowofthepackagemanagementbyAPT.
+Thedownloadedpackagesarekeptinthecachedirectoryuntiltheyarecleanedup.
+Thisisdonebyaptautocleanoraptclean,whichyoushouldrunfromtimetotime."""
+
+OPTIONS = """pg_upgrade accepts the following command-line arguments:
+- `-b` *`bindir`*
+`--old-bindir=`*`bindir`*
+- the old PostgreSQL executable directory;
+      environment variable `PGBINOLD`
+- `-c`
+`--check`
+- check clusters only, don't change any data"""
+
+CODE = """```
+ALTER TABLE distributors
+    ALTER COLUMN address TYPE varchar(80),
+    ALTER COLUMN name TYPE varchar(100);
+```"""
+
+
+@pytest.mark.parametrize(
+    "text", [PDF_CONTENTS, LIST_OF_TABLES, BOOK_INDEX, SEE_ALSO, MARKDOWN_LINKS]
+)
+def test_contents_index_and_link_lists_are_navigation(text: str) -> None:
+    assert navigation_score(text) >= 0.7
+
+
+@pytest.mark.parametrize("text", [PROSE, PDF_PROSE, OPTIONS, CODE, "One line.", ""])
+def test_prose_code_and_option_lists_are_not(text: str) -> None:
+    assert navigation_score(text) <= 0.3
+
+
+def facts(**chunks: tuple[int, int | None, str]) -> dict[int, ChunkFacts]:
+    return {int(k[1:]): ChunkFacts((doc, page), text) for k, (doc, page, text) in chunks.items()}
+
+
+def test_navigation_penalty_moves_a_contents_chunk_below_the_section() -> None:
+    ranked = [(1, 3.0), (2, 2.8), (3, 0.5), (4, 0.0)]
+    f = facts(c1=(1, 6, PDF_CONTENTS), c2=(1, 40, PROSE), c3=(1, 41, PROSE), c4=(1, 42, PROSE))
+    off, _ = restructure(ranked, f, Structure())
+    assert [c for c, _ in off] == [1, 2, 3, 4]
+    on, why = restructure(ranked, f, Structure(navigation_penalty=0.5))
+    assert [c for c, _ in on][:2] == [2, 1]
+    assert why[1]["navigation"] >= 0.7 and why[1]["navigation_penalty"] < 0
+    assert why[2]["navigation_penalty"] == 0.0
+    assert dict(on)[2] == pytest.approx(2.8)  # prose keeps its score
+
+
+def test_page_with_three_matching_chunks_outranks_one_lucky_chunk() -> None:
+    # Page A (doc 1): one chunk at 1.0. Page B (doc 2): three chunks at 0.9, 0.85, 0.8.
+    ranked = [(1, 1.0), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.0)]
+    f = facts(
+        c1=(1, None, PROSE),
+        c2=(2, None, PROSE),
+        c3=(2, None, PROSE),
+        c4=(2, None, PROSE),
+        c5=(3, None, PROSE),
+    )
+    off, _ = restructure(ranked, f, Structure())
+    assert off[0][0] == 1
+    on, why = restructure(ranked, f, Structure(page_weight=0.6))
+    assert on[0][0] == 2 and why[2]["page_boost"] > 0 and why[1]["page_boost"] == 0
+    # ... but not when the lone chunk is far better (the scores say so).
+    ranked = [(1, 1.0), (2, 0.3), (3, 0.25), (4, 0.2), (5, 0.0)]
+    on, _ = restructure(ranked, f, Structure(page_weight=0.6))
+    assert on[0][0] == 1
+
+
+def test_pages_of_one_pdf_are_separate() -> None:
+    ranked = [(1, 1.0), (2, 0.9), (3, 0.85), (4, 0.0)]
+    f = facts(c1=(1, 5, PROSE), c2=(1, 6, PROSE), c3=(1, 7, PROSE), c4=(1, 8, PROSE))
+    on, why = restructure(ranked, f, Structure(page_weight=0.6))
+    assert [c for c, _ in on] == [1, 2, 3, 4] and why[1]["page_boost"] == 0
+
+
+def test_chunks_past_the_head_keep_their_place() -> None:
+    ranked = [(1, 3.0), (2, 2.0), (3, 1.0), (9, 0.5)]
+    f = facts(c1=(1, 1, PDF_CONTENTS), c2=(1, 2, PROSE), c3=(1, 3, PROSE), c9=(1, 4, PROSE))
+    on, why = restructure(ranked, f, Structure(navigation_penalty=1.0, candidates=3))
+    assert on[-1] == (9, 0.5) and 9 not in why

@@ -1,0 +1,57 @@
+"""Issue 13 item 2: the app follows the open collection's folders (index.watch): a file
+written into the folder while the app is open becomes searchable, the status line says what
+the watch does, and searching works meanwhile. Waits are on conditions, never on sleeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Static
+from ui_helpers import SIZE, make_app, wait_for
+
+from docchat.service import Docchat
+from docchat.ui.screens.main import MainScreen
+from docchat.ui.widgets.results import ResultsPane
+
+
+def status(app: object) -> str:
+    screen = app.screen  # type: ignore[attr-defined]
+    return str(screen.query_one("#status", Static).render())
+
+
+async def test_a_file_written_into_the_folder_becomes_searchable(
+    indexed: Docchat, home_docs: Path
+) -> None:
+    indexed.settings.index.watch = True
+    app = make_app(indexed, "docs")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        await wait_for(pilot, lambda: main.watch_text == "synced", 60)
+        assert "synced" in status(app)
+
+        (home_docs / "quokka.md").write_text("Quokkas live on Rottnest Island.\n", "utf-8")
+        await wait_for(
+            pilot,
+            lambda: any(
+                Path(h.path).name == "quokka.md"
+                for h in indexed.search("docs", "quokka", mode="keyword")
+            ),
+            60,
+        )
+        await wait_for(pilot, lambda: main.watch_text == "synced", 60)
+
+        await pilot.press(*"/rottnest quokkas", "enter")  # the app's own search finds it
+        results = main.query_one(ResultsPane)
+        await wait_for(pilot, lambda: results.passages)
+        assert Path(results.passages[0].path).name == "quokka.md"
+        await wait_for(pilot, lambda: "4 docs" in str(main.sub_title))
+
+
+async def test_watch_off_leaves_the_status_line_alone(indexed: Docchat) -> None:
+    app = make_app(indexed, "docs")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert not indexed.watching("docs")
+        assert "synced" not in status(app)
