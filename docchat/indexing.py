@@ -180,13 +180,16 @@ class IndexRun:
         yield from self._sync(items, leftovers, started, finish=False)
 
     def _begin(self, roots: Sequence[Path], *, remember: bool = True) -> None:
-        with self._timed("embed"):  # a new collection's fingerprint loads the model
-            self.writer.use_model(
-                self.embedder.name,
-                self.embedder.dimension,
-                self.embedder.fingerprint,
-                self.embedder.precision,
-            )
+        def fingerprint() -> str:  # a new collection's: it loads the model
+            with self._timed("embed"):
+                return self.embedder.fingerprint()
+
+        started, embedding = time.perf_counter(), self.timings["embed"]
+        self.writer.use_model(
+            self.embedder.name, self.embedder.dimension, fingerprint, self.embedder.precision
+        )  # (and opens the vector store: that is store time)
+        spent = time.perf_counter() - started - (self.timings["embed"] - embedding)
+        self.timings["store"] += spent
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
