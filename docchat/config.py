@@ -75,6 +75,12 @@ class IndexSettings(_Section):
         "chi_sim...). RapidOCR's bundled models read eng and chi_sim; any other language "
         "needs the tesseract program with that language's data.",
     )
+    ocr_engine: Literal["auto", "rapidocr", "tesseract"] = Field(
+        "auto",
+        description="Which OCR reads: auto = RapidOCR for eng/chi_sim (models in its wheel), "
+        "the tesseract program for other languages; tesseract = always the tesseract "
+        "program (better at the spaces of long English lines); rapidocr = never tesseract.",
+    )
     watch: bool = Field(
         True,
         description="The app follows the open collection's folders: files created, edited, "
@@ -105,8 +111,8 @@ class EmbedSettings(_Section):
     precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
         "auto",
         description="Numeric precision of the embedding model when indexing: auto = bf16 "
-        "weights on CPUs with bfloat16 arithmetic (AMX or AVX512-BF16: ~1.7x faster, nDCG@10 "
-        "within 0.02 points), fp32 elsewhere; int8 = ONNX Runtime int8 (~3x faster but 0.6 "
+        "weights on CPUs with bfloat16 arithmetic (AMX or AVX512-BF16: 1.5-2x faster, nDCG@10 "
+        "within 0.02 points), fp32 elsewhere; int8 = ONNX Runtime int8 (1-3x faster, but 0.6 "
         "nDCG points lower on SciFact, so auto never picks it). A collection records its "
         "precision: fp32 and bf16 vectors mix, int8 ones do not (re-embed to switch).",
     )

@@ -24,6 +24,7 @@ from docchat.config import Settings
 from docchat.embed.base import Embedder
 from docchat.errors import DocchatError, UnsupportedFile
 from docchat.ingest import ocr
+from docchat.ingest.ahead import ReadAhead
 from docchat.ingest.parsers import parse
 from docchat.ingest.prepare import prepare_chunks
 from docchat.ingest.walk import WalkItem, walk, walk_changed
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
+READ_AHEAD = 16  # files parsed on a worker thread ahead of the one being read
+READ_AHEAD_BYTES = 4 << 20  # larger files are parsed in turn: two at once could double the peak
 STAGES = ("walk", "parse", "chunk", "embed", "store")  # the summary's timings
 
 
@@ -109,7 +112,9 @@ class IndexRun:
         self._committed_any = False
         self._rate = 0.0  # texts embedded per second, measured
         self.timings = dict.fromkeys(STAGES, 0.0)
-        self._ocr = ocr.OcrOptions(settings.index.ocr, settings.index.ocr_language)
+        cfg = settings.index
+        self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
+        self._ahead: ReadAhead[ParsedDocument] | None = None
 
     @contextlib.contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
@@ -176,13 +181,16 @@ class IndexRun:
         yield from self._sync(items, leftovers, started, finish=False)
 
     def _begin(self, roots: Sequence[Path], *, remember: bool = True) -> None:
-        with self._timed("embed"):  # a new collection's fingerprint loads the model
-            self.writer.use_model(
-                self.embedder.name,
-                self.embedder.dimension,
-                self.embedder.fingerprint,
-                self.embedder.precision,
-            )
+        def fingerprint() -> str:  # a new collection's: it loads the model
+            with self._timed("embed"):
+                return self.embedder.fingerprint()
+
+        started, embedding = time.perf_counter(), self.timings["embed"]
+        self.writer.use_model(
+            self.embedder.name, self.embedder.dimension, fingerprint, self.embedder.precision
+        )  # (and opens the vector store: that is store time)
+        spent = time.perf_counter() - started - (self.timings["embed"] - embedding)
+        self.timings["store"] += spent
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
@@ -205,12 +213,14 @@ class IndexRun:
         self._last_commit = time.monotonic()
         gone: list[str] = []
         unseen: list[str] = []
+        self._ahead = ReadAhead(self._parse, READ_AHEAD) if (os.cpu_count() or 1) > 1 else None
         try:
-            for item in items:
+            for index, item in enumerate(items):
                 if self.cancel.is_set():
                     break
                 path = str(item.path)
                 seen.add(path)
+                self._read_ahead(items, index)
                 if item.skip_reason:
                     self.tally.skipped.append((path, item.skip_reason))
                     self.writer.record(path, "skipped", item.skip_reason)
@@ -218,6 +228,8 @@ class IndexRun:
                     yield from self._forget(path, total, quiet=True)
                     continue
                 event = self._examine(item.path, pending)
+                if self._ahead is not None:
+                    self._ahead.discard(item.path)  # taken, or unchanged after all
                 if event is not None:
                     yield self._count(event, total)
                     if event.reason == GONE:  # what was stored of it goes too
@@ -243,6 +255,10 @@ class IndexRun:
             with contextlib.suppress(Exception):
                 self.writer.finish()
             raise
+        finally:
+            if self._ahead is not None:
+                self._ahead.close()
+                self._ahead = None
         with self._timed("store"):
             if finish:
                 self.writer.finish()
@@ -318,8 +334,9 @@ class IndexRun:
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
-            with self._timed("parse"), ocr.using(self._ocr):
-                parsed = parse(path)
+            ahead = self._ahead.take(path) if self._ahead is not None else None
+            with self._timed("parse"):  # (for a file read ahead: the wait for it, if any)
+                parsed = ahead.result() if ahead is not None else self._parse(path)
             with self._timed("chunk"):
                 prepared = prepare_chunks(
                     parsed,
@@ -352,6 +369,40 @@ class IndexRun:
             _Pending(path, st.st_size, st.st_mtime_ns, content_hash, parsed, chunks, prepared.note)
         )
         return None
+
+    def _parse(self, path: Path) -> ParsedDocument:
+        with ocr.using(self._ocr):  # (per thread: the read-ahead worker's too)
+            return parse(path)
+
+    def _read_ahead(self, items: list[WalkItem], index: int) -> None:
+        """Start parsing the next files that will need it, while this one is read and the
+        files before it are embedded."""
+        if self._ahead is None:
+            return
+        for item in items[index + 1 : index + 1 + READ_AHEAD]:
+            if not self._ahead.room():
+                return
+            if not self._ahead.asked(item.path):
+                self._ahead.want(item.path, not item.skip_reason and self._changed(item.path))
+
+    def _changed(self, path: Path) -> bool:
+        """Whether `_read` will parse the file (unless its content turns out the same), and
+        it is small enough to parse beside another."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        if st.st_size > READ_AHEAD_BYTES:
+            return False
+        doc = self.coll.document(str(path))
+        if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
+            return False
+        known = None if self.retry_failed else self.coll.file_record(str(path))
+        return not (
+            known is not None
+            and known.state == "failed"
+            and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns)
+        )
 
     def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
         """Embed the pending files' new texts and hand each file to the writer as soon as

@@ -39,6 +39,11 @@ class ModelCache(Generic[M]):
                 self._close(old)
             return model
 
+    def loaded(self, key: Hashable) -> M | None:
+        """The model for `key` if it is loaded already (nothing is loaded here)."""
+        with self._lock:
+            return self._models.get(key)
+
     def clear(self) -> None:
         with self._lock:
             while self._models:

@@ -123,6 +123,13 @@ class Docchat:
         if cfg.backend != BUILT_IN:
             return self.embedder(model)
         precision = coll.meta("embed_precision") or "fp32"
+        # A model of the same family that this process loaded to index (the app indexes,
+        # then searches) makes the same vectors: no second model, no export to wait for.
+        for p in ("fp32", "bf16", "int8"):
+            indexing = self._embedders.loaded((cfg.backend, model, cfg.device, p))
+            if family(p) == family(precision) and getattr(indexing, "is_loaded", False):
+                assert indexing is not None
+                return indexing
         cfg = EmbedSettings.model_validate({**cfg.model_dump(), "model": model})
         return self._embedders.get(
             ("query", cfg.backend, model, cfg.device, family(precision)),

@@ -166,3 +166,45 @@ def test_a_one_off_search_imports_no_torch(
     lines = out.stdout.strip().splitlines()
     assert lines[-1] == "False False"
     assert "0.txt" in out.stdout.split("1.txt")[0]  # the dropout passage ranks first
+
+
+def test_queries_reuse_a_model_this_process_loaded_to_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from docchat.config import load_settings
+    from docchat.embed import registry
+    from docchat.embed.base import Embedder
+    from docchat.embed.lazy import LazyEmbedder
+    from docchat.service import Docchat
+    from docchat.store.collection import Collection
+    from docchat.store.writer import writing
+
+    local = registry._local_model(MODEL)
+    if local is None:
+        pytest.skip("the bundled embedding model is not installed")
+
+    class Stub(Embedder):
+        def __init__(self) -> None:
+            self.name, self.dimension = MODEL, 384
+
+        def embed_batch(self, texts: object) -> np.ndarray:
+            return np.ones((1, 384), dtype=np.float32)
+
+    service = Docchat(load_settings())
+    coll = Collection.open("c", service.settings.data_dir, create=True)
+    with writing(coll) as writer:
+        writer.use_model(MODEL, 384, lambda: "stored", "fp32")
+    light = Stub()
+    monkeypatch.setattr(registry, "create_query_embedder", lambda settings, precision: light)
+    indexing = service.embedder(MODEL, "bf16")
+    assert isinstance(indexing, LazyEmbedder)
+    monkeypatch.setattr(indexing, "_load", Stub)
+    assert service.embedder_for(coll) is light  # the indexing model is not loaded: ONNX
+    service._embedders.clear()
+    indexing = service.embedder(MODEL, "bf16")
+    assert isinstance(indexing, LazyEmbedder)
+    monkeypatch.setattr(indexing, "_load", Stub)
+    indexing.embed(["load it"])
+    assert service.embedder_for(coll) is indexing  # loaded, same family: reused
+    coll.close()
+    service.close()

@@ -259,12 +259,23 @@ def test_the_command_follows_a_burst_stops_on_sigterm_and_the_collection_checks(
 
         burst = docs / "burst"
         burst.mkdir()
-        for i in range(300):
+        for i in range(500):
             (burst / f"b{i:03}.txt").write_text(f"Burst file {i} about kiwis.\n", encoding="utf-8")
         indexed = 0
-        while indexed < 300:
+        while indexed < 500:
             lines = _until(proc, _synced)
             indexed += sum(int(x.get("indexed", 0)) for x in lines if x["event"] == "summary")
+
+        # As a `git checkout` does: half the tree rewritten and a tenth deleted at once.
+        for i in range(0, 500, 2):
+            (burst / f"b{i:03}.txt").write_text(f"Rewritten file {i} about emus.\n", "utf-8")
+        for i in range(1, 100, 2):
+            (burst / f"b{i:03}.txt").unlink()
+        changed = removed = 0
+        while changed < 250 or removed < 50:
+            lines = _until(proc, _synced)
+            changed += sum(int(x.get("indexed", 0)) for x in lines if x["event"] == "summary")
+            removed += sum(int(x.get("removed", 0)) for x in lines if x["event"] == "summary")
 
         (burst / "b000.txt").rename(docs / "moved.txt")
         lines = _until(proc, lambda x: x["event"] == "summary" and x["indexed"] == 1)
@@ -276,10 +287,19 @@ def test_the_command_follows_a_burst_stops_on_sigterm_and_the_collection_checks(
     check = docchat("collections", "check", "live", env=env)
     assert check.returncode == 0, check.stderr
     found = json.loads(
-        docchat("search", "kiwis", "-c", "live", "-k", "400", "--json", env=env).stdout
+        docchat(
+            "search", "kiwis", "-c", "live", "-k", "400", "--mode", "keyword", "--json", env=env
+        ).stdout
     )
-    assert len({h["path"] for h in found if "kiwis" in h["text"]}) == 300
-    assert any(h["path"].endswith("moved.txt") for h in found)
+    kiwis = {Path(h["path"]).name for h in found if "kiwis" in h["text"]}
+    assert len(kiwis) == 200 and "b001.txt" not in kiwis and "b000.txt" not in kiwis
+    emus = json.loads(
+        docchat(
+            "search", "emus", "-c", "live", "-k", "400", "--mode", "keyword", "--json", env=env
+        ).stdout
+    )
+    emus_files = {Path(h["path"]).name for h in emus if "emus" in h["text"]}
+    assert len(emus_files) == 250 and "moved.txt" in emus_files
     # Stopped, it released the lock: the next writer gets in.
     assert docchat("index", str(docs), "-c", "live", "-q", env=env).returncode == 0
 

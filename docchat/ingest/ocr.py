@@ -2,7 +2,9 @@
 
 RapidOCR (package rapidocr_onnxruntime) reads them offline with the ONNX models that ship in
 its wheel (English and Chinese); the `tesseract` program, when installed, reads the other
-languages (`index.ocr_language`, Tesseract's codes: eng, deu, fra...). pypdfium2 renders a
+languages (`index.ocr_language`, Tesseract's codes: eng, deu, fra...), or every page when
+`index.ocr_engine = "tesseract"` (RapidOCR's models often drop the spaces of long English
+lines: benchmarks/README.md). pypdfium2 renders a
 PDF page to an image first. Which pages are read depends on `index.ocr`: "auto" reads pages
 that have no text layer (and hold an image), "force" reads every page and replaces its text
 layer (for PDFs whose text layer is garbage), "off" reads none.
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 OcrMode = Literal["auto", "off", "force"]
+OcrEngine = Literal["auto", "rapidocr", "tesseract"]
 RENDER_DPI = 150  # body text reads best here: at 200+ dpi RapidOCR drops the spaces of long lines
 RAPIDOCR_LANGUAGES = frozenset({"eng", "en", "chi_sim", "ch", "zh"})
 INSTALL = "pip install rapidocr_onnxruntime pypdfium2"
@@ -38,6 +41,7 @@ INSTALL = "pip install rapidocr_onnxruntime pypdfium2"
 class OcrOptions:
     mode: OcrMode = "auto"
     language: str = "eng"
+    engine: OcrEngine = "auto"
 
 
 _local = threading.local()
@@ -64,11 +68,14 @@ def options() -> OcrOptions:
 
 def read_image(image: Image) -> str:
     """The text of an image, lines top to bottom ("" when there is none)."""
-    language = options().language
-    if language.lower() in RAPIDOCR_LANGUAGES:
+    language, engine = options().language, options().engine
+    rapid = language.lower() in RAPIDOCR_LANGUAGES and engine != "tesseract"
+    if rapid:
         with contextlib.suppress(UnsupportedFile):
             return _rapidocr(image)
-    if shutil.which("tesseract"):
+    if engine == "tesseract" and not shutil.which("tesseract"):
+        raise UnsupportedFile("not read: index.ocr_engine is tesseract, which is not installed")
+    if shutil.which("tesseract") and engine != "rapidocr":
         return _tesseract(image, language)
     raise UnsupportedFile(
         f"not read: OCR needs the 'rapidocr_onnxruntime' package ({INSTALL})"

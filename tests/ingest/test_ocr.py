@@ -7,6 +7,7 @@ faked in the fast tests; one slow test runs the real RapidOCR."""
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -149,6 +150,29 @@ def test_force_replaces_the_text_layer(
     assert len(fake_ocr) == 1
     assert service.search("o", "garbage", mode="keyword") == []
     assert service.search("o", "heron", mode="keyword")[0].ocr
+
+
+def test_the_tesseract_engine_is_the_tesseract_program(
+    fake_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """index.ocr_engine = "tesseract" runs `tesseract IMAGE - -l LANG` (a stand-in here)."""
+    from PIL import Image
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = bin_dir / "tesseract"
+    program.write_text('#!/bin/sh\necho "Egrets nest near $4 water ($5)"\n', encoding="utf-8")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    fake_settings.index.ocr_engine = "tesseract"
+    fake_settings.index.ocr_language = "deu"
+    service = Docchat(fake_settings)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (20, 10), "white").save(folder / "note.tif")
+    assert index(service, folder).indexed == 1
+    [hit] = service.search("o", "egrets", mode="keyword")
+    assert hit.ocr and "deu" in hit.text
 
 
 @pytest.mark.slow

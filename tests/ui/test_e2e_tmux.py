@@ -196,11 +196,14 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         tmux.keys("/svn checkout subcommands", "Enter")
         tmux.wait(lambda s: "hits ·" in s or "hit ·" in s, 120, "the search results")
         tmux.keys("Down")  # to the results; the first hit is highlighted
-        tmux.wait(lambda s: "argparse.html" in s, 10, "the HTML hit")
+        # The footer offers "o Open" once the results list has the focus: only then is `o`
+        # a key of the list rather than a letter typed into the input.
+        tmux.wait(lambda s: "o Open" in s and "argparse.html" in s, 30, "the results focused")
         tmux.keys("o")
         deadline = time.monotonic() + 60
         while not record.exists() and time.monotonic() < deadline:
             time.sleep(0.05)  # the editor runs in the app's terminal: poll for its trace
+        assert record.exists(), f"the editor never ran; screen:\n{tmux.screen()}"
         args = record.read_text().splitlines()
         line, opened = int(args[0].lstrip("+")), Path(args[1])
         assert opened.suffix == ".txt"  # the extracted text, not the raw HTML
@@ -215,7 +218,9 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         tmux.keys("How do I make sourdough bread?", "Enter")
         done = tmux.wait(lambda s: "session 1" in s, 600, "the answer to finish")
         assert "Sources of the answer" in done
-        tmux.keys("C-y", "1")  # follow citation [1]
+        tmux.keys("C-y")  # to the chat; its footer offers "] Citation" once it has the focus
+        tmux.wait(lambda s: "] Citation" in s, 30, "the chat focused")
+        tmux.keys("1")  # follow citation [1]
         preview = tmux.wait(lambda s: "Close" in s and " · " in s, 30, "the citation's preview")
         assert "bread.txt" in preview or "argparse.html" in preview
     finally:

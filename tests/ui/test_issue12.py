@@ -355,10 +355,10 @@ async def test_model_loading_is_named(
     loading, release = threading.Event(), threading.Event()
     real = ui_service.embedder
 
-    def slow_embedder(model: str | None = None) -> Any:
+    def slow_embedder(model: str | None = None, precision: str | None = None) -> Any:
         loading.set()
         release.wait(30)
-        return real(model)
+        return real(model, precision)
 
     monkeypatch.setattr(ui_service, "embedder", slow_embedder)
     app = make_app(ui_service)

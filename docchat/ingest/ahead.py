@@ -1,0 +1,53 @@
+"""Reading ahead: the next files an index run will read are parsed on a worker thread while
+the run embeds, so parsing (trafilatura, pypdf: ~15 % of a run) no longer waits for the
+model, nor the model for it. Chunking stays on the run's thread: it counts tokens with the
+model's tokenizer, which the model itself uses while embedding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class ReadAhead(Generic[T]):
+    """At most `depth` reads queued or done and not yet taken; each path asked once."""
+
+    def __init__(self, read: Callable[[Path], T], depth: int) -> None:
+        self._read = read
+        self.depth = depth
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docchat-read")
+        self._futures: dict[Path, Future[T]] = {}
+        self._asked: set[Path] = set()
+
+    def room(self) -> bool:
+        return len(self._futures) < self.depth
+
+    def asked(self, path: Path) -> bool:
+        return path in self._asked
+
+    def want(self, path: Path, needed: bool) -> None:
+        """Remember that `path` was considered; read it ahead if `needed`."""
+        self._asked.add(path)
+        if needed:
+            self._futures[path] = self._pool.submit(self._read, path)
+
+    def take(self, path: Path) -> Future[T] | None:
+        """The read of `path` if it was started ahead (its result or its exception)."""
+        return self._futures.pop(path, None)
+
+    def discard(self, path: Path) -> None:
+        """Forget the read of `path` (taken, or not needed after all)."""
+        future = self._futures.pop(path, None)
+        if future is not None:
+            future.cancel()
+
+    def close(self) -> None:
+        """Drop reads nobody will take (a cancelled run); a read in progress finishes."""
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
