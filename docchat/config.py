@@ -75,6 +75,12 @@ class IndexSettings(_Section):
         "chi_sim...). RapidOCR's bundled models read eng and chi_sim; any other language "
         "needs the tesseract program with that language's data.",
     )
+    ocr_engine: Literal["auto", "rapidocr", "tesseract"] = Field(
+        "auto",
+        description="Which OCR reads: auto = RapidOCR for eng/chi_sim (models in its wheel), "
+        "the tesseract program for other languages; tesseract = always the tesseract "
+        "program (better at the spaces of long English lines); rapidocr = never tesseract.",
+    )
     watch: bool = Field(
         True,
         description="The app follows the open collection's folders: files created, edited, "

@@ -112,7 +112,8 @@ class IndexRun:
         self._committed_any = False
         self._rate = 0.0  # texts embedded per second, measured
         self.timings = dict.fromkeys(STAGES, 0.0)
-        self._ocr = ocr.OcrOptions(settings.index.ocr, settings.index.ocr_language)
+        cfg = settings.index
+        self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
         self._ahead: ReadAhead[ParsedDocument] | None = None
 
     @contextlib.contextmanager

@@ -68,7 +68,7 @@ def prepare(embedder: Embedder | None, sources: Sequence[Source]) -> list[Eviden
     per_source = [source_sentences(s.text) or [s.text] for s in sources]
     flat = [t for sents in per_source for t in sents]
     if embedder is not None and flat:
-        vectors = embedder.embed(flat)
+        vectors = embedder.embed_few(flat)
     else:
         vectors = np.zeros((len(flat), 1), dtype=np.float32)
     out: list[Evidence] = []
@@ -147,7 +147,7 @@ def support(
     if not spans:
         return []
     vectors = (
-        embedder.embed([strip_markers(s.text) for s in spans]) if embedder is not None else None
+        embedder.embed_few([strip_markers(s.text) for s in spans]) if embedder is not None else None
     )
     claims: list[Claim] = []
     for i, span in enumerate(spans):

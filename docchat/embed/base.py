@@ -47,6 +47,12 @@ class Embedder(ABC):
         """One query vector. Models with query prefixes override this."""
         return self.embed_batch([text])[0]
 
+    def embed_few(self, texts: Sequence[str]) -> np.ndarray:
+        """A few short texts (an answer's claims, a passage's sentences) as documents.
+        Backends may run them on one thread: while a model is generating on the other cores,
+        or on a busy machine, contending threads cost more than they bring."""
+        return self.embed(texts)
+
     def fingerprint(self) -> str:
         """Changes when the vectors would: the model's name, size and a probe embedding (so
         it runs the model once)."""

@@ -55,6 +55,9 @@ class LazyEmbedder(Embedder):
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.loaded().embed(texts, batch_size)
 
+    def embed_few(self, texts: Sequence[str]) -> np.ndarray:
+        return self.loaded().embed_few(texts)
+
     def embed_query(self, text: str) -> np.ndarray:
         return self.loaded().embed_query(text)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,22 @@ def quiet_hf_logging() -> None:
         hf_logging.disable_progress_bar()
     except ImportError:
         pass
+
+
+# torch's thread count is process-wide: one caller at a time lowers it and puts it back, or
+# two overlapping callers (a search while an answer is checked) could leave it at 1 for good.
+_THREADS = threading.Lock()
+
+
+@contextmanager
+def _one_thread(torch: Any) -> Iterator[None]:
+    with _THREADS:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
 
 
 def pick_device(device: str) -> str:
@@ -93,12 +111,14 @@ class SentenceTransformerEmbedder(Embedder):
 
         # One short text: a second thread only adds contention (on a busy 2-core machine
         # 52 ms on one thread vs 435-633 ms on two; benchmarks/README.md, "Embedding speed").
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with _one_thread(torch):
             return self.embed_batch([text])[0]
-        finally:
-            torch.set_num_threads(threads)
+
+    def embed_few(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with _one_thread(torch):
+            return self.embed(texts, batch_size=64)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         encoded = self.tokenizer(

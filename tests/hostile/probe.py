@@ -3,10 +3,13 @@
 Loaded into the real `docchat index` process (DOCCHAT_PLUGINS=fakes,hostile.probe); it wraps
 the indexer's two steps without changing what they do, and appends one JSON line per file to
 $HOSTILE_PROBE_OUT: the path, seconds spent examining it, and the chunker's work counters.
+At exit it appends the process's peak RSS (VmHWM), measured from inside: what the parent could
+read (wait4's ru_maxrss) also counts the pytest worker's pages copied at fork, before exec.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import time
@@ -47,3 +50,12 @@ def prepare(*args: Any, **kwargs: Any) -> Any:
 
 indexing.IndexRun._examine = examine  # type: ignore[method-assign]
 setattr(indexing, "prepare_chunks", prepare)  # the name indexing.py calls  # noqa: B010
+
+
+def _peak_rss() -> None:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            _record({"peak_rss_kib": int(line.split()[1])})
+
+
+atexit.register(_peak_rss)

@@ -218,7 +218,9 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         tmux.keys("How do I make sourdough bread?", "Enter")
         done = tmux.wait(lambda s: "session 1" in s, 600, "the answer to finish")
         assert "Sources of the answer" in done
-        tmux.keys("C-y", "1")  # follow citation [1]
+        tmux.keys("C-y")  # to the chat; its footer offers "] Citation" once it has the focus
+        tmux.wait(lambda s: "] Citation" in s, 30, "the chat focused")
+        tmux.keys("1")  # follow citation [1]
         preview = tmux.wait(lambda s: "Close" in s and " · " in s, 30, "the citation's preview")
         assert "bread.txt" in preview or "argparse.html" in preview
     finally:

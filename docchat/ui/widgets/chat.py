@@ -54,7 +54,9 @@ class ChatPane(VerticalScroll, can_focus=True):
             Binding(str(n), f"cite_number({n})", f"Citation {n}", show=False, id=f"chat.cite_{n}")
             for n in range(1, 10)
         ],
-        Binding("c", "claim(1)", "Claim", id="chat.next_claim"),
+        # Not in the footer, which must fit 80 columns: the palette and F1 list it, and the
+        # footnote under an answer with unsupported claims names the key.
+        Binding("c", "claim(1)", "Claim", show=False, id="chat.next_claim"),
         Binding("C", "claim(-1)", "Prev claim", show=False, id="chat.prev_claim"),
     ]
 
