@@ -3,8 +3,8 @@
 RapidOCR (package rapidocr_onnxruntime) reads them offline with the ONNX models that ship in
 its wheel (English and Chinese); the `tesseract` program, when installed, reads the other
 languages (`index.ocr_language`, Tesseract's codes: eng, deu, fra...), or every page when
-`index.ocr_engine = "tesseract"` (RapidOCR's models often drop the spaces of long English
-lines: benchmarks/README.md). pypdfium2 renders a
+`index.ocr_engine = "tesseract"`. RapidOCR's models often drop the spaces of long English
+lines; `_spaced` puts them back from the blank columns of the page. pypdfium2 renders a
 PDF page to an image first. Which pages are read depends on `index.ocr`: "auto" reads pages
 that have no text layer (and hold an image), "force" reads every page and replaces its text
 layer (for PDFs whose text layer is garbage), "off" reads none.
@@ -101,10 +101,58 @@ def _rapidocr(image: Image) -> str:
     import numpy as np
 
     engine = _engine()
-    result, _ = engine(np.asarray(image.convert("RGB")))
+    pixels = np.asarray(image.convert("RGB"))
+    result, _ = engine(pixels, return_word_box=True)
     if not result:
         return ""
-    return _lines([(box, text) for box, text, _score in result])
+    gray = pixels.mean(axis=2)
+    return _lines([(row[0], _spaced(gray, row[0], row[1], row[3])) for row in result])
+
+
+def _spaced(gray: Any, box: Any, text: str, chars: Any) -> str:
+    """`text` with the spaces the recogniser left out put back. RapidOCR's bundled models
+    often read a long English line as one word ("Heronswaitpatiently..."); the page itself
+    shows where the words are: runs of blank columns in the line's box at least a fifth of
+    its height wide. A space goes between the two characters (their boxes, from the
+    recogniser) whose centres straddle such a gap. Light text on a dark ground is handled;
+    anything unexpected leaves the text as read."""
+    import numpy as np
+
+    try:
+        if len(chars) != len(text) or len(text) < 2:
+            return text
+        xs = [p[0] for p in box]
+        ys = [p[1] for p in box]
+        x0, x1, y0, y1 = int(min(xs)), int(max(xs)), int(min(ys)), int(max(ys))
+        crop = gray[max(0, y0) : y1, max(0, x0) : x1]
+        if crop.size == 0:
+            return text
+        middle = (float(crop.min()) + float(crop.max())) / 2
+        light_ground = float(np.median(crop)) > middle
+        ink = ((crop < middle) if light_ground else (crop > middle)).any(axis=0)
+        need = max(3, int(0.2 * (y1 - y0)))
+        gaps: list[float] = []
+        run, inked = 0, False
+        for x, dark in enumerate(ink.tolist()):
+            if dark:
+                if inked and run >= need:
+                    gaps.append(max(0, x0) + x - run / 2)
+                run, inked = 0, True
+            else:
+                run += 1
+        centres = [(min(p[0] for p in c) + max(p[0] for p in c)) / 2 for c in chars]
+        after = set()
+        for gap in gaps:
+            for i in range(len(centres) - 1):
+                if centres[i] < gap < centres[i + 1]:
+                    after.add(i)
+                    break
+        return "".join(
+            ch + (" " if i in after and ch != " " and text[i + 1] != " " else "")
+            for i, ch in enumerate(text)
+        )
+    except Exception:  # a shape the library did not promise: the text as it was read
+        return text
 
 
 def _lines(boxes: list[tuple[Any, str]]) -> str:

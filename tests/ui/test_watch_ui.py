@@ -55,3 +55,40 @@ async def test_watch_off_leaves_the_status_line_alone(indexed: Docchat) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
         assert not indexed.watching("docs")
         assert "synced" not in status(app)
+
+
+async def test_an_index_run_takes_the_lock_from_the_watch_and_gives_it_back(
+    indexed: Docchat, home_docs: Path
+) -> None:
+    from textual.widgets import Input
+
+    from docchat.ui.screens.index import IndexScreen
+
+    indexed.settings.index.watch = True
+    app = make_app(indexed, "docs")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        await wait_for(pilot, lambda: main.watch_text == "synced", 60)
+
+        await pilot.press("f3")  # index the watched collection again, from the app
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        screen = app.screen
+        assert isinstance(screen, IndexScreen)
+        screen.query_one("#index-path", Input).value = str(home_docs)
+        await pilot.press("enter", "ctrl+r")
+        await wait_for(pilot, lambda: screen.finished is not None, 60)
+        assert screen.finished is not None and screen.finished.unchanged == 3
+
+        # The watch is back once the run ended, and still follows the folder.
+        await wait_for(pilot, lambda: indexed.watching("docs") and main.watch_text == "synced", 60)
+        (home_docs / "ibis.md").write_text("The ibis probes the mud.\n", "utf-8")
+        await wait_for(
+            pilot,
+            lambda: any(
+                Path(h.path).name == "ibis.md"
+                for h in indexed.search("docs", "ibis", mode="keyword")
+            ),
+            60,
+        )
