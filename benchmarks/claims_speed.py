@@ -5,11 +5,11 @@ abstracts, ~200 words each) with the configured embedder (all-MiniLM-L6-v2). Eac
 has 10 sentences: 6 taken from the sources (half copied, half with words dropped and the
 citation number shifted) and 4 made up. Reported per answer, p50/p95 over --runs answers:
 
-  prepare   splitting and embedding the sources' sentences — docchat does this in a
-            background thread while the model writes, so it is hidden behind generation;
-  check     what is left after the last token (the `verify_ms` of `ask --json`):
-            splitting the answer, embedding its claims, scoring them;
-  one go    both, as if nothing ran during generation.
+  one go                the whole check of a finished answer, nothing done beforehand;
+  prepare               of which: splitting and embedding the sources' sentences;
+  after the last token  as `ask` runs it (the `verify_ms` of `ask --json`): the sources and
+                        each finished claim are embedded in a worker thread while the answer
+                        streams in (--rate words/s), so this is the last claim and scoring.
 
 --calibrate: the SciFact test claims (real claims, with the abstracts that support or
 refute them) against 6 offered abstracts each — the relevant one(s) plus the abstracts
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import sys
 import time
@@ -84,29 +85,40 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def latency(embedder: object, docs: dict[str, str], runs: int) -> None:
+def latency(embedder: object, docs: dict[str, str], runs: int, rate: float) -> None:
     rng = random.Random(7)
     ids = sorted(docs)
-    rows: dict[str, list[float]] = {"prepare": [], "check": [], "one go": []}
+    rows: dict[str, list[float]] = {"one go": [], "prepare": [], "after the last token": []}
     words, claims = [], []
-    Check(embedder, "warm-up", as_sources([docs[ids[0]]]), background=False)("Warm up the model.")  # type: ignore[arg-type]
+    warm = Check(embedder, "q", as_sources([docs[ids[0]]]), background=False)  # type: ignore[arg-type]
+    warm("Warm up the model.")
     for _ in range(runs):
         sources = as_sources([docs[i] for i in rng.sample(ids, 6)])
         answer = an_answer(rng, sources)
         words.append(len(answer.split()))
+        # Everything after the answer, nothing in the background.
         t0 = time.perf_counter()
         check = Check(embedder, "q", sources, background=False)  # type: ignore[arg-type]
         t1 = time.perf_counter()
         verified = check(answer)
         t2 = time.perf_counter()
         claims.append(len(verified.claims))
-        rows["prepare"].append((t1 - t0) * 1000)
-        rows["check"].append((t2 - t1) * 1000)
         rows["one go"].append((t2 - t0) * 1000)
+        rows["prepare"].append((t1 - t0) * 1000)
+        # As in `ask`: the sources and each finished claim are embedded while the answer
+        # streams in at `rate` words per second; then the check is finished.
+        streamed = Check(embedder, "q", sources)  # type: ignore[arg-type]
+        for piece in re.findall(r"\s*\S+", answer):
+            streamed.feed(piece)
+            time.sleep(1 / rate)
+        t3 = time.perf_counter()
+        streamed(answer, False)
+        rows["after the last token"].append((time.perf_counter() - t3) * 1000)
     print(
         f"{runs} answers, {statistics.median(words):.0f} words and "
         f"{statistics.median(claims):.0f} claims (median), 6 sources of "
-        f"~{statistics.median(len(s.text.split()) for s in sources):.0f} words\n"
+        f"~{statistics.median(len(s.text.split()) for s in sources):.0f} words; "
+        f"streamed at {rate:.0f} words/s\n"
     )
     print("| step | p50 ms | p95 ms |")
     print("|---|---|---|")
@@ -165,6 +177,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data")
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--rate", type=float, default=40.0, help="words/s of the streamed answer")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--claims", type=int, default=150)
     args = ap.parse_args()
@@ -178,7 +191,7 @@ def main() -> int:
     if args.calibrate:
         calibrate(embedder, Path(args.data), docs, args.claims)
     else:
-        latency(embedder, docs, args.runs)
+        latency(embedder, docs, args.runs, args.rate)
     return 0
 
 

@@ -79,7 +79,7 @@ class IndexSettings(_Section):
         "auto",
         description="Which OCR reads: auto = RapidOCR for eng/chi_sim (models in its wheel), "
         "the tesseract program for other languages; tesseract = always the tesseract "
-        "program (better at the spaces of long English lines); rapidocr = never tesseract.",
+        "program (if installed); rapidocr = never tesseract.",
     )
     watch: bool = Field(
         True,

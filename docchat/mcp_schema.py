@@ -36,15 +36,33 @@ class AnswerSource(BaseModel):
     cited: bool
 
 
+class AnswerClaim(BaseModel):
+    text: str = Field(description="a sentence or list item of the answer as the model wrote it")
+    sources: list[int] = Field(description="the sources that support it, best first")
+    marked: list[int] = Field(description="the sources the model cited in it")
+    supported: bool
+    score: float
+
+
 class AskResult(BaseModel):
     answer: str
     sources: list[AnswerSource]
-    cited: list[int] = Field(description="source numbers cited in the answer, in order")
-    abstained: bool = Field(description="true: nothing relevant was found, the model was not asked")
+    cited: list[int] = Field(
+        description="source numbers cited in the answer, in order (after the claim check: "
+        "the sources that support its claims)"
+    )
+    abstained: bool = Field(
+        description="true: nothing relevant was found (the model was not asked), or no claim "
+        "of the model's answer is supported by the sources"
+    )
     stopped: bool
     query: str = Field(description="the search query (a follow-up's standalone rewrite)")
     model: str
     session: int | None
+    claims: list[AnswerClaim] = Field(
+        default_factory=list, description="the answer's claims, checked against the sources"
+    )
+    support: float | None = Field(None, description="the fraction of claims supported")
 
 
 class CollectionSummary(BaseModel):

@@ -34,6 +34,7 @@ from mcp.types import CallToolResult, Resource, TextContent, ToolAnnotations
 from docchat import __version__
 from docchat.errors import CollectionError, DocchatError
 from docchat.mcp_schema import (
+    AnswerClaim,
     AnswerSource,
     AskResult,
     CollectionList,
@@ -203,6 +204,8 @@ class DocchatTools:
             query=answer.query,
             model=answer.model,
             session=answer.session,
+            claims=[AnswerClaim.model_validate(c.to_json()) for c in answer.claims],
+            support=answer.support,
         )
 
     @tool_errors

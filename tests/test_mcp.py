@@ -122,6 +122,8 @@ def test_search_ask_list_and_open_over_stdio(research: str, tmp_path: Path, docs
     answer = out["ask"].structured_content
     assert answer["answer"].startswith("The documents say:") and answer["cited"] == [1]
     assert answer["sources"][0]["path"].endswith("bread.txt") and answer["sources"][0]["cited"]
+    assert answer["claims"][0]["supported"] and answer["claims"][0]["sources"] == [1]
+    assert answer["support"] == 1.0
     assert answer["sources"][0]["text"] and answer["session"] is None
 
     opened = out["open"].structured_content

@@ -327,3 +327,30 @@ def test_kill_9_while_watching_leaves_the_collection_consistent(tmp_path: Path, 
     finally:
         again.send_signal(signal.SIGTERM)
         assert again.wait(WAIT) == 0
+
+
+def test_the_command_says_what_it_does_in_words(tmp_path: Path, docs: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "docchat", "watch", str(docs), "-c", "words", "-q"],
+        env=docchat_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    head: list[str] = []
+    try:
+        for line in proc.stdout:
+            head.append(line)
+            if line.startswith("watching"):
+                break
+        (docs / "stork.txt").write_text("Storks nest on chimneys.\n", encoding="utf-8")
+        batch = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 0, err
+    text = "".join(head)
+    assert "3 indexed" in text and "3 of 3 files searchable" in text
+    assert head[-1] == "watching 1 folder for changes (Ctrl-C to stop)\n"
+    assert "1 changed: done in" in batch and "1 indexed" in batch

@@ -140,18 +140,32 @@ def _evidence(ev: Evidence, vector: np.ndarray | None, order: list[int]) -> tupl
     return tuple(ev.sentences[j] for j in order[:EVIDENCE] if float(sims[j]) >= best - 0.1)
 
 
+def claim_vectors(
+    texts: Sequence[str], embedder: Embedder, known: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """Vectors of claims (markers stripped), embedding only those not `known` yet."""
+    out = dict(known or {})
+    missing = list(dict.fromkeys(t for t in texts if t not in out))
+    if missing:
+        out.update(zip(missing, embedder.embed_few(missing), strict=True))
+    return out
+
+
 def support(
-    spans: Sequence[Span], evidence: Sequence[Evidence], embedder: Embedder | None
+    spans: Sequence[Span],
+    evidence: Sequence[Evidence],
+    embedder: Embedder | None,
+    known: dict[str, np.ndarray] | None = None,
 ) -> list[Claim]:
-    """Each claim with the sources that support it (best first), or flagged unsupported."""
+    """Each claim with the sources that support it (best first), or flagged unsupported.
+    `known`: claim vectors already computed (while the answer streamed)."""
     if not spans:
         return []
-    vectors = (
-        embedder.embed_few([strip_markers(s.text) for s in spans]) if embedder is not None else None
-    )
+    texts = [strip_markers(s.text) for s in spans]
+    vectors = claim_vectors(texts, embedder, known) if embedder is not None else None
     claims: list[Claim] = []
     for i, span in enumerate(spans):
-        vector = vectors[i] if vectors is not None else None
+        vector = vectors[texts[i]] if vectors is not None else None
         marked = marked_sources(span.text, len(evidence))
         scored = [(score(span.text, vector, ev), ev) for ev in evidence]
         if not scored:

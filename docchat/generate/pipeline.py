@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from docchat.generate.base import GenerationOptions, Generator
 from docchat.generate.citations import parse_citations
@@ -26,10 +27,20 @@ ABSTAIN_TEXT = (
 
 SearchFn = Callable[[str], Sequence[Hit]]
 GeneratorSource = Generator | Callable[[], Generator]
-# Given the question and the sources offered, start checking (docchat/claims: the sources are
-# prepared while the model writes) and return what checks the finished text (and whether it
-# was stopped: a stopped answer is never turned into an abstention).
-Finisher = Callable[[str, bool], Verified]
+
+
+class Finisher(Protocol):
+    """Checks an answer (docchat/claims): fed its pieces while the model writes, then called
+    with the finished text and whether it was stopped (a stopped answer is never turned
+    into an abstention)."""
+
+    def feed(self, piece: str) -> None: ...
+
+    def __call__(self, text: str, stopped: bool) -> Verified: ...
+
+
+# Given the question and the sources offered, start checking (the sources are prepared while
+# the model writes).
 VerifyFactory = Callable[[str, tuple[Source, ...]], Finisher]
 
 
@@ -171,6 +182,8 @@ def answer_stream(
             if t_first is None:
                 t_first = time.perf_counter()
             pieces.append(piece)
+            if finisher is not None:
+                finisher.feed(piece)
             yield piece
             if cancelled():
                 break

@@ -3,8 +3,8 @@
 RapidOCR (package rapidocr_onnxruntime) reads them offline with the ONNX models that ship in
 its wheel (English and Chinese); the `tesseract` program, when installed, reads the other
 languages (`index.ocr_language`, Tesseract's codes: eng, deu, fra...), or every page when
-`index.ocr_engine = "tesseract"` (RapidOCR's models often drop the spaces of long English
-lines: benchmarks/README.md). pypdfium2 renders a
+`index.ocr_engine = "tesseract"`. RapidOCR's models often drop the spaces of long English
+lines; `_spaced` puts them back from the blank columns of the page. pypdfium2 renders a
 PDF page to an image first. Which pages are read depends on `index.ocr`: "auto" reads pages
 that have no text layer (and hold an image), "force" reads every page and replaces its text
 layer (for PDFs whose text layer is garbage), "off" reads none.

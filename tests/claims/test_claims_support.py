@@ -3,6 +3,10 @@ unsupported claims flagged, the three display modes, and abstention from evidenc
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
@@ -115,3 +119,37 @@ def test_without_an_embedder_words_alone_decide() -> None:
         None,
     )
     assert c.supported and c.sources == (2,)
+
+
+class Recording(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def embed_few(self, texts: Sequence[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        return super().embed_few(texts)
+
+
+def test_claims_are_embedded_while_the_answer_streams() -> None:
+    from docchat.claims import Check
+
+    embedder = Recording()
+    answer = (
+        "Dropout randomly zeroes activations during training [1]. "
+        "The server listens on port 5432 by default [3]. "
+        "CREATE INDEX CONCURRENTLY builds an index without locking out writes [2]."
+    )
+    check = Check(embedder, "q", SOURCES)
+    for piece in re.findall(r"\s*\S+", answer):
+        check.feed(piece)
+    v = check(answer, False)
+    claims_batches = embedder.batches[1:]  # the first is the sources' sentences
+    assert [t for b in claims_batches[:-1] for t in b] == [
+        "Dropout randomly zeroes activations during training  .",
+        "The server listens on port 5432 by default  .",
+    ]
+    assert claims_batches[-1] == [
+        "CREATE INDEX CONCURRENTLY builds an index without locking out writes  ."
+    ]  # only the last claim is left for after the last token
+    assert [c.sources for c in v.claims] == [(1,), (3,), (2,)]
