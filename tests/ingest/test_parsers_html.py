@@ -90,3 +90,56 @@ def test_sample_pages(html_samples: Path, check_positions: Check) -> None:
     assert "Partner with Us" not in text  # footer / nav links
     utf8 = parse(html_samples / "utf8.html").pages[0].text
     assert "ᚻᛖ ᚳᚹᚫᚦ ᚦᚫᛏ" in utf8  # runes survive encoding detection
+
+
+MANUAL_PAGE = f"""<html><head><title>13.5. Serialization Failure Handling</title></head><body>
+<div class="navheader"><table><tr><td><a href="prev.html">Prev</a></td></tr></table></div>
+<div class="sect1"><div class="titlepage"><div><div>
+<h2 class="title">13.5. Serialization Failure Handling</h2></div></div></div>
+<p>{ARTICLE}</p>
+<div class="note"><h3 class="title">Note</h3><p>Retry the whole transaction.</p></div>
+<p>{ARTICLE}</p></div></body></html>"""
+
+
+def test_a_manual_page_keeps_its_title_as_the_top_heading(tmp_path: Path) -> None:
+    # Generated manuals (DocBook: PostgreSQL's) keep the title in a "titlepage" block that
+    # the article search may drop, and their first in-page heading is a "Note" box.
+    path = tmp_path / "mvcc-serialization-failure-handling.html"
+    path.write_text(MANUAL_PAGE, encoding="utf-8")
+    doc = parse(path)
+    assert doc.title == "13.5. Serialization Failure Handling"
+    page = doc.pages[0]
+    assert page.headings[0].title == doc.title and page.headings[0].line == 1
+    assert doc.title in page.text.split("\n")[0]
+
+
+def test_a_title_missing_from_the_text_is_put_back_on_top(tmp_path: Path) -> None:
+    path = tmp_path / "routine-vacuuming.html"
+    page = f"<html><head><title>25.1. Routine Vacuuming</title></head><body><p>{ARTICLE}</p>"
+    path.write_text(page + "<h2>Vacuuming Basics</h2><p>{ARTICLE}</p></body></html>")
+    text = parse(path).pages[0].text
+    assert text.startswith("# 25.1. Routine Vacuuming\n\nSentence 0")
+    assert [(h.level, h.title) for h in parse(path).pages[0].headings] == [
+        (1, "25.1. Routine Vacuuming"),
+        (2, "Vacuuming Basics"),
+    ]
+
+
+def test_docbook_section_titles_are_headings(tmp_path: Path) -> None:
+    # DocBook wraps each section title in <div class="titlepage">, which the article search
+    # drops with its heading; a question that is a section title must still find it.
+    def section(level: int, title: str) -> str:
+        return (
+            f'<div class="sect{level - 1}"><div class="titlepage"><div><div>'
+            f'<h{level} class="title">{title}</h{level}></div></div></div><p>{ARTICLE}</p></div>'
+        )
+
+    body = section(2, "25.1. Routine Vacuuming") + section(3, "25.1.5. Preventing Wraparound")
+    path = tmp_path / "routine-vacuuming.html"
+    path.write_text(f"<html><head><title>25.1. Routine Vacuuming</title></head><body>{body}")
+    doc = parse(path)
+    assert [(h.level, h.title) for h in doc.pages[0].headings] == [
+        (2, "25.1. Routine Vacuuming"),
+        (3, "25.1.5. Preventing Wraparound"),
+    ]
+    assert "\\#" not in doc.pages[0].text

@@ -63,7 +63,7 @@ def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
         raise missing("trafilatura", "reading HTML files") from None
     try:
         text = trafilatura.extract(
-            data,
+            _docbook_headings(data),
             output_format="markdown",
             include_tables=True,
             include_comments=False,
@@ -74,9 +74,30 @@ def html_to_markdown(data: bytes | str, *, main_only: bool = True) -> str:
     except Exception:  # a page trafilatura chokes on falls back, it does not stop indexing
         text = None
     if text and text.strip():
+        text = _ESCAPED_HEADING.sub(r"\1 ", text)
         lines = (line.rstrip() for line in normalize_newlines(text).split("\n"))
         return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
     return _visible_text(data, drop_chrome=True)
+
+
+# DocBook output (PostgreSQL's manual and many others) wraps every section title in
+# <div class="titlepage"><div><div><hN class="title">; the article search drops those
+# headings, so they are handed to it as paragraphs that start with a Markdown marker (which
+# it escapes: `\##`) and turned back into headings after.
+_DOCBOOK_TITLE = re.compile(
+    rb'<div class="titlepage">(?:\s*<div>)*\s*<h([1-6])[^>]*>(.*?)</h[1-6]>(?:\s*</div>)*',
+    re.DOTALL,
+)
+_ESCAPED_HEADING = re.compile(r"^\\(#{1,6}) ", re.MULTILINE)
+
+
+def _docbook_headings(data: bytes | str) -> bytes | str:
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    if b'class="titlepage"' not in raw:
+        return data
+    return _DOCBOOK_TITLE.sub(
+        lambda m: b"<p>" + b"#" * int(m.group(1)) + b" " + m.group(2) + b"</p>", raw
+    )
 
 
 def _visible_text(data: bytes | str, *, drop_chrome: bool) -> str:
@@ -166,8 +187,24 @@ def _streamed_text(data: bytes | str, drop_chrome: bool) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
+_TITLE_TAG = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+
+
 def html_title(data: bytes | str) -> str | None:
-    """The page title from <title> or OpenGraph/Dublin Core metadata."""
+    """The page title from <title>, else from OpenGraph/Dublin Core metadata.
+
+    <title> first: trafilatura's metadata search prefers a heading inside the page, which
+    in generated manuals is often a "Note" or "Warning" box rather than the page's title.
+    """
+    head = data[:_TITLE_SEARCH_BYTES]
+    m = _TITLE_TAG.search(head.encode("utf-8", "replace") if isinstance(head, str) else head)
+    if m:
+        from html import unescape
+
+        raw = m.group(1).decode("utf-8", "replace")
+        own = _WHITESPACE.sub(" ", unescape(_NOT_XML.sub("", raw))).strip()
+        if own:
+            return own
     import trafilatura
 
     try:
@@ -187,5 +224,18 @@ def parse_html(path: Path) -> ParsedDocument:
     if not text:
         raise UnsupportedFile("no text in HTML file")
     headings = markdown_headings(text)
-    title = html_title(data) or title_from(headings)
+    title = html_title(data)
+    if title and not _starts_with(text, title):
+        # The article search often drops the page's own title (generated manuals keep it in
+        # a "titlepage" block): put it back as the top heading, so every chunk of the page
+        # carries it in its heading path (searched as the heading field, shown with hits).
+        text = f"# {title}\n\n{text}"
+        headings = markdown_headings(text)
+    title = title or title_from(headings)
     return ParsedDocument(pages=(Page(text=text, headings=headings),), title=title, kind="html")
+
+
+def _starts_with(text: str, title: str) -> bool:
+    """Whether the text opens with the title (as a heading or a line of its own)."""
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    return _WHITESPACE.sub(" ", first.lstrip("#").strip()).casefold() == title.casefold()
