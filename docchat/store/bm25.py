@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -178,7 +179,8 @@ def _read(db: sqlite3.Connection, max_instances: int) -> Postings | None:
     ).fetchone()
     if averages is None:
         return None
-    nrow, *totals = _varints(bytes(averages[0]))
+    # Empty until the first row: then there is nothing to score either.
+    nrow, *totals = _varints(bytes(averages[0])) or [0]
     if sum(totals) > max_instances:
         return None
     avgdl = float(sum(totals)) / float(nrow) if nrow else 1.0
@@ -359,7 +361,8 @@ class Accelerator:
         self.pause = 4.0
         self._next_build = 0.0
         self._closed = False
-        self.enabled = True
+        # DOCCHAT_BM25=off: always FTS5 (an A/B switch, and a way out should this misbehave)
+        self.enabled = os.environ.get("DOCCHAT_BM25", "on").lower() not in ("off", "0", "no")
 
     @property
     def postings(self) -> Postings | None:
@@ -422,12 +425,13 @@ class Accelerator:
             log.info("bm25 copy not built: %s", e)
             return
         began = time.monotonic()
+        version = b""
+        postings: Postings | None = None
         try:
             version = fts_version(db)
             postings = build(db, self.max_instances)
-        except (sqlite3.Error, RuntimeError) as e:
-            log.info("bm25 copy not built: %s", e)
-            return
+        except Exception as e:  # never kill a search over an optional copy: FTS5 answers
+            log.warning("in-memory BM25 not built (FTS5 answers instead): %r", e)
         finally:
             db.close()
             _trim()

@@ -177,3 +177,12 @@ def test_query_tokens_are_fts5s() -> None:
         ("read", "csv"),
         (),
     ]
+
+
+def test_an_empty_collection_has_an_empty_copy(service: Docchat) -> None:
+    coll = service.open_collection("empty", create=True)
+    coll.bm25.start()
+    postings = coll.bm25.wait()
+    assert postings is not None and len(postings.ids) == 0
+    assert postings.search(["anything"], 5) == []
+    assert keyword_scores(coll, "anything at all", 5, Restriction()) == []
