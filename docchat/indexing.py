@@ -1,8 +1,9 @@
 """One index run: walk → detect changes → parse → chunk → embed → the collection's writer, as
 a generator of progress events. The writer (store/writer.py) owns the vector index and the
 crash-safety protocol; this module decides what to parse and embed. Cancellation is a
-threading.Event checked between files and between embedding batches, after which the run
-checkpoints and reports.
+threading.Event checked between files, between embedding batches and between pages read by
+OCR, after which the run checkpoints and reports. Files are parsed on worker threads (the
+next ones ahead, ingest/ahead.py); while the run waits for one it reports OCR progress.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -37,6 +39,7 @@ from docchat.types import (
     IndexEvent,
     IndexStarted,
     IndexSummary,
+    OcrProgress,
     ParsedDocument,
 )
 
@@ -47,6 +50,7 @@ FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
 READ_AHEAD = 16  # files parsed on a worker thread ahead of the one being read
 READ_AHEAD_BYTES = 4 << 20  # larger files are parsed in turn: two at once could double the peak
+WAIT_POLL_S = 0.25  # while a file is parsed: how often OCR progress and the cancel are looked at
 STAGES = ("walk", "parse", "chunk", "embed", "store")  # the summary's timings
 
 
@@ -116,6 +120,7 @@ class IndexRun:
         self.timings = dict.fromkeys(STAGES, 0.0)
         cfg = settings.index
         self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
+        self._ocr_tally = ocr.OcrTally(self.cancel)
         self._ahead: ReadAhead[ParsedDocument] | None = None
 
     @contextlib.contextmanager
@@ -258,7 +263,9 @@ class IndexRun:
         self._last_commit = time.monotonic()
         gone: list[str] = []
         unseen: list[str] = []
-        self._ahead = ReadAhead(self._parse, READ_AHEAD) if (os.cpu_count() or 1) > 1 else None
+        ocr_pages_before = self._ocr_tally.pages
+        # (one core: nothing is read ahead, but files are still read off this thread)
+        self._ahead = ReadAhead(self._parse, READ_AHEAD if (os.cpu_count() or 1) > 1 else 0)
         try:
             for index, item in enumerate(items):
                 if self.cancel.is_set():
@@ -272,7 +279,7 @@ class IndexRun:
                     yield self._done(item.path, "skipped", reason=item.skip_reason, total=total)
                     yield from self._forget(path, total, quiet=True)
                     continue
-                event = self._examine(item.path, pending)
+                event = yield from self._examine(item.path, pending)
                 if self._ahead is not None:
                     self._ahead.discard(item.path)  # taken, or unchanged after all
                 if event is not None:
@@ -324,6 +331,7 @@ class IndexRun:
             notes=t.notes,
             timings=dict(self.timings),
             embedded=t.embedded,
+            ocr_pages=self._ocr_tally.pages - ocr_pages_before,
         )
 
     # ------------------------------------------------------------ steps
@@ -339,12 +347,15 @@ class IndexRun:
             return True  # the first results, soon
         return time.monotonic() - self._last_commit >= self.commit_seconds
 
-    def _examine(self, path: Path, pending: list[_Pending]) -> FileDone | None:
-        """Unchanged → event now; changed → parsed and queued for embedding (None). What
-        happened to a file that gets no chunks goes to the ledger here."""
+    def _examine(
+        self, path: Path, pending: list[_Pending]
+    ) -> Generator[OcrProgress, None, FileDone | None]:
+        """Unchanged → event now; changed → parsed and queued for embedding (None); a run
+        stopped while it was read → None. What happened to a file that gets no chunks goes
+        to the ledger here."""
         key = str(path)
         st = None
-        event = self._read(path, pending)
+        event = yield from self._read(path, pending)
         if event is not None:
             if event.status != "unchanged":  # (an unchanged file keeps its recorded ones)
                 with contextlib.suppress(OSError):
@@ -358,7 +369,9 @@ class IndexRun:
             )
         return event
 
-    def _read(self, path: Path, pending: list[_Pending]) -> FileDone | None:
+    def _read(
+        self, path: Path, pending: list[_Pending]
+    ) -> Generator[OcrProgress, None, FileDone | None]:
         try:
             st = path.stat()
             doc = self.coll.document(str(path))
@@ -379,9 +392,10 @@ class IndexRun:
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
-            ahead = self._ahead.take(path) if self._ahead is not None else None
+            assert self._ahead is not None
+            reading = self._ahead.take(path) or self._ahead.now(path)
             with self._timed("parse"):  # (for a file read ahead: the wait for it, if any)
-                parsed = ahead.result() if ahead is not None else self._parse(path)
+                parsed = yield from self._wait(reading, path)
             with self._timed("chunk"):
                 prepared = prepare_chunks(
                     parsed,
@@ -392,6 +406,8 @@ class IndexRun:
                     max_text_chars=self.settings.index.max_text_chars,
                 )
             spans = prepared.spans
+        except ocr.Stopped:
+            return None  # not read: the run was cancelled
         except UnsupportedFile as e:
             return FileDone(path, "skipped", reason=str(e))
         except DocchatError as e:
@@ -427,8 +443,29 @@ class IndexRun:
         return None
 
     def _parse(self, path: Path) -> ParsedDocument:
-        with ocr.using(self._ocr):  # (per thread: the read-ahead worker's too)
+        with ocr.using(self._ocr, self._ocr_tally, str(path)):  # (per thread: the worker's)
             return parse(path)
+
+    def _wait(
+        self, reading: Future[ParsedDocument], path: Path
+    ) -> Generator[OcrProgress, None, ParsedDocument]:
+        """The parsed file, once its worker is done. Meanwhile: OCR progress (a scan of
+        hundreds of pages takes many minutes), and on cancel `ocr.Stopped` at once (the
+        worker stops before its next page)."""
+        tally = self._ocr_tally
+        shown: tuple[int, str | None] | None = None  # (nothing said yet)
+        while True:
+            try:
+                return reading.result(timeout=WAIT_POLL_S)
+            except TimeoutError:
+                if self.cancel.is_set():
+                    reading.cancel()
+                    raise ocr.Stopped from None
+                now = (tally.pages, tally.reading)
+                # (a slow parse without OCR says nothing; once OCR was seen, every page)
+                if now != shown and (now[1] is not None or shown is not None):
+                    shown = now
+                    yield OcrProgress(Path(now[1] or path), now[0])
 
     def _read_ahead(self, items: list[WalkItem], index: int) -> None:
         """Start parsing the next files that will need it, while this one is read and the

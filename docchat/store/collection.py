@@ -20,6 +20,7 @@ from docchat.embed.context import PLAIN, embed_text
 from docchat.errors import CollectionError
 from docchat.locations import collection_dir
 from docchat.store import retrieval
+from docchat.store.bm25 import Accelerator
 from docchat.store.catalog import discard_collection, list_collections
 from docchat.store.failures import write_error
 from docchat.store.layout import DB_FILE, VECTORS_FILE
@@ -91,6 +92,8 @@ class Collection:
         self._vectors: VectorStore | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
+        # An exact in-memory BM25 for processes that search more than once (store/bm25.py).
+        self.bm25 = Accelerator(self._connect)
         try:
             if read_only_because is None:
                 migrate(self.db)
@@ -106,27 +109,32 @@ class Collection:
         search worker) run inside a writer's open transaction."""
         conn: sqlite3.Connection | None = getattr(self._local, "db", None)
         if conn is None:
-            if self.read_only_because is not None:
-                # immutable: no lock or shared-memory file to create, nothing written; reads
-                # the main file, which a writer's last checkpoint left complete.
-                uri = f"{(self.folder / DB_FILE).resolve().as_uri()}?immutable=1"
-                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            else:
-                conn = sqlite3.connect(
-                    self.folder / DB_FILE,
-                    check_same_thread=False,
-                    isolation_level=None,
-                    timeout=30,
-                )
-                try:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute("PRAGMA synchronous=NORMAL")
-                except BaseException:
-                    conn.close()
-                    raise
+            conn = self._connect()
             self._local.db = conn
             with self._lock:
                 self._connections.append(conn)
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection (Collection.db keeps one per thread; the BM25 copy's builder
+        opens and closes its own)."""
+        if self.read_only_because is not None:
+            # immutable: no lock or shared-memory file to create, nothing written; reads
+            # the main file, which a writer's last checkpoint left complete.
+            uri = f"{(self.folder / DB_FILE).resolve().as_uri()}?immutable=1"
+            return sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.folder / DB_FILE,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=30,
+        )
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     # ------------------------------------------------------------ lifecycle
@@ -176,6 +184,7 @@ class Collection:
         return (self.folder / DB_FILE).is_file()
 
     def close(self) -> None:
+        self.bm25.close()
         with self._lock:
             if self._vectors is not None:
                 self._vectors.close()
@@ -424,6 +433,13 @@ class Collection:
     ) -> list[tuple[int, float, float]]:
         """(chunk id, BM25 score, BM25 of the text alone) best first for `match`."""
         return retrieval.keyword_scores(self.db, match, k, restriction, heading_weight)
+
+    def keyword_scores_fast(
+        self, terms: Sequence[str], k: int, heading_weight: float = 1.0
+    ) -> list[tuple[int, float, float]] | None:
+        """What keyword_scores gives for an unrestricted OR of `terms`, from the in-memory
+        BM25 copy; None when it cannot answer (not built yet, stale, a multi-token term)."""
+        return self.bm25.search(self.db, terms, k, heading_weight)
 
     def chunk_ids(self, restriction: Restriction) -> np.ndarray:
         """Ids of the visible chunks a restriction allows."""
