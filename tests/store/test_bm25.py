@@ -177,3 +177,30 @@ def test_query_tokens_are_fts5s() -> None:
         ("read", "csv"),
         (),
     ]
+
+
+def test_an_empty_collection_has_an_empty_copy(service: Docchat) -> None:
+    coll = service.open_collection("empty", create=True)
+    coll.bm25.start()
+    postings = coll.bm25.wait()
+    assert postings is not None and len(postings.ids) == 0
+    assert postings.search(["anything"], 5) == []
+    assert keyword_scores(coll, "anything at all", 5, Restriction()) == []
+
+
+def test_rebuilds_wait_while_writes_keep_coming(
+    coll: Collection, service: Docchat, tmp_path: Path
+) -> None:
+    """After a build of t seconds the next waits pause * t: an index run that keeps writing
+    does not keep a core busy rebuilding copies that go stale at once."""
+    coll.bm25.pause = 1e6
+    built(coll)
+    first = coll.bm25._thread
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "a.txt").write_text("alpha beta\n", encoding="utf-8")
+    list(service.index("pages", [extra]))
+    assert coll.keyword_scores_fast(["alpha"], 5, 1.0) is None  # stale
+    assert coll.keyword_scores_fast(["alpha"], 5, 1.0) is None
+    assert coll.bm25._thread is first  # no rebuild yet
+    assert keyword_scores(coll, "alpha", 5, Restriction()) == fts5(coll, "alpha", 5, 1.0)
