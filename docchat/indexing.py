@@ -24,6 +24,7 @@ import numpy as np
 
 from docchat.config import Settings
 from docchat.embed.base import Embedder
+from docchat.embed.context import PLAIN, embed_format, embed_text
 from docchat.errors import DocchatError, UnsupportedFile
 from docchat.ingest import ocr
 from docchat.ingest.ahead import ReadAhead
@@ -60,7 +61,8 @@ class _Pending:
     mtime_ns: int
     content_hash: str
     doc: ParsedDocument
-    chunks: list[tuple[ChunkSpan, str]]
+    chunks: list[tuple[ChunkSpan, str]]  # (span, hash of the text embedded for it)
+    texts: dict[str, str]  # hash → the text embedded (docchat/embed/context.py)
     note: str | None = None  # a limit that left part of the file out
 
 
@@ -147,6 +149,7 @@ class IndexRun:
             )
         self._begin(roots)
         yield IndexStarted(self.coll.name, len(items))
+        yield from self._reformat()
 
         def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
             return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
@@ -177,6 +180,7 @@ class IndexRun:
             )
         self._begin(roots, remember=False)
         yield IndexStarted(self.coll.name, len(items))
+        yield from self._reformat()
         scopes = [str(p) for p in paths]
 
         def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
@@ -199,6 +203,47 @@ class IndexRun:
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
+
+    def _reformat(self) -> Iterator[ChunksEmbedded]:
+        """Bring the stored vectors to this run's embedded-text format (index.context_headers,
+        docchat/embed/context.py) before adding any: a collection embedded before (or with
+        the setting changed) has the chunks whose embedded text changed embedded again —
+        a plain-text document without title or headings keeps its vectors. Stopped half way,
+        nothing is written and the next run starts over."""
+        fmt = embed_format(self.settings.index.context_headers)
+        if self.coll.embed_format() == fmt:
+            return
+        changed: dict[int, str] = {}
+        texts: dict[str, str] = {}
+        for cid, old, text, heading, title in self.coll.embed_sources():
+            wanted = embed_text(text, title, heading, fmt)
+            h = text_hash(wanted)
+            if h != old:
+                changed[cid] = h
+                texts[h] = wanted
+        todo = sorted(set(texts) - self.coll.known_hashes(texts), key=lambda h: len(texts[h]))
+        vectors: dict[str, np.ndarray] = {}
+        batch = self.settings.embed.batch_size
+        for i in range(0, len(todo), batch):
+            if self.cancel.is_set():
+                return
+            part = todo[i : i + batch]
+            with self._timed("embed"):
+                made = self.embedder.embed([texts[h] for h in part], batch)
+            vectors.update(zip(part, made, strict=True))
+            self.tally.embedded += len(part)
+            yield ChunksEmbedded(min(i + batch, len(todo)), len(todo), 0)
+        with self._timed("store"):
+            self.writer.rehash(changed, vectors, fmt)
+        if changed:
+            how = "with" if fmt != PLAIN else "without"
+            self.tally.notes.append(
+                (
+                    self.coll.name,
+                    f"re-embedded {len(changed)} chunks {how} their titles and headings "
+                    "(index.context_headers changed, or the collection predates it)",
+                )
+            )
 
     def _sync(
         self,
@@ -380,9 +425,20 @@ class IndexRun:
             return FileDone(path, "failed", reason=f"{type(e).__name__}: {e}".splitlines()[0])
         if not spans:
             return FileDone(path, "skipped", reason="no text")
-        chunks = [(s, text_hash(s.text)) for s in spans]
+        fmt = embed_format(self.settings.index.context_headers)
+        texts = [embed_text(s.text, parsed.title, s.heading, fmt) for s in spans]
+        chunks = [(s, text_hash(t)) for s, t in zip(spans, texts, strict=True)]
         pending.append(
-            _Pending(path, st.st_size, st.st_mtime_ns, content_hash, parsed, chunks, prepared.note)
+            _Pending(
+                path,
+                st.st_size,
+                st.st_mtime_ns,
+                content_hash,
+                parsed,
+                chunks,
+                {h: t for (_, h), t in zip(chunks, texts, strict=True)},
+                prepared.note,
+            )
         )
         return None
 
@@ -448,7 +504,7 @@ class IndexRun:
         batch pads little."""
         if not pending:
             return
-        texts = {h: s.text for p in pending for s, h in p.chunks}
+        texts = {h: t for p in pending for h, t in p.texts.items()}
         todo_set = set(texts) - self.coll.known_hashes(texts)
         vectors: dict[str, np.ndarray] = {}
         batch = self.settings.embed.batch_size

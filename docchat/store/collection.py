@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from docchat.config import StoreSettings
+from docchat.embed.context import PLAIN, embed_text
 from docchat.errors import CollectionError
 from docchat.locations import collection_dir
 from docchat.store import retrieval
@@ -64,6 +65,7 @@ class ChunkRow:
     char_end: int
     document_id: int
     ocr: bool = False  # read by OCR from an image of its page
+    title: str | None = None  # its document's title
 
 
 class Collection:
@@ -233,11 +235,29 @@ class Collection:
             found.update(r[0] for r in self.db.execute(sql, part))
         return found
 
-    def embedded_texts(self) -> list[tuple[str, str]]:
-        """(text hash, text) of every visible chunk text, each once: what re-embedding redoes."""
+    def embed_format(self) -> str:
+        """The format its chunks were embedded as (docchat/embed/context.py): PLAIN for a
+        collection made before formats were recorded."""
+        return self.meta("embed_text") or PLAIN
+
+    def embed_sources(self) -> list[tuple[int, str, str, str | None, str | None]]:
+        """(chunk id, text hash, text, heading, document title) of every visible chunk: what
+        the text it is embedded as is made of."""
         return self.db.execute(
-            "SELECT DISTINCT text_hash, text FROM chunks WHERE state != ?", (REMOVED,)
+            "SELECT c.id, c.text_hash, c.text, c.heading, d.title FROM chunks c "
+            "JOIN documents d ON d.id = c.document_id WHERE c.state != ?",
+            (REMOVED,),
         ).fetchall()
+
+    def embedded_texts(self) -> list[tuple[str, str]]:
+        """(text hash, text embedded) of every visible chunk, each once: what re-embedding
+        redoes (in the collection's format: a chunk's header and text)."""
+        fmt = self.embed_format()
+        out: dict[str, str] = {}
+        for _, h, text, heading, title in self.embed_sources():
+            if h not in out:
+                out[h] = embed_text(text, title, heading, fmt)
+        return list(out.items())
 
     # ------------------------------------------------------------ the ledger
 
@@ -431,14 +451,25 @@ class Collection:
         for part in batches([int(x) for x in ids]):
             for row in self.db.execute(
                 "SELECT c.id, d.path, c.page, c.line_start, c.line_end, c.heading, c.text, "
-                "c.char_start, c.char_end, c.document_id, c.ocr = 1 FROM chunks c "
+                "c.char_start, c.char_end, c.document_id, c.ocr = 1, d.title FROM chunks c "
                 f"JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks(part)}) "
                 f"AND c.state != {REMOVED}",
                 part,
             ):
-                cid, path, page, first, last, heading, text, start, end, doc, ocr = row
+                cid, path, page, first, last, heading, text, start, end, doc, ocr, title = row
                 out[cid] = ChunkRow(
-                    cid, from_db(path), page, first, last, heading, text, start, end, doc, bool(ocr)
+                    cid,
+                    from_db(path),
+                    page,
+                    first,
+                    last,
+                    heading,
+                    text,
+                    start,
+                    end,
+                    doc,
+                    bool(ocr),
+                    title,
                 )
         return out
 
