@@ -54,6 +54,7 @@ from docchat.retrieve import search
 from docchat.service import Docchat
 
 OFF: dict[str, Any] = {
+    "title_weight": 0.0,
     "navigation_penalty": 0.0,
     "page_weight": 0.0,
     "heading_weight": 1.0,
@@ -73,6 +74,8 @@ def variants(defaults: SearchSettings, extra: list[str]) -> dict[str, SearchSett
         "page 0.3": {"page_weight": 0.3},
         "page 0.6": {"page_weight": 0.6},
         "phrase fallback": {"phrase_fallback": True},
+        "title 0.3": {"title_weight": 0.3},
+        "title 0.6": {"title_weight": 0.6},
     }
     out = {name: off.model_copy(update=upd) for name, upd in rows.items()}
     for spec in extra:  # name=key:value,key:value

@@ -24,6 +24,7 @@ import json
 import re
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -161,6 +162,20 @@ def cold(corpus_dir: Path, limit: int, repeat: int) -> int:
     return 0
 
 
+def _rss_mib() -> float:
+    """This process's resident set now, MiB (Linux)."""
+    import os
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", nargs="?", help="a BEIR folder (corpus.jsonl + queries.jsonl)")
@@ -212,32 +227,60 @@ def main() -> int:
     )
     coll = service.open_collection("speed")
     vectors = [embedder.embed_query(q) for q in queries]
-    parts = {
-        "keyword retrieval": lambda i: keyword_search(
-            coll, queries[i], settings.search.candidates, Restriction()
-        ),
-        "dense retrieval": lambda i: dense_search(coll, vectors[i], settings.search.candidates),
+    # The in-memory BM25 copy (store/bm25.py), built here up front and switched on and off
+    # per query, so "FTS5" and "in-memory" run alternately in the same process.
+    rss0 = _rss_mib()
+    t0 = time.perf_counter()
+    coll.bm25.start()
+    postings = coll.bm25.wait()
+    built = time.perf_counter() - t0
+    if postings is None:
+        print("# in-memory BM25: not built (too big for store.bm25.MAX_INSTANCES?)")
+        variants = {"FTS5": False}
+    else:
+        print(
+            f"# in-memory BM25: built in {built:.1f} s, {len(postings.rows):,} postings, "
+            f"{postings.nbytes / 2**20:.0f} MiB (arrays + vocabulary estimate); RSS "
+            f"{rss0:.0f} -> {_rss_mib():.0f} MiB, peak {_peak_mib():.0f} MiB"
+        )
+        variants = {"FTS5": False, "in-memory": True}
+
+    def keyword(i: int) -> object:
+        return keyword_search(coll, queries[i], settings.search.candidates, Restriction())
+
+    def dense(i: int) -> object:
+        return dense_search(coll, vectors[i], settings.search.candidates)
+
+    parts: dict[str, Callable[[int], object]] = {
+        "keyword retrieval": keyword,
+        "dense retrieval": dense,
     }
-    for name, fn in parts.items():
-        times = []
-        for i in range(len(queries)):
-            t0 = time.perf_counter()
-            fn(i)
-            times.append((time.perf_counter() - t0) * 1000)
-        print(
-            f"{name:<22} {statistics.median(times):>7.1f} "
-            f"{statistics.quantiles(times, n=20)[18]:>7.1f}"
-        )
+
+    def searcher(mode: str) -> Callable[[int], object]:
+        return lambda i: service.search("speed", queries[i], mode=mode)
+
     for mode in args.modes:
-        times = []
-        for q in queries:
-            t0 = time.perf_counter()
-            service.search("speed", q, mode=mode)
-            times.append((time.perf_counter() - t0) * 1000)
-        print(
-            f"{'search ' + mode:<22} {statistics.median(times):>7.1f} "
-            f"{statistics.quantiles(times, n=20)[18]:>7.1f}"
+        parts[f"search {mode}"] = searcher(mode)
+    print("| what | " + " | ".join(f"{v} p50 | {v} p95" for v in variants) + " |")
+    print("|---|" + "---:|---:|" * len(variants))
+    for name, fn in parts.items():
+        times: dict[str, list[float]] = {v: [] for v in variants}
+        for i in range(len(queries)):
+            order = list(variants.items())
+            if i % 2:
+                order.reverse()  # alternate which goes first
+            for label, on in order:
+                coll.bm25.enabled = on
+                t0 = time.perf_counter()
+                fn(i)
+                times[label].append((time.perf_counter() - t0) * 1000)
+        cells = " | ".join(
+            f"{statistics.median(t):.1f} | {statistics.quantiles(t, n=20)[18]:.1f}"
+            for t in times.values()
         )
+        print(f"| {name} | {cells} |")
+    coll.bm25.enabled = True
+    print(f"# peak RSS {_peak_mib():.0f} MiB")
     return 0
 
 

@@ -55,6 +55,13 @@ class IndexSettings(_Section):
     chunk_overlap: int = Field(
         32, ge=0, le=1024, description="Tokens shared by consecutive chunks of one section."
     )
+    context_headers: bool = Field(
+        True,
+        description="Embed each chunk with its document's title and heading path before its "
+        "text ('Title > Section > Subsection'), so that its vector knows what the passage is "
+        "about; the stored and shown text stay the chunk's own. Changing it re-embeds the "
+        "chunks that have a title or heading at the next index run.",
+    )
     checkpoint_seconds: float = Field(
         10.0,
         gt=0,
@@ -239,7 +246,16 @@ class SearchSettings(_Section):
         100,
         ge=2,
         le=1000,
-        description="How many fused chunks the navigation penalty and page evidence re-score.",
+        description="How many fused chunks the navigation penalty, page evidence and title "
+        "match re-score.",
+    )
+    title_weight: float = Field(
+        0.6,
+        ge=0.0,
+        le=2.0,
+        description="Title match: a chunk gains this weight times the share of its document's "
+        "title and file-name words the query names (each word weighted by how few of the "
+        "candidate documents share it, so 'git' in every title counts for little); 0 = off.",
     )
     phrase_fallback: bool = Field(
         True,

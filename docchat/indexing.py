@@ -1,8 +1,9 @@
 """One index run: walk → detect changes → parse → chunk → embed → the collection's writer, as
 a generator of progress events. The writer (store/writer.py) owns the vector index and the
 crash-safety protocol; this module decides what to parse and embed. Cancellation is a
-threading.Event checked between files and between embedding batches, after which the run
-checkpoints and reports.
+threading.Event checked between files, between embedding batches and between pages read by
+OCR, after which the run checkpoints and reports. Files are parsed on worker threads (the
+next ones ahead, ingest/ahead.py); while the run waits for one it reports OCR progress.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,6 +24,7 @@ import numpy as np
 
 from docchat.config import Settings
 from docchat.embed.base import Embedder
+from docchat.embed.context import PLAIN, embed_format, embed_text
 from docchat.errors import DocchatError, UnsupportedFile
 from docchat.ingest import ocr
 from docchat.ingest.ahead import ReadAhead
@@ -36,6 +39,7 @@ from docchat.types import (
     IndexEvent,
     IndexStarted,
     IndexSummary,
+    OcrProgress,
     ParsedDocument,
 )
 
@@ -46,6 +50,7 @@ FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
 READ_AHEAD = 16  # files parsed on a worker thread ahead of the one being read
 READ_AHEAD_BYTES = 4 << 20  # larger files are parsed in turn: two at once could double the peak
+WAIT_POLL_S = 0.25  # while a file is parsed: how often OCR progress and the cancel are looked at
 STAGES = ("walk", "parse", "chunk", "embed", "store")  # the summary's timings
 
 
@@ -56,7 +61,8 @@ class _Pending:
     mtime_ns: int
     content_hash: str
     doc: ParsedDocument
-    chunks: list[tuple[ChunkSpan, str]]
+    chunks: list[tuple[ChunkSpan, str]]  # (span, hash of the text embedded for it)
+    texts: dict[str, str]  # hash → the text embedded (docchat/embed/context.py)
     note: str | None = None  # a limit that left part of the file out
 
 
@@ -114,6 +120,7 @@ class IndexRun:
         self.timings = dict.fromkeys(STAGES, 0.0)
         cfg = settings.index
         self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
+        self._ocr_tally = ocr.OcrTally(self.cancel)
         self._ahead: ReadAhead[ParsedDocument] | None = None
 
     @contextlib.contextmanager
@@ -142,6 +149,7 @@ class IndexRun:
             )
         self._begin(roots)
         yield IndexStarted(self.coll.name, len(items))
+        yield from self._reformat()
 
         def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
             return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
@@ -172,6 +180,7 @@ class IndexRun:
             )
         self._begin(roots, remember=False)
         yield IndexStarted(self.coll.name, len(items))
+        yield from self._reformat()
         scopes = [str(p) for p in paths]
 
         def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
@@ -195,6 +204,47 @@ class IndexRun:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
 
+    def _reformat(self) -> Iterator[ChunksEmbedded]:
+        """Bring the stored vectors to this run's embedded-text format (index.context_headers,
+        docchat/embed/context.py) before adding any: a collection embedded before (or with
+        the setting changed) has the chunks whose embedded text changed embedded again —
+        a plain-text document without title or headings keeps its vectors. Stopped half way,
+        nothing is written and the next run starts over."""
+        fmt = embed_format(self.settings.index.context_headers)
+        if self.coll.embed_format() == fmt:
+            return
+        changed: dict[int, str] = {}
+        texts: dict[str, str] = {}
+        for cid, old, text, heading, title in self.coll.embed_sources():
+            wanted = embed_text(text, title, heading, fmt)
+            h = text_hash(wanted)
+            if h != old:
+                changed[cid] = h
+                texts[h] = wanted
+        todo = sorted(set(texts) - self.coll.known_hashes(texts), key=lambda h: len(texts[h]))
+        vectors: dict[str, np.ndarray] = {}
+        batch = self.settings.embed.batch_size
+        for i in range(0, len(todo), batch):
+            if self.cancel.is_set():
+                return
+            part = todo[i : i + batch]
+            with self._timed("embed"):
+                made = self.embedder.embed([texts[h] for h in part], batch)
+            vectors.update(zip(part, made, strict=True))
+            self.tally.embedded += len(part)
+            yield ChunksEmbedded(min(i + batch, len(todo)), len(todo), 0)
+        with self._timed("store"):
+            self.writer.rehash(changed, vectors, fmt)
+        if changed:
+            how = "with" if fmt != PLAIN else "without"
+            self.tally.notes.append(
+                (
+                    self.coll.name,
+                    f"re-embedded {len(changed)} chunks {how} their titles and headings "
+                    "(index.context_headers changed, or the collection predates it)",
+                )
+            )
+
     def _sync(
         self,
         items: list[WalkItem],
@@ -213,7 +263,9 @@ class IndexRun:
         self._last_commit = time.monotonic()
         gone: list[str] = []
         unseen: list[str] = []
-        self._ahead = ReadAhead(self._parse, READ_AHEAD) if (os.cpu_count() or 1) > 1 else None
+        ocr_pages_before = self._ocr_tally.pages
+        # (one core: nothing is read ahead, but files are still read off this thread)
+        self._ahead = ReadAhead(self._parse, READ_AHEAD if (os.cpu_count() or 1) > 1 else 0)
         try:
             for index, item in enumerate(items):
                 if self.cancel.is_set():
@@ -227,7 +279,7 @@ class IndexRun:
                     yield self._done(item.path, "skipped", reason=item.skip_reason, total=total)
                     yield from self._forget(path, total, quiet=True)
                     continue
-                event = self._examine(item.path, pending)
+                event = yield from self._examine(item.path, pending)
                 if self._ahead is not None:
                     self._ahead.discard(item.path)  # taken, or unchanged after all
                 if event is not None:
@@ -279,6 +331,7 @@ class IndexRun:
             notes=t.notes,
             timings=dict(self.timings),
             embedded=t.embedded,
+            ocr_pages=self._ocr_tally.pages - ocr_pages_before,
         )
 
     # ------------------------------------------------------------ steps
@@ -294,12 +347,15 @@ class IndexRun:
             return True  # the first results, soon
         return time.monotonic() - self._last_commit >= self.commit_seconds
 
-    def _examine(self, path: Path, pending: list[_Pending]) -> FileDone | None:
-        """Unchanged → event now; changed → parsed and queued for embedding (None). What
-        happened to a file that gets no chunks goes to the ledger here."""
+    def _examine(
+        self, path: Path, pending: list[_Pending]
+    ) -> Generator[OcrProgress, None, FileDone | None]:
+        """Unchanged → event now; changed → parsed and queued for embedding (None); a run
+        stopped while it was read → None. What happened to a file that gets no chunks goes
+        to the ledger here."""
         key = str(path)
         st = None
-        event = self._read(path, pending)
+        event = yield from self._read(path, pending)
         if event is not None:
             if event.status != "unchanged":  # (an unchanged file keeps its recorded ones)
                 with contextlib.suppress(OSError):
@@ -313,7 +369,9 @@ class IndexRun:
             )
         return event
 
-    def _read(self, path: Path, pending: list[_Pending]) -> FileDone | None:
+    def _read(
+        self, path: Path, pending: list[_Pending]
+    ) -> Generator[OcrProgress, None, FileDone | None]:
         try:
             st = path.stat()
             doc = self.coll.document(str(path))
@@ -334,9 +392,10 @@ class IndexRun:
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
-            ahead = self._ahead.take(path) if self._ahead is not None else None
+            assert self._ahead is not None
+            reading = self._ahead.take(path) or self._ahead.now(path)
             with self._timed("parse"):  # (for a file read ahead: the wait for it, if any)
-                parsed = ahead.result() if ahead is not None else self._parse(path)
+                parsed = yield from self._wait(reading, path)
             with self._timed("chunk"):
                 prepared = prepare_chunks(
                     parsed,
@@ -347,6 +406,8 @@ class IndexRun:
                     max_text_chars=self.settings.index.max_text_chars,
                 )
             spans = prepared.spans
+        except ocr.Stopped:
+            return None  # not read: the run was cancelled
         except UnsupportedFile as e:
             return FileDone(path, "skipped", reason=str(e))
         except DocchatError as e:
@@ -364,15 +425,47 @@ class IndexRun:
             return FileDone(path, "failed", reason=f"{type(e).__name__}: {e}".splitlines()[0])
         if not spans:
             return FileDone(path, "skipped", reason="no text")
-        chunks = [(s, text_hash(s.text)) for s in spans]
+        fmt = embed_format(self.settings.index.context_headers)
+        texts = [embed_text(s.text, parsed.title, s.heading, fmt) for s in spans]
+        chunks = [(s, text_hash(t)) for s, t in zip(spans, texts, strict=True)]
         pending.append(
-            _Pending(path, st.st_size, st.st_mtime_ns, content_hash, parsed, chunks, prepared.note)
+            _Pending(
+                path,
+                st.st_size,
+                st.st_mtime_ns,
+                content_hash,
+                parsed,
+                chunks,
+                {h: t for (_, h), t in zip(chunks, texts, strict=True)},
+                prepared.note,
+            )
         )
         return None
 
     def _parse(self, path: Path) -> ParsedDocument:
-        with ocr.using(self._ocr):  # (per thread: the read-ahead worker's too)
+        with ocr.using(self._ocr, self._ocr_tally, str(path)):  # (per thread: the worker's)
             return parse(path)
+
+    def _wait(
+        self, reading: Future[ParsedDocument], path: Path
+    ) -> Generator[OcrProgress, None, ParsedDocument]:
+        """The parsed file, once its worker is done. Meanwhile: OCR progress (a scan of
+        hundreds of pages takes many minutes), and on cancel `ocr.Stopped` at once (the
+        worker stops before its next page)."""
+        tally = self._ocr_tally
+        shown: tuple[int, str | None] | None = None  # (nothing said yet)
+        while True:
+            try:
+                return reading.result(timeout=WAIT_POLL_S)
+            except TimeoutError:
+                if self.cancel.is_set():
+                    reading.cancel()
+                    raise ocr.Stopped from None
+                now = (tally.pages, tally.reading)
+                # (a slow parse without OCR says nothing; once OCR was seen, every page)
+                if now != shown and (now[1] is not None or shown is not None):
+                    shown = now
+                    yield OcrProgress(Path(now[1] or path), now[0])
 
     def _read_ahead(self, items: list[WalkItem], index: int) -> None:
         """Start parsing the next files that will need it, while this one is read and the
@@ -411,7 +504,7 @@ class IndexRun:
         batch pads little."""
         if not pending:
             return
-        texts = {h: s.text for p in pending for s, h in p.chunks}
+        texts = {h: t for p in pending for h, t in p.texts.items()}
         todo_set = set(texts) - self.coll.known_hashes(texts)
         vectors: dict[str, np.ndarray] = {}
         batch = self.settings.embed.batch_size

@@ -24,6 +24,7 @@ from docchat.types import (
     FileCounts,
     IndexStarted,
     IndexSummary,
+    OcrProgress,
     Source,
     WatchEvent,
     WatchStatus,
@@ -95,6 +96,8 @@ def index_summary(s: IndexSummary, seconds: float | None = None, *, chunks: bool
         f"{head} in {took:.1f}s — {s.indexed} indexed, {s.unchanged} unchanged, "
         f"{len(s.skipped)} skipped, {len(s.failed)} failed, {s.removed} removed"
     )
+    if s.ocr_pages:
+        text += f" ({count(s.ocr_pages, 'page')} read by OCR)"
     return f"{text}; chunks +{s.chunks_added} −{s.chunks_removed}" if chunks else text
 
 
@@ -111,6 +114,8 @@ def watch_state(event: WatchEvent) -> str | None:
         return None
     if isinstance(event, IndexStarted):
         return f"checking {count(event.files_total, 'file')}…"
+    if isinstance(event, OcrProgress):
+        return f"reading {event.path.name} by OCR — {count(event.pages, 'page')} read…"
     return None
 
 

@@ -168,6 +168,7 @@ class IndexSummary:
     # new collection happens first, to fingerprint it), store.
     timings: dict[str, float] = field(default_factory=dict)
     embedded: int = 0  # texts the embedder was given (texts stored before cost nothing)
+    ocr_pages: int = 0  # pages read by OCR (index.ocr)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -180,6 +181,7 @@ class IndexSummary:
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
             "embedded": self.embedded,
+            "ocr_pages": self.ocr_pages,
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
             "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
@@ -215,7 +217,16 @@ class WatchStatus:
     message: str | None = None
 
 
-IndexEvent = IndexStarted | FileDone | ChunksEmbedded | IndexSummary
+@dataclass(frozen=True)
+class OcrProgress:
+    """While the run waits for a file to be parsed: `pages` read by OCR so far in this run,
+    `path` the file being read (a scanned PDF of hundreds of pages takes minutes)."""
+
+    path: Path
+    pages: int
+
+
+IndexEvent = IndexStarted | FileDone | ChunksEmbedded | OcrProgress | IndexSummary
 WatchEvent = IndexEvent | WatchStatus
 
 FileState = Literal["indexed", "unchanged", "skipped", "failed", "removed"]

@@ -17,7 +17,7 @@ from docchat.cli.common import (
     run_guarded,
 )
 from docchat.presentation import coverage, index_summary, printable
-from docchat.types import FileDone, IndexEvent, IndexStarted, IndexSummary
+from docchat.types import FileDone, IndexEvent, IndexStarted, IndexSummary, OcrProgress
 
 STOPPING = "\nstopping after the current file… (Ctrl-C again to abort)"
 
@@ -102,6 +102,9 @@ def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
                 if event.status in ("failed",) and not quiet:
                     shown = escape(f"{printable(str(event.path))}: {printable(event.reason or '')}")
                     progress.console.print(f"[red]failed[/] {shown}")
+            elif isinstance(event, OcrProgress):
+                name = printable(event.path.name)[-30:]
+                progress.update(task, current=f"OCR {name}: {event.pages} pages read")
             elif isinstance(event, IndexSummary):
                 summary = event
     assert summary is not None

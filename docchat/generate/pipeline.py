@@ -8,6 +8,7 @@ are the facade's job: `Docchat.ask`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,8 +18,11 @@ from typing import Protocol
 from docchat.generate.base import GenerationOptions, Generator
 from docchat.generate.citations import parse_citations
 from docchat.generate.condense import condense
+from docchat.generate.loops import LoopGuard
 from docchat.generate.prompt import ANSWER_STOP, Turn, build_prompt
 from docchat.types import Answer, AnswerTimings, Hit, Source, Verified
+
+log = logging.getLogger(__name__)
 
 ABSTAIN_TEXT = (
     "The documents in this collection don't seem to cover that, so I can't answer it from "
@@ -171,20 +175,22 @@ def answer_stream(
 
     gen = model()
     prompt = build_prompt(gen, question, hits, history, options.max_tokens)
-    pieces: list[str] = []
     t_ask = time.perf_counter()
     t_first: float | None = None
     options = replace(options, max_tokens=prompt.max_tokens, stop=options.stop + ANSWER_STOP)
     finisher = verify(question, prompt.sources) if verify is not None else None
     stream = gen.stream(prompt.messages, options, cancel)
+    loops = LoopGuard()
     try:
         for piece in stream:
             if t_first is None:
                 t_first = time.perf_counter()
-            pieces.append(piece)
             if finisher is not None:
                 finisher.feed(piece)
             yield piece
+            if loops.feed(piece):
+                log.info("answer stopped: the model began to repeat itself")
+                break
             if cancelled():
                 break
     finally:
@@ -192,7 +198,7 @@ def answer_stream(
         if close is not None:
             close()  # stops the model, also when our consumer stopped reading early
     t_end = time.perf_counter()
-    text = "".join(pieces).strip()
+    text = loops.text.strip()  # (all the pieces, less a repetition it cut)
     n_tokens = gen.count_tokens(text)
     rate = None
     if t_first is not None and n_tokens > 1 and t_end > t_first:

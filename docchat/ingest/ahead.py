@@ -1,10 +1,17 @@
 """Reading ahead: the next files an index run will read are parsed on a worker thread while
 the run embeds, so parsing (trafilatura, pypdf: ~15 % of a run) no longer waits for the
 model, nor the model for it. Chunking stays on the run's thread: it counts tokens with the
-model's tokenizer, which the model itself uses while embedding."""
+model's tokenizer, which the model itself uses while embedding.
+
+A file that was not read ahead (too big to read beside another, or on a one-core machine) is
+still read off the run's thread (`now`), on a thread of its own so that it never waits
+behind the read-ahead queue: the run waits for it, but can report OCR progress and stop
+meanwhile. That thread is a daemon: a big file's parse that a stopped run abandons must not
+keep the process from exiting (a ThreadPoolExecutor's workers are joined at exit)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +32,21 @@ class ReadAhead(Generic[T]):
 
     def room(self) -> bool:
         return len(self._futures) < self.depth
+
+    def now(self, path: Path) -> Future[T]:
+        """Read `path` at once, beside (not after) the reads ahead."""
+        future: Future[T] = Future()
+
+        def read() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(self._read(path))
+            except BaseException as e:  # handed to whoever waits, as an executor does
+                future.set_exception(e)
+
+        threading.Thread(target=read, name="docchat-read-now", daemon=True).start()
+        return future
 
     def asked(self, path: Path) -> bool:
         return path in self._asked

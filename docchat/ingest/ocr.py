@@ -10,8 +10,11 @@ that have no text layer (and hold an image), "force" reads every page and replac
 layer (for PDFs whose text layer is garbage), "off" reads none.
 
 The setting travels with the thread that parses (`using(...)`), since parsers take a path
-only. A missing package is an UnsupportedFile naming what to install (the file is skipped
-with that reason), never a crash of the run.
+only; so does the index run's OcrTally, which counts the pages read (the run shows them as
+progress while a long scan is read) and carries the run's cancel: a stopped run stops reading
+at the next page (`Stopped`), instead of after the last page of a 300-page scan. A missing
+package is an UnsupportedFile naming what to install (the file is skipped with that
+reason), never a crash of the run.
 """
 
 from __future__ import annotations
@@ -44,20 +47,49 @@ class OcrOptions:
     engine: OcrEngine = "auto"
 
 
+class Stopped(Exception):
+    """The index run was cancelled while a file was being read by OCR: the file is left
+    unread (not failed), the run stops."""
+
+
+class OcrTally:
+    """Pages read by OCR for one index run, by whichever thread parses; and its cancel."""
+
+    def __init__(self, cancel: threading.Event | None = None) -> None:
+        self.cancel = cancel or threading.Event()
+        self.pages = 0
+        self.reading: str | None = None  # the file a page is being read from, if any
+        self._lock = threading.Lock()
+
+    def started(self, where: str | None) -> None:
+        if self.cancel.is_set():
+            raise Stopped
+        with self._lock:
+            self.reading = where
+
+    def finished(self) -> None:
+        with self._lock:
+            self.pages += 1
+            self.reading = None
+
+
 _local = threading.local()
 _engines: dict[str, Any] = {}
 _engines_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def using(options: OcrOptions) -> Iterator[None]:
-    """Parsers called inside (on this thread) OCR with these options."""
-    previous = getattr(_local, "options", None)
-    _local.options = options
+def using(
+    options: OcrOptions, tally: OcrTally | None = None, where: str | None = None
+) -> Iterator[None]:
+    """Parsers called inside (on this thread) OCR with these options, counting the pages
+    read from `where` (a file) in `tally`."""
+    previous = getattr(_local, "options", None), getattr(_local, "tally", None)
+    _local.options, _local.tally = options, (tally, where)
     try:
         yield
     finally:
-        _local.options = previous
+        _local.options, _local.tally = previous
 
 
 def options() -> OcrOptions:
@@ -67,7 +99,19 @@ def options() -> OcrOptions:
 
 
 def read_image(image: Image) -> str:
-    """The text of an image, lines top to bottom ("" when there is none)."""
+    """The text of an image, lines top to bottom ("" when there is none). Raises Stopped
+    when the index run it reads for was cancelled."""
+    tally, where = getattr(_local, "tally", None) or (None, None)
+    if tally is None:
+        return _read_image(image)
+    tally.started(where)
+    try:
+        return _read_image(image)
+    finally:
+        tally.finished()
+
+
+def _read_image(image: Image) -> str:
     language, engine = options().language, options().engine
     rapid = language.lower() in RAPIDOCR_LANGUAGES and engine != "tesseract"
     if rapid:

@@ -1,4 +1,5 @@
-"""Keyword retrieval through the collection's FTS5 table, ranked by FTS5's BM25.
+"""Keyword retrieval through the collection's FTS5 table, ranked by FTS5's BM25 (or, for an
+unfiltered query in a warm process, by the store's exact in-memory copy of it: store/bm25.py).
 
 The user's words (retrieve/terms.py) become an OR of quoted terms: quoting makes any input
 safe (no FTS5 syntax errors, no accidental NOT/NEAR operators).
@@ -48,6 +49,16 @@ def keyword_scores(
     what the heading field adds (for --explain)."""
     if restriction.empty:
         return []
+    if restriction == Restriction():
+        # Unfiltered free text: the store's in-memory copy of FTS5's BM25 answers in a warm
+        # process (same scores, a few ms instead of FTS5 scoring every matching row);
+        # None means not ready, stale or a term it cannot score, so FTS5 answers.
+        terms = query_terms(text, drop_stopwords)
+        if not terms:
+            return []
+        fast = coll.keyword_scores_fast(terms, k, heading_weight)
+        if fast is not None:
+            return fast
     match = fts_query(text, drop_stopwords, restriction.phrase_match)
     if not match:
         return []

@@ -5,6 +5,10 @@
   ranked down (`navigation_score`, `search.navigation_penalty`).
 - Page-level evidence: several strong chunks of one page lift its chunks above one lucky
   chunk of another page (`search.page_weight`).
+- Title match: a chunk whose document's title (or file name) names what the query asks about
+  is lifted (`search.title_weight`): "what does the --depth option of git clone do" favours
+  git-clone(1) over the glossary. Title words are weighted by how few of the head's documents
+  share them, so a word every title has ("git") counts for little.
 
 Both work on the first `search.structure_candidates` fused chunks, with the scores of that
 head scaled to [0, 1] (its last chunk 0, its first 1), so the same weights mean the same
@@ -14,6 +18,7 @@ are reported back in fused-score units, for --explain.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -83,10 +88,11 @@ class Structure:
     navigation_penalty: float = 0.0
     page_weight: float = 0.0
     candidates: int = 100
+    title_weight: float = 0.0
 
     @property
     def active(self) -> bool:
-        return self.navigation_penalty > 0 or self.page_weight > 0
+        return self.navigation_penalty > 0 or self.page_weight > 0 or self.title_weight > 0
 
 
 @dataclass(frozen=True)
@@ -95,15 +101,53 @@ class ChunkFacts:
 
     page: tuple[int, int | None]  # (document id, page number or None)
     text: str
+    title: str = ""  # the document's title and file name (for the title match)
 
 
 PAGE_SUPPORT = 2  # how many other chunks of a page count as its support
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> set[str]:
+    """Lower-cased words of a title or query, numbers left out, a plural 's' dropped (a
+    title says "Tables", a question "table")."""
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w.isdigit():
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+def title_matches(query: str, titles: Mapping[int, str]) -> dict[int, float]:
+    """Per document id, the share of its title's words the query names (0 to 1), each word
+    weighted by log(1 + documents / documents whose title has it): a title word every
+    document shares carries little."""
+    asked = words(query)
+    bags = {doc: words(t) for doc, t in titles.items()}
+    bags = {doc: bag for doc, bag in bags.items() if bag}
+    if not asked or not bags:
+        return {}
+    df: dict[str, int] = {}
+    for bag in bags.values():
+        for w in bag:
+            df[w] = df.get(w, 0) + 1
+    n = len(bags)
+    out = {}
+    for doc, bag in bags.items():
+        weight = {w: math.log(1 + n / df[w]) for w in bag}
+        hit = sum(v for w, v in weight.items() if w in asked)
+        out[doc] = round(hit / sum(weight.values()), 4) if hit else 0.0
+    return out
 
 
 def restructure(
     ranked: Sequence[tuple[int, float]],
     facts: Mapping[int, ChunkFacts],
     how: Structure,
+    query: str = "",
 ) -> tuple[list[tuple[int, float]], dict[int, dict[str, float]]]:
     """The ranking with its head re-scored, and per chunk the signals' contributions.
 
@@ -123,6 +167,15 @@ def restructure(
         cut = how.navigation_penalty * nav * norm[cid]
         penalised[cid] = norm[cid] - cut
         explain[cid] = {"navigation": nav, "navigation_penalty": round(-cut * spread, 6) + 0.0}
+    if how.title_weight > 0:
+        docs = {facts[cid].page[0]: facts[cid].title for cid, _ in head}
+        matched = title_matches(query, docs)
+        for cid, _ in head:
+            match = matched.get(facts[cid].page[0], 0.0)
+            boost = how.title_weight * match
+            explain[cid]["title_match"] = match
+            explain[cid]["title_boost"] = round(boost * spread, 6)
+            penalised[cid] += boost
     if how.page_weight > 0:
         by_page: dict[tuple[int, int | None], list[tuple[float, int]]] = {}
         for cid, _ in head:

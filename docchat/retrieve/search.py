@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import PurePath
 
 from docchat.config import SearchSettings
 from docchat.embed.base import Embedder
@@ -53,11 +54,11 @@ def search(
     else:  # one retriever: its own scores are the ranking
         ranked = next(iter(lists.values()), [])
     fused = dict(ranked)
-    how = Structure(s.navigation_penalty, s.page_weight, s.structure_candidates)
+    how = Structure(s.navigation_penalty, s.page_weight, s.structure_candidates, s.title_weight)
     pool = max(k, s.rerank_candidates if reranker else k, 4 * k if s.mmr_lambda < 1 else k)
     rows = _fetch(coll, ranked, max(pool, how.candidates) if how.active else pool)
     ranked = [(cid, score) for cid, score in ranked if cid in rows]
-    ranked, structure = restructure(ranked, _facts(rows), how)
+    ranked, structure = restructure(ranked, _facts(rows), how, q.ranking_text)
     explain = _explain(lists, [cid for cid, _ in ranked])
     if reranker is not None:
         ranked = _rerank(reranker, s.rerank_candidates, q.ranking_text, ranked, rows, explain)
@@ -131,7 +132,13 @@ def _retrieve(
 
 
 def _facts(rows: dict[int, ChunkRow]) -> dict[int, ChunkFacts]:
-    return {cid: ChunkFacts((r.document_id, r.page), r.text) for cid, r in rows.items()}
+    return {cid: ChunkFacts((r.document_id, r.page), r.text, _title(r)) for cid, r in rows.items()}
+
+
+def _title(row: ChunkRow) -> str:
+    """What the title match reads: the document's title and its file name (without the
+    suffix): a man page's name, a manual page's slug."""
+    return f"{row.title or ''} {PurePath(row.path).stem}"
 
 
 def _explain(lists: dict[str, Ranked], ids: list[int]) -> dict[int, dict[str, float | int | None]]:

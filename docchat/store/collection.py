@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 
 from docchat.config import StoreSettings
+from docchat.embed.context import PLAIN, embed_text
 from docchat.errors import CollectionError
 from docchat.locations import collection_dir
 from docchat.store import retrieval
+from docchat.store.bm25 import Accelerator
 from docchat.store.catalog import discard_collection, list_collections
 from docchat.store.failures import write_error
 from docchat.store.layout import DB_FILE, VECTORS_FILE
@@ -63,6 +65,7 @@ class ChunkRow:
     char_end: int
     document_id: int
     ocr: bool = False  # read by OCR from an image of its page
+    title: str | None = None  # its document's title
 
 
 class Collection:
@@ -89,6 +92,8 @@ class Collection:
         self._vectors: VectorStore | None = None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
+        # An exact in-memory BM25 for processes that search more than once (store/bm25.py).
+        self.bm25 = Accelerator(self._connect)
         try:
             if read_only_because is None:
                 migrate(self.db)
@@ -104,27 +109,32 @@ class Collection:
         search worker) run inside a writer's open transaction."""
         conn: sqlite3.Connection | None = getattr(self._local, "db", None)
         if conn is None:
-            if self.read_only_because is not None:
-                # immutable: no lock or shared-memory file to create, nothing written; reads
-                # the main file, which a writer's last checkpoint left complete.
-                uri = f"{(self.folder / DB_FILE).resolve().as_uri()}?immutable=1"
-                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            else:
-                conn = sqlite3.connect(
-                    self.folder / DB_FILE,
-                    check_same_thread=False,
-                    isolation_level=None,
-                    timeout=30,
-                )
-                try:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute("PRAGMA synchronous=NORMAL")
-                except BaseException:
-                    conn.close()
-                    raise
+            conn = self._connect()
             self._local.db = conn
             with self._lock:
                 self._connections.append(conn)
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection (Collection.db keeps one per thread; the BM25 copy's builder
+        opens and closes its own)."""
+        if self.read_only_because is not None:
+            # immutable: no lock or shared-memory file to create, nothing written; reads
+            # the main file, which a writer's last checkpoint left complete.
+            uri = f"{(self.folder / DB_FILE).resolve().as_uri()}?immutable=1"
+            return sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.folder / DB_FILE,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=30,
+        )
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     # ------------------------------------------------------------ lifecycle
@@ -174,6 +184,7 @@ class Collection:
         return (self.folder / DB_FILE).is_file()
 
     def close(self) -> None:
+        self.bm25.close()
         with self._lock:
             if self._vectors is not None:
                 self._vectors.close()
@@ -224,11 +235,29 @@ class Collection:
             found.update(r[0] for r in self.db.execute(sql, part))
         return found
 
-    def embedded_texts(self) -> list[tuple[str, str]]:
-        """(text hash, text) of every visible chunk text, each once: what re-embedding redoes."""
+    def embed_format(self) -> str:
+        """The format its chunks were embedded as (docchat/embed/context.py): PLAIN for a
+        collection made before formats were recorded."""
+        return self.meta("embed_text") or PLAIN
+
+    def embed_sources(self) -> list[tuple[int, str, str, str | None, str | None]]:
+        """(chunk id, text hash, text, heading, document title) of every visible chunk: what
+        the text it is embedded as is made of."""
         return self.db.execute(
-            "SELECT DISTINCT text_hash, text FROM chunks WHERE state != ?", (REMOVED,)
+            "SELECT c.id, c.text_hash, c.text, c.heading, d.title FROM chunks c "
+            "JOIN documents d ON d.id = c.document_id WHERE c.state != ?",
+            (REMOVED,),
         ).fetchall()
+
+    def embedded_texts(self) -> list[tuple[str, str]]:
+        """(text hash, text embedded) of every visible chunk, each once: what re-embedding
+        redoes (in the collection's format: a chunk's header and text)."""
+        fmt = self.embed_format()
+        out: dict[str, str] = {}
+        for _, h, text, heading, title in self.embed_sources():
+            if h not in out:
+                out[h] = embed_text(text, title, heading, fmt)
+        return list(out.items())
 
     # ------------------------------------------------------------ the ledger
 
@@ -405,6 +434,13 @@ class Collection:
         """(chunk id, BM25 score, BM25 of the text alone) best first for `match`."""
         return retrieval.keyword_scores(self.db, match, k, restriction, heading_weight)
 
+    def keyword_scores_fast(
+        self, terms: Sequence[str], k: int, heading_weight: float = 1.0
+    ) -> list[tuple[int, float, float]] | None:
+        """What keyword_scores gives for an unrestricted OR of `terms`, from the in-memory
+        BM25 copy; None when it cannot answer (not built yet, stale, a multi-token term)."""
+        return self.bm25.search(self.db, terms, k, heading_weight)
+
     def chunk_ids(self, restriction: Restriction) -> np.ndarray:
         """Ids of the visible chunks a restriction allows."""
         return retrieval.chunk_ids(self.db, restriction)
@@ -415,14 +451,25 @@ class Collection:
         for part in batches([int(x) for x in ids]):
             for row in self.db.execute(
                 "SELECT c.id, d.path, c.page, c.line_start, c.line_end, c.heading, c.text, "
-                "c.char_start, c.char_end, c.document_id, c.ocr = 1 FROM chunks c "
+                "c.char_start, c.char_end, c.document_id, c.ocr = 1, d.title FROM chunks c "
                 f"JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks(part)}) "
                 f"AND c.state != {REMOVED}",
                 part,
             ):
-                cid, path, page, first, last, heading, text, start, end, doc, ocr = row
+                cid, path, page, first, last, heading, text, start, end, doc, ocr, title = row
                 out[cid] = ChunkRow(
-                    cid, from_db(path), page, first, last, heading, text, start, end, doc, bool(ocr)
+                    cid,
+                    from_db(path),
+                    page,
+                    first,
+                    last,
+                    heading,
+                    text,
+                    start,
+                    end,
+                    doc,
+                    bool(ocr),
+                    title,
                 )
         return out
 

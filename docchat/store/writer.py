@@ -469,6 +469,29 @@ class CollectionWriter:
         if not current.same_home(target):
             yield from drop_store(coll, current, "the previous")
 
+    # ------------------------------------------------------------ another embedded text
+
+    def rehash(
+        self, hashes: Mapping[int, str], vectors: Mapping[str, np.ndarray], fmt: str
+    ) -> None:
+        """The chunks' texts are now embedded in format `fmt` (docchat/embed/context.py):
+        give the chunks in `hashes` (chunk id → hash of their new embedded text) those
+        hashes, store the `vectors` made for them, refill the vector store from SQLite, and
+        only then record the format — a run stopped before that does it again, finding the
+        vectors stored."""
+        with transaction(self._db):
+            self._db.executemany(
+                "INSERT OR IGNORE INTO embeddings(text_hash, vector) VALUES (?, ?)",
+                [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+            )
+            self._db.executemany(
+                "UPDATE chunks SET text_hash=? WHERE id=?",
+                [(h, cid) for cid, h in hashes.items()],
+            )
+        if hashes:
+            self.rebuild()
+        self._set_meta(embed_text=fmt)
+
     # ------------------------------------------------------------ another model
 
     def replace_embeddings(

@@ -63,6 +63,9 @@ class IndexProgress(Message):
     embedded: int = 0
     queued: int = 0
     waiting: int = 0
+    # A file being read by OCR ("" when none) and the pages OCR has read in this run.
+    ocr_reading: str = ""
+    ocr_pages: int = 0
 
 
 @dataclass

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from docchat.retrieve.navigation import ChunkFacts, Structure, navigation_score, restructure
+from docchat.retrieve.navigation import (
+    ChunkFacts,
+    Structure,
+    navigation_score,
+    restructure,
+    title_matches,
+)
 
 # The Debian Reference PDF's contents page as pypdf extracts it (words run together).
 PDF_CONTENTS = """DebianReference v
@@ -128,3 +134,32 @@ def test_chunks_past_the_head_keep_their_place() -> None:
     f = facts(c1=(1, 1, PDF_CONTENTS), c2=(1, 2, PROSE), c3=(1, 3, PROSE), c9=(1, 4, PROSE))
     on, why = restructure(ranked, f, Structure(navigation_penalty=1.0, candidates=3))
     assert on[-1] == (9, 0.5) and 9 not in why
+
+
+def test_title_match_weighs_rare_title_words() -> None:
+    titles = {
+        1: "git-clone(1) git-clone",
+        2: "gitglossary(7) gitglossary",
+        3: "git-pull(1) git-pull",
+        4: "git-fetch(1) git-fetch",
+    }
+    got = title_matches("What does the --depth option of git clone do?", titles)
+    assert got[1] == 1.0 and got[2] == 0.0
+    assert 0 < got[3] < 0.5  # only "git", which most titles share
+    assert title_matches("How do I load CSV files?", {1: "Files", 2: ""}) == {1: 1.0}
+    assert title_matches("anything", {1: "12345", 2: ""}) == {}  # numbered files: no title
+
+
+def test_title_weight_lifts_the_page_the_query_names() -> None:
+    ranked = [(1, 1.0), (2, 0.9), (3, 0.0)]
+    f = {
+        1: ChunkFacts((1, None), PROSE, "gitglossary(7) gitglossary"),
+        2: ChunkFacts((2, None), PROSE, "git-clone(1) git-clone"),
+        3: ChunkFacts((3, None), PROSE, "git-pull(1) git-pull"),
+    }
+    query = "What does the --depth option of git clone do?"
+    off, _ = restructure(ranked, f, Structure(), query)
+    assert off[0][0] == 1
+    on, why = restructure(ranked, f, Structure(title_weight=0.3), query)
+    assert on[0][0] == 2 and why[2]["title_match"] == 1.0 and why[2]["title_boost"] > 0
+    assert why[1]["title_boost"] == 0.0

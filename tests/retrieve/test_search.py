@@ -45,7 +45,7 @@ def test_explain_has_both_retrievers(indexed: Docchat) -> None:
 
 
 def test_explain_shows_each_signal(indexed: Docchat) -> None:
-    s = SearchSettings(navigation_penalty=0.5, page_weight=0.3)
+    s = SearchSettings(navigation_penalty=0.5, page_weight=0.3, title_weight=0.3)
     hit = indexed.search("t", "dropout overfitting", 1, "hybrid", settings=s)[0]
     for key in (
         "keyword_text",  # keyword score by field: the text's BM25 ...
@@ -55,6 +55,8 @@ def test_explain_shows_each_signal(indexed: Docchat) -> None:
         "navigation",
         "navigation_penalty",
         "page_boost",
+        "title_match",
+        "title_boost",
     ):
         assert key in hit.to_json(), key
     assert "phrase_fallback" not in hit.explain and "rerank_score" not in hit.explain

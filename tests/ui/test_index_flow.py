@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
-from textual.widgets import Input, OptionList, ProgressBar, RichLog
+from textual.widgets import Input, OptionList, ProgressBar, RichLog, Static
 from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.service import Docchat
+from docchat.types import IndexStarted, IndexSummary, OcrProgress
 from docchat.ui.formatting import collection_name_for, rate_line
 from docchat.ui.messages import IndexProgress
 from docchat.ui.screens import index as index_screen
@@ -177,3 +178,40 @@ async def test_progress_is_coalesced(
     assert seen[-1].files_done == seen[-1].files_total == 603
     assert sum(len(m.log) for m in seen) <= 2 * index_screen.LOG_PER_POST
     assert sum(len(m.log) + m.unlogged for m in seen) == 300
+
+
+async def test_a_file_read_by_ocr_shows_its_pages_on_the_indexing_screen(
+    ui_service: Docchat, home_docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: a long scan is not a frozen screen; the OCR page count shows until the run
+    moves on."""
+    shown = threading.Event()
+
+    def index(
+        name: str, paths: Sequence[Path], cancel: threading.Event | None = None
+    ) -> Iterator[object]:
+        assert cancel is not None
+        yield IndexStarted(name, 2)
+        yield OcrProgress(Path(paths[0]) / "scan.pdf", 7)
+        cancel.wait(30)  # until the test has read the screen and pressed Esc
+        yield IndexSummary(name, 0, 0, [], [], 0, 0, 0, 1.0, cancelled=True, ocr_pages=7)
+
+    monkeypatch.setattr(ui_service, "index", index)
+    app = make_app(ui_service, folders=[str(home_docs)])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+
+        def says() -> bool:
+            text = str(app.screen.query_one("#index-rate", Static).render())
+            if "reading scan.pdf by OCR — 7 pages read" in text:
+                shown.set()
+            return shown.is_set()
+
+        await wait_for(pilot, says)
+        await pilot.press("escape")
+        await wait_for(
+            pilot,
+            lambda: (
+                "(7 pages read by OCR)" in str(app.screen.query_one("#index-rate", Static).render())
+            ),
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 from ui_helpers import SIZE, make_app, wait_for
 
@@ -89,6 +90,40 @@ async def test_an_index_run_takes_the_lock_from_the_watch_and_gives_it_back(
             lambda: any(
                 Path(h.path).name == "ibis.md"
                 for h in indexed.search("docs", "ibis", mode="keyword")
+            ),
+            60,
+        )
+
+
+async def test_without_file_events_the_app_says_so_and_rescans(
+    indexed: Docchat, home_docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the OS gives no file events (an inotify limit, a network mount), the app says so
+    once and walks the folders every so often instead: new files still become searchable."""
+    import watchfiles._rust_notify
+
+    import docchat.watching
+
+    def no_events(*args: object) -> None:
+        raise OSError("inotify watch limit reached")
+
+    monkeypatch.setattr(watchfiles._rust_notify, "RustNotify", no_events)
+    monkeypatch.setattr(docchat.watching, "FALLBACK_RESCAN_SECONDS", 0.5)
+    indexed.settings.index.watch = True
+    app = make_app(indexed, "docs")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        said = "file events unavailable: inotify watch limit reached: walking the folders"
+        await wait_for(pilot, lambda: any(said in n.message for n in app._notifications), 60)
+        await wait_for(pilot, lambda: main.watch_text == "synced", 60)
+        (home_docs / "quokka.md").write_text("Quokkas live on Rottnest Island.\n", "utf-8")
+        await wait_for(
+            pilot,
+            lambda: any(
+                Path(h.path).name == "quokka.md"
+                for h in indexed.search("docs", "quokka", mode="keyword")
             ),
             60,
         )

@@ -108,6 +108,8 @@ def _ocr_pages(reader: PdfReader, data: bytes, texts: dict[int, str]) -> tuple[s
                 done.add(n)
     except UnsupportedFile as e:
         return done, f"; {e}"
+    except ocr.Stopped:
+        raise
     except Exception as e:  # pdfium on a damaged file: the text layer is all there is
         return done, f"; OCR failed: {one_line(e)}"
     return done, ""

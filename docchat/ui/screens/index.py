@@ -18,8 +18,8 @@ from textual.worker import get_current_worker
 
 from docchat.errors import DocchatError
 from docchat.locations import validate_collection_name
-from docchat.presentation import index_summary
-from docchat.types import ChunksEmbedded, FileDone, IndexStarted, IndexSummary
+from docchat.presentation import count, index_summary
+from docchat.types import ChunksEmbedded, FileDone, IndexStarted, IndexSummary, OcrProgress
 from docchat.ui.formatting import (
     RecentRate,
     collection_name_for,
@@ -193,13 +193,14 @@ class IndexScreen(Screen[None]):
         latest: FileDone | None = None
         files_total = 0
         group: ChunksEmbedded | None = None  # the batch group being embedded, if any
+        reading: OcrProgress | None = None  # a file being read by OCR, if any
         log: list[tuple[str, str, str]] = []
         unlogged = 0
         last_post = 0.0
 
         def flush() -> None:
             nonlocal log, unlogged, last_post
-            if latest is not None or group is not None:
+            if latest is not None or group is not None or reading is not None:
                 self.post_message(
                     IndexProgress(
                         latest.files_done if latest else 0,
@@ -211,6 +212,8 @@ class IndexScreen(Screen[None]):
                         group.embedded if group else 0,
                         group.queued if group else 0,
                         group.files if group else 0,
+                        relative_to_roots(reading.path, folders) if reading else "",
+                        reading.pages if reading else 0,
                     )
                 )
             log, unlogged = [], 0
@@ -232,8 +235,13 @@ class IndexScreen(Screen[None]):
                     group = event
                     if time.monotonic() - last_post >= POST_EVERY_S:
                         flush()
+                elif isinstance(event, OcrProgress):
+                    reading = event
+                    if time.monotonic() - last_post >= POST_EVERY_S:
+                        flush()
                 elif isinstance(event, FileDone):
                     latest = event
+                    reading = None
                     if event.status == "indexed":
                         group = None  # the group is stored: its files are counted done
                     if event.status in ("skipped", "failed") and len(log) >= LOG_PER_POST:
@@ -285,11 +293,12 @@ class IndexScreen(Screen[None]):
         chunks = m.chunks_done + m.embedded
         self._rate.add(now(), files, chunks)
         line = progress_line(files, m.files_total, chunks, self._rate.rates())
-        doing = (
-            f"embedding {m.embedded}/{m.queued} chunks of {m.waiting} files"
-            if m.queued
-            else m.current
-        )
+        if m.queued:
+            doing = f"embedding {m.embedded}/{m.queued} chunks of {m.waiting} files"
+        elif m.ocr_reading:
+            doing = f"reading {m.ocr_reading} by OCR — {count(m.ocr_pages, 'page')} read"
+        else:
+            doing = m.current
         self.query_one("#index-rate", Static).update(f"{line}\n{doing}")
         log = self.query_one("#index-log", RichLog)
         for status, path, reason in m.log:

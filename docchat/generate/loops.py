@@ -1,0 +1,75 @@
+"""Stopping an answer that has started to repeat itself.
+
+Small local models fall into loops: the bundled SmolLM2-135M answered the demo question with
+the same three sentences four times over, until max_tokens — half a minute of text nobody
+reads, each copy checked as a claim. llama.cpp's repeat penalty looks back 64 tokens, less
+than one turn of such a loop. So the answer is watched as it streams: once two consecutive
+sentences come again in the same order, the model is stopped and the answer ends before the
+repeated pair. Text inside code fences is not watched (code repeats lines on purpose), nor
+are short sentences (list items like "Run it." repeat legitimately).
+"""
+
+from __future__ import annotations
+
+import re
+
+MIN_SENTENCE_CHARS = 24  # shorter sentences repeat in good answers too
+_FENCE = "```"
+_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class LoopGuard:
+    """Feed it the streamed pieces; `feed` says when the answer has begun to loop, and
+    `text` is then the answer without the repetition."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._checked = 0  # characters already split into whole sentences
+        self._sentences: list[tuple[str, int]] = []  # (normalised, start offset)
+        self._pairs: set[tuple[str, str]] = set()
+        self._in_fence = False
+        self.cut: int | None = None  # where the repetition begins, once found
+
+    def feed(self, piece: str) -> bool:
+        """True once the answer repeats a pair of sentences (the model should stop)."""
+        if self.cut is not None:
+            return True
+        self._parts.append(piece)
+        if not any(c.isspace() for c in piece):  # no sentence can have ended in it
+            return False
+        return self._scan()
+
+    @property
+    def text(self) -> str:
+        """The answer so far, without the repetition once one was found."""
+        full = "".join(self._parts)
+        return full if self.cut is None else full[: self.cut].rstrip()
+
+    def _scan(self) -> bool:
+        full = "".join(self._parts)
+        self._parts = [full]
+        pos = self._checked
+        for match in _END.finditer(full, pos):
+            self._sentence(full[pos : match.start()], pos)
+            pos = match.end()
+            if self.cut is not None:
+                return True
+        self._checked = pos
+        return False
+
+    def _sentence(self, raw: str, start: int) -> None:
+        fences = raw.count(_FENCE)
+        watched = not self._in_fence and not fences
+        if fences % 2:
+            self._in_fence = not self._in_fence
+        words = " ".join(raw.split())
+        if not watched or len(words) < MIN_SENTENCE_CHARS:
+            self._sentences.append(("", start))  # breaks a pair: nothing to compare
+            return
+        if self._sentences and self._sentences[-1][0]:
+            previous, previous_start = self._sentences[-1]
+            if (previous, words) in self._pairs:
+                self.cut = previous_start
+                return
+            self._pairs.add((previous, words))
+        self._sentences.append((words, start))

@@ -1,0 +1,76 @@
+"""An answer that starts to repeat itself is stopped, and ends before the repetition."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from fakes import FakeGenerator
+
+from docchat.generate.base import GenerationOptions
+from docchat.generate.loops import LoopGuard
+from docchat.generate.pipeline import answer_stream
+from docchat.types import Answer, Hit
+
+A = "The guide is designed to help you find documents that contain your files."
+B = "It does this by using the help command to get more information about a document."
+C = "You can paste this into a text box or use the help command to learn more."
+
+
+def fed(text: str) -> tuple[LoopGuard, int]:
+    """The guard after the text's word pieces, and how many pieces it took to stop."""
+    guard = LoopGuard()
+    pieces = re.findall(r"\s*\S+", text)
+    for i, piece in enumerate(pieces, start=1):
+        if guard.feed(piece):
+            return guard, i
+    return guard, len(pieces)
+
+
+def test_a_repeated_pair_of_sentences_stops_the_answer_before_the_repeat() -> None:
+    looping = " ".join([A, B, C, A, B, C, A, B, C])
+    guard, used = fed(looping)
+    assert guard.cut is not None
+    assert guard.text == " ".join([A, B, C])
+    assert used < len(re.findall(r"\s*\S+", looping)) * 2 / 3  # stopped early, not at the end
+
+
+def test_legitimate_repeats_are_left_alone() -> None:
+    # One sentence said twice (a summary), short list items, and code are not loops.
+    text = "\n".join(
+        [
+            A,
+            B,
+            "- Run it.",
+            "- Run it.",
+            "```",
+            "for x in range(3): print('the same long line of code here')",
+            "for x in range(3): print('the same long line of code here')",
+            "for x in range(3): print('the same long line of code here')",
+            "```",
+            C,
+            A,
+            "In short: " + B,
+        ]
+    )
+    guard, _ = fed(text + "\nThe end of it all, said once more in closing.")
+    assert guard.cut is None and guard.text.startswith(text)
+
+
+def test_the_pipeline_stops_a_looping_model_and_keeps_the_first_copy(
+    make_hit: Callable[..., Hit],
+) -> None:
+    gen = FakeGenerator(responses=[" ".join([A, B, C] * 6)])
+    items = list(
+        answer_stream(
+            "what is the guide for?",
+            search=lambda q: [make_hit(1)],
+            generator=gen,
+            options=GenerationOptions(max_tokens=400, temperature=0.0),
+        )
+    )
+    answer = items[-1]
+    assert isinstance(answer, Answer) and not answer.stopped
+    assert answer.text == " ".join([A, B, C])
+    streamed = "".join(str(p) for p in items[:-1])
+    assert streamed.count(A) == 2  # the model was stopped at the start of the second copy
