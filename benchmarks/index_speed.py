@@ -2,7 +2,7 @@
 embedding precision, each a fresh process (imports and model load included), alternating.
 
     python benchmarks/index_speed.py [CORPUS_DIR] [--limit 40] [--rounds 1]
-        [--paths fp32 bf16 int8 ov-int8]
+        [--paths fp32 bf16 int8 ov-bf16 ov-int8]
 
 Default corpus: Debian's python3.11-doc HTML (/usr/share/doc/python3.11/html;
 `apt-get install python3.11-doc`), the first --limit pages by path. Prints a Markdown table:
@@ -111,10 +111,10 @@ def main() -> None:
         from docchat.embed.onnx import prepared_model
 
         prepared_model(Path(resolve_embedding_model(model)), int8=True, name=model)
-    if "ov-int8" in args.paths:
+    for ov_path in {"ov-bf16", "ov-int8"} & set(args.paths):
         from docchat.embed.openvino import prepared_ir
 
-        prepared_ir(Path(resolve_embedding_model(model)), int8=True, name=model)
+        prepared_ir(Path(resolve_embedding_model(model)), ov_path == "ov-int8", name=model)
     docchat = [sys.executable, "-m", "docchat"]
     rows: dict[str, list[dict[str, float]]] = {}
     timings: dict[str, dict[str, float]] = {}

@@ -53,6 +53,7 @@ def test_an_explicit_setting_wins_and_auto_keeps_the_recorded_family() -> None:
     assert family("fp32") == family("bf16") != family("int8")
     # OpenVINO int8 (static) is a family of its own, kept by auto like ONNX int8.
     assert family("ov-int8") not in (family("fp32"), family("int8"))
+    assert family("ov-bf16") == family("fp32")  # OpenVINO's fp32 model: fp32's vectors
     assert resolve_precision("ov-int8", flags=OLD) == "ov-int8"
     assert resolve_precision("auto", "ov-int8", flags=SAPPHIRE_RAPIDS) == "ov-int8"
 

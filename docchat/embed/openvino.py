@@ -43,7 +43,7 @@ KEY_LIBRARIES = ("openvino", "nncf", "onnxruntime", "onnx", "torch", "transforme
 SAMPLE = Path(__file__).resolve().parent.parent / "sample"
 # Arithmetic asked of the CPU plugin per path (the int8 graph runs its other ops in bf16
 # where the CPU has it: the plugin's default).
-HINTS = {"fp32": "f32", "bf16": "bf16"}
+HINTS = {"fp32": "f32", "bf16": "bf16", "ov-bf16": "bf16", "ov-int8": "bf16"}
 
 
 def version(distribution: str) -> str:
@@ -166,8 +166,8 @@ def prepared_ir(folder: Path, int8: bool, name: str = "") -> Path:
 
 
 class OpenVinoEmbedder(Embedder):
-    """`precision`: "fp32" (f32 arithmetic), "bf16" (the fp32 model in bfloat16 arithmetic),
-    "ov-int8" (the statically quantised model)."""
+    """`precision`: "fp32" (f32 arithmetic), "bf16" / "ov-bf16" (the fp32 model in bfloat16
+    arithmetic where the CPU has it), "ov-int8" (the statically quantised model)."""
 
     def __init__(self, model: str, precision: str = "bf16") -> None:
         try:

@@ -45,9 +45,9 @@ def _sentence_transformers(settings: EmbedSettings) -> Embedder:
 
             return OnnxEmbedder(settings.model, int8=True)
         torch_precision: str = precision
-        if precision == "ov-int8":
+        if precision in ("ov-bf16", "ov-int8"):
             try:
-                return _openvino(settings.model)
+                return _openvino(settings.model, precision)
             except Exception as e:  # no openvino, or its model cannot be made: torch works
                 from docchat.embed.precision import torch_precision as fallback
 
@@ -55,7 +55,7 @@ def _sentence_transformers(settings: EmbedSettings) -> Embedder:
                 logging.getLogger(__name__).warning("OpenVINO path unavailable", exc_info=True)
                 reason = str(e).splitlines()[0] if str(e) else type(e).__name__
                 print(
-                    f"docchat: the OpenVINO int8 embedder is not available ({reason}); "
+                    f"docchat: the OpenVINO embedder is not available ({reason}); "
                     f"using torch {torch_precision}",
                     file=sys.stderr,
                 )
@@ -73,10 +73,10 @@ def _sentence_transformers(settings: EmbedSettings) -> Embedder:
 register_embedder(BUILT_IN, _sentence_transformers)
 
 
-def _openvino(model: str) -> Embedder:
+def _openvino(model: str, precision: str = "ov-int8") -> Embedder:
     from docchat.embed.openvino import OpenVinoEmbedder
 
-    return OpenVinoEmbedder(model, "ov-int8")
+    return OpenVinoEmbedder(model, precision)
 
 
 def _onnx(int8: bool) -> EmbedderFactory:
@@ -116,7 +116,7 @@ def create_query_embedder(settings: EmbedSettings, precision: str) -> Embedder:
 
     try:
         if precision == "ov-int8":  # its own family: its queries need the same model
-            return _openvino(settings.model)
+            return _openvino(settings.model, precision)
         return OnnxEmbedder(settings.model, int8=precision == "int8")
     except Exception as e:  # any failure of the export: the full model still works
         logging.getLogger(__name__).warning("query encoder unavailable", exc_info=True)
