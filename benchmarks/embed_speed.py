@@ -1,12 +1,13 @@
-"""Embedding speed on CPU: sentence-transformers (torch fp32, and bf16 weights: what
-embed.precision = "auto" picks on CPUs with AMX / AVX512-BF16) vs ONNX Runtime fp32 (the
-query encoder) vs int8, on the same chunks in the same run (rounds interleaved, so machine
-load hits all alike).
+"""Embedding speed on CPU: sentence-transformers (torch fp32, and bf16 weights) vs ONNX
+Runtime fp32 (the query encoder) and dynamic int8 vs OpenVINO (fp32/bf16 arithmetic, and
+int8 statically quantised with NNCF: embed.precision = "ov-int8"), on the same chunks in the
+same run (rounds interleaved, so machine load hits all alike).
 
 Reports chunks/s for batches of corpus passages, ms for a single query, and each path's mean
 cosine to the torch vectors.
 
     python benchmarks/embed_speed.py /work/shared/data/scifact --texts 128 --rounds 3
+        [--paths "torch fp32" "torch bf16" "openvino int8"]
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def load(name: str, model: str) -> Embedder:
         from docchat.embed.sentence_transformers import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(model, device="cpu", precision=name.split()[1])
+    if name.startswith("openvino"):
+        from docchat.embed.openvino import OpenVinoEmbedder
+
+        return OpenVinoEmbedder(model, {"openvino int8": "ov-int8"}.get(name, name.split()[1]))
     from docchat.embed.onnx import OnnxEmbedder
 
     return OnnxEmbedder(model, int8=name == "onnx int8")
@@ -40,6 +45,12 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument(
+        "--paths",
+        nargs="+",
+        default=["torch fp32", "torch bf16", "onnx fp32", "onnx int8", "openvino int8"],
+        help="of: torch fp32|bf16, onnx fp32|int8, openvino fp32|bf16|int8",
+    )
     args = ap.parse_args()
     folder = Path(args.folder)
     texts = []
@@ -51,7 +62,7 @@ def main() -> int:
         queries = [
             json.loads(line)["text"] for line, _ in zip(f, range(args.queries), strict=False)
         ]
-    names = ["torch fp32", "torch bf16", "onnx fp32", "onnx int8"]
+    names = ["torch fp32", *(p for p in args.paths if p != "torch fp32")]  # the reference
     models = {n: load(n, args.model) for n in names}
     for m in models.values():
         m.embed(texts[:4])  # warm up

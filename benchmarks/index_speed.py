@@ -2,7 +2,7 @@
 embedding precision, each a fresh process (imports and model load included), alternating.
 
     python benchmarks/index_speed.py [CORPUS_DIR] [--limit 40] [--rounds 1]
-        [--paths fp32 bf16 int8]
+        [--paths fp32 bf16 int8 ov-int8]
 
 Default corpus: Debian's python3.11-doc HTML (/usr/share/doc/python3.11/html;
 `apt-get install python3.11-doc`), the first --limit pages by path. Prints a Markdown table:
@@ -103,12 +103,18 @@ def main() -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, dest)
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    if "int8" in args.paths:  # its ONNX model is built once per machine: not part of a run
-        from docchat.embed.models import resolve_embedding_model
+    # Their ONNX / OpenVINO models are built once per machine: not part of a run.
+    from docchat.embed.models import resolve_embedding_model
+
+    model = "all-MiniLM-L6-v2"
+    if "int8" in args.paths:
         from docchat.embed.onnx import prepared_model
 
-        model = "all-MiniLM-L6-v2"
         prepared_model(Path(resolve_embedding_model(model)), int8=True, name=model)
+    if "ov-int8" in args.paths:
+        from docchat.embed.openvino import prepared_ir
+
+        prepared_ir(Path(resolve_embedding_model(model)), int8=True, name=model)
     docchat = [sys.executable, "-m", "docchat"]
     rows: dict[str, list[dict[str, float]]] = {}
     timings: dict[str, dict[str, float]] = {}

@@ -115,13 +115,15 @@ class EmbedSettings(_Section):
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="Where embeddings are computed; auto picks CUDA when available."
     )
-    precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+    precision: Literal["auto", "fp32", "bf16", "int8", "ov-int8"] = Field(
         "auto",
         description="Numeric precision of the embedding model when indexing: auto = bf16 "
         "weights on CPUs with bfloat16 arithmetic (AMX or AVX512-BF16: 1.5-2x faster, nDCG@10 "
         "within 0.02 points), fp32 elsewhere; int8 = ONNX Runtime int8 (1-3x faster, but 0.6 "
-        "nDCG points lower on SciFact, so auto never picks it). A collection records its "
-        "precision: fp32 and bf16 vectors mix, int8 ones do not (re-embed to switch).",
+        "nDCG points lower on SciFact, so auto never picks it); ov-int8 = OpenVINO, int8 "
+        "quantised with NNCF (the fastest on CPUs with AMX-INT8 / VNNI; needs the openvino "
+        "extra). A collection records its precision: fp32 and bf16 vectors mix, int8 and "
+        "ov-int8 ones do not (re-embed to switch).",
     )
     batch_size: int = Field(32, ge=1, le=4096, description="Chunks embedded per batch.")
 

@@ -113,7 +113,7 @@ class Docchat:
         """What embeds queries for a collection: the model it was embedded with, at its
         precision's family. For the built-in backend that is the light ONNX query encoder
         (embed/registry.py: no torch in a one-off search); plugins embed queries themselves."""
-        from docchat.embed.precision import family
+        from docchat.embed.precision import PRECISIONS, family
         from docchat.embed.registry import BUILT_IN, create_query_embedder
 
         model = coll.meta("model")
@@ -125,7 +125,7 @@ class Docchat:
         precision = coll.meta("embed_precision") or "fp32"
         # A model of the same family that this process loaded to index (the app indexes,
         # then searches) makes the same vectors: no second model, no export to wait for.
-        for p in ("fp32", "bf16", "int8"):
+        for p in PRECISIONS:
             indexing = self._embedders.loaded((cfg.backend, model, cfg.device, p))
             if family(p) == family(precision) and getattr(indexing, "is_loaded", False):
                 assert indexing is not None

@@ -51,6 +51,10 @@ def test_an_explicit_setting_wins_and_auto_keeps_the_recorded_family() -> None:
     assert resolve_precision("auto", "fp32", flags=SAPPHIRE_RAPIDS) == "bf16"
     assert resolve_precision("auto", "bf16", flags=SKYLAKE) == "fp32"
     assert family("fp32") == family("bf16") != family("int8")
+    # OpenVINO int8 (static) is a family of its own, kept by auto like ONNX int8.
+    assert family("ov-int8") not in (family("fp32"), family("int8"))
+    assert resolve_precision("ov-int8", flags=OLD) == "ov-int8"
+    assert resolve_precision("auto", "ov-int8", flags=SAPPHIRE_RAPIDS) == "ov-int8"
 
 
 def test_the_setting_is_typed_and_comes_from_the_environment() -> None:
@@ -94,6 +98,23 @@ def test_a_collection_records_its_precision_and_refuses_another_family(
     (docs / "bread.txt").write_text("Spelt bread, changed again.\n", encoding="utf-8")
     with pytest.raises(ModelMismatch, match=r"fp32 vectors.*reembed t --model fake-embedder"):
         _index(_with(fake_settings, "int8"), docs)
+    with pytest.raises(ModelMismatch, match=r"PRECISION=ov-int8 docchat collections reembed"):
+        _index(_with(fake_settings, "ov-int8"), docs)
+
+
+def test_an_openvino_int8_collection_refuses_float_vectors(
+    fake_settings: Settings, docs: Path
+) -> None:
+    _index(fake_settings, docs)
+    service = Docchat(fake_settings)
+    coll = service.open_collection("t")  # as if embedded by OpenVINO (the fake says fp32)
+    coll.db.execute("UPDATE meta SET value='ov-int8' WHERE key='embed_precision'")
+    coll.db.commit()
+    service.close()
+    (docs / "bread.txt").write_text("Rye bread, changed.\n", encoding="utf-8")
+    with pytest.raises(ModelMismatch, match=r"ov-int8 vectors, which bf16 vectors do not match"):
+        _index(_with(fake_settings, "bf16"), docs)
+    assert _index(_with(fake_settings, "auto"), docs).indexed == 1  # auto keeps ov-int8
 
 
 def test_a_collection_from_before_precisions_were_recorded_gets_one(

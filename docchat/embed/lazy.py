@@ -45,6 +45,9 @@ class LazyEmbedder(Embedder):
                         f"its files say {self.dimension}"
                     )
                 self._model = model
+                # A path that could not load stands in with another of its family (OpenVINO
+                # -> torch): say which one embeds.
+                self.precision = model.precision
             return self._model
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

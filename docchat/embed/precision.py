@@ -1,14 +1,20 @@
 """Which numeric precision embeds a collection's chunks: chosen per machine, recorded per
 collection (`embed_precision` in its metadata), and checked before any model loads.
 
-"auto" picks bf16 weights where the CPU does bfloat16 arithmetic (AMX or AVX512-BF16:
-1.73x the fp32 speed on a Sapphire Rapids core, nDCG@10 within 0.02 points, cosine to the
-fp32 vectors >= 0.996), fp32 elsewhere. int8 (ONNX Runtime, dynamic quantisation) is faster
-still (3.08x) but lost 0.61 nDCG points on SciFact, outside the 0.5 bar: only an explicit
-`embed.precision = "int8"` uses it. benchmarks/README.md has the figures.
+"auto" picks, for the CPU at hand, the fastest path measured within 0.5 nDCG@10 of fp32 on
+both SciFact and Cranfield (benchmarks/README.md, issue 11): bf16 weights (torch) where the
+CPU does bfloat16 arithmetic (AMX or AVX512-BF16: 1.7-2.6x fp32, nDCG@10 within 0.02
+points, cosine to fp32 >= 0.996), fp32 elsewhere.
 
-fp32 and bf16 vectors are interchangeable (one family: a collection may be extended with
-either, queries use either); int8 vectors are not, and mixing them is refused like a model
+"ov-int8" — OpenVINO with int8 weights and activations, quantised statically with NNCF
+(embed/openvino.py) — is the fastest path on CPUs with int8 dot products (AMX-INT8,
+AVX512-VNNI, AVX-VNNI); it is used when asked for until its nDCG is measured on both sets.
+"int8" (ONNX Runtime, dynamic quantisation) lost 0.61 nDCG points on SciFact, outside the
+bar: only an explicit `embed.precision = "int8"` uses it.
+
+fp32 and bf16 vectors are one family (a collection may be extended with either; queries
+use the fp32 query encoder). int8 and ov-int8 vectors each make a family of their own
+(queries are embedded by the same int8 model), and mixing families is refused like a model
 change.
 """
 
@@ -19,10 +25,12 @@ import re
 from pathlib import Path
 from typing import Literal, cast
 
-Precision = Literal["fp32", "bf16", "int8"]
-PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "int8")
+Precision = Literal["fp32", "bf16", "int8", "ov-int8"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "int8", "ov-int8")
 # /proc/cpuinfo flags of CPUs with native bfloat16 matrix arithmetic.
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+# ... and of those with int8 dot products (what makes a statically quantised model fast).
+INT8_FLAGS = frozenset({"amx_int8", "avx512_vnni", "avx_vnni"})
 
 
 @functools.cache
@@ -43,9 +51,14 @@ def auto_precision(flags: frozenset[str], device: str = "auto") -> Precision:
     return "bf16" if flags & BF16_FLAGS else "fp32"
 
 
+def torch_precision(flags: frozenset[str] | None = None) -> Precision:
+    """What stands in for "ov-int8" where OpenVINO cannot run: the fastest torch path."""
+    return "bf16" if (cpu_flags() if flags is None else flags) & BF16_FLAGS else "fp32"
+
+
 def family(precision: str) -> str:
     """Precisions whose vectors can share one collection have the same family."""
-    return "int8" if precision == "int8" else "float"
+    return precision if precision in ("int8", "ov-int8") else "float"
 
 
 def resolve_precision(

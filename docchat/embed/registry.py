@@ -44,9 +44,24 @@ def _sentence_transformers(settings: EmbedSettings) -> Embedder:
             from docchat.embed.onnx import OnnxEmbedder
 
             return OnnxEmbedder(settings.model, int8=True)
+        torch_precision: str = precision
+        if precision == "ov-int8":
+            try:
+                return _openvino(settings.model)
+            except Exception as e:  # no openvino, or its model cannot be made: torch works
+                from docchat.embed.precision import torch_precision as fallback
+
+                torch_precision = fallback()
+                logging.getLogger(__name__).warning("OpenVINO path unavailable", exc_info=True)
+                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                print(
+                    f"docchat: the OpenVINO int8 embedder is not available ({reason}); "
+                    f"using torch {torch_precision}",
+                    file=sys.stderr,
+                )
         from docchat.embed.sentence_transformers import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(settings.model, settings.device, precision)
+        return SentenceTransformerEmbedder(settings.model, settings.device, torch_precision)
 
     # Loaded when the first text is embedded (a run with nothing new never imports torch).
     local = _local_model(settings.model)
@@ -56,6 +71,12 @@ def _sentence_transformers(settings: EmbedSettings) -> Embedder:
 
 
 register_embedder(BUILT_IN, _sentence_transformers)
+
+
+def _openvino(model: str) -> Embedder:
+    from docchat.embed.openvino import OpenVinoEmbedder
+
+    return OpenVinoEmbedder(model, "ov-int8")
 
 
 def _onnx(int8: bool) -> EmbedderFactory:
@@ -86,13 +107,16 @@ def create_embedder(settings: EmbedSettings) -> Embedder:
 def create_query_embedder(settings: EmbedSettings, precision: str) -> Embedder:
     """What embeds the queries of a collection indexed at `precision`. For the built-in
     backend, the same model in ONNX Runtime (int8 for an int8 collection, else fp32, whose
-    vectors match fp32 and bf16 ones): a one-off search never imports torch. If that cannot
+    vectors match fp32 and bf16 ones), or OpenVINO for an ov-int8 collection: a one-off
+    search never imports torch. If that cannot
     be made, one line on stderr says so and the indexing embedder is used."""
     if settings.backend != BUILT_IN or _local_model(settings.model) is None:
         return create_embedder(settings)
     from docchat.embed.onnx import OnnxEmbedder
 
     try:
+        if precision == "ov-int8":  # its own family: its queries need the same model
+            return _openvino(settings.model)
         return OnnxEmbedder(settings.model, int8=precision == "int8")
     except Exception as e:  # any failure of the export: the full model still works
         logging.getLogger(__name__).warning("query encoder unavailable", exc_info=True)

@@ -1,0 +1,219 @@
+"""OpenVINO backend for mean-pooling sentence-transformers models: the fastest CPU path for
+indexing on Intel CPUs (embed.precision "ov-int8", and "bf16" / "fp32" where openvino is
+installed; docchat/embed/precision.py decides).
+
+The model is made locally, once, from the bundled model's ONNX export (embed/onnx.py, the
+query encoder's file; torch is imported only if that export is not cached yet): converted to
+OpenVINO IR, and for int8 quantised statically with NNCF, calibrated on the texts of
+docchat's bundled sample corpus (real prose, shipped in the package: nothing is downloaded,
+and no evaluation set is used). It is cached in the user cache dir under a key of the model
+files, the CPU's features and the library versions, built in a temporary folder and renamed
+into place, with a line on stderr before and after.
+
+At run time embedding needs only openvino and the fast tokenizer (`tokenizers`): no torch.
+On CPUs with AMX or AVX512-BF16 the CPU plugin computes in bfloat16 by default; "fp32" asks
+for f32 arithmetic explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docchat.embed import onnx
+from docchat.embed.base import Embedder, normalize
+from docchat.embed.local_model import LocalModel
+from docchat.embed.models import resolve_embedding_model
+from docchat.embed.onnx import KEY_FLAGS, prepared_model
+from docchat.embed.precision import cpu_flags
+from docchat.errors import ModelError, missing
+
+FORMAT = 1  # bump when the conversion or the quantisation recipe changes
+KEY_LIBRARIES = ("openvino", "nncf", "onnxruntime", "onnx", "torch", "transformers")
+SAMPLE = Path(__file__).resolve().parent.parent / "sample"
+# Arithmetic asked of the CPU plugin per path (the int8 graph runs its other ops in bf16
+# where the CPU has it: the plugin's default).
+HINTS = {"fp32": "f32", "bf16": "bf16"}
+
+
+def version(distribution: str) -> str:
+    return onnx._version(distribution)
+
+
+def cache_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("docchat")) / "openvino"
+
+
+def cache_key(folder: Path, flags: frozenset[str] | None = None) -> str:
+    """Changes when the model's files (size + mtime), the CPU's relevant features or a library
+    that makes or runs the model do."""
+    h = hashlib.sha256(f"openvino format {FORMAT}|".encode())
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}|".encode())
+    have = cpu_flags() if flags is None else flags
+    h.update(" ".join(f for f in KEY_FLAGS if f in have).encode() + b"|")
+    h.update(" ".join(f"{d}={version(d)}" for d in KEY_LIBRARIES).encode())
+    return h.hexdigest()[:16]
+
+
+def _note(text: str) -> None:
+    print(f"docchat: {text}", file=sys.stderr, flush=True)
+
+
+def calibration_texts(limit: int = 96) -> list[str]:
+    """Passages of the bundled sample corpus, of mixed lengths (paragraphs, and runs of
+    paragraphs up to about a chunk), to calibrate the int8 model's activation ranges."""
+    paragraphs: list[str] = []
+    for path in sorted(SAMPLE.rglob("*")):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            text = re.sub(r"<[^>]+>", " ", text) if path.suffix == ".html" else text
+            paragraphs += [p.strip() for p in re.split(r"\n\s*\n", text) if len(p.strip()) > 40]
+    texts = list(paragraphs)
+    for width in (2, 3, 6):  # longer passages: the chunker's are up to the model's limit
+        texts += ["\n\n".join(paragraphs[i : i + width]) for i in range(0, len(paragraphs), width)]
+    return texts[:limit]
+
+
+def _batches(model: LocalModel, texts: list[str], size: int = 8) -> Iterator[dict[str, Any]]:
+    encoder = _encoder(model)
+    for i in range(0, len(texts), size):
+        yield _feeds(encoder, texts[i : i + size])[0]
+
+
+def _encoder(model: LocalModel) -> Any:
+    encoder = model.tokenizer()
+    encoder.enable_truncation(model.max_length)
+    pad = model.pad_token()
+    encoder.enable_padding(pad_id=encoder.token_to_id(pad) or 0, pad_token=pad)
+    return encoder
+
+
+def _feeds(encoder: Any, texts: Sequence[str]) -> tuple[dict[str, Any], np.ndarray]:
+    encoded = encoder.encode_batch(list(texts))
+    ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+    mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+    types = np.asarray([e.type_ids for e in encoded], dtype=np.int64)
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}, mask
+
+
+def build(folder: Path, target: Path, int8: bool, name: str) -> None:
+    """Convert (and for int8 quantise) into `target` (a folder with model.xml/.bin),
+    atomically: made in a temporary folder, renamed into place."""
+    import openvino as ov
+
+    source = prepared_model(folder, int8=False, name=name)  # the cached ONNX export
+    model = ov.convert_model(str(source))
+    if int8:
+        try:
+            import nncf
+        except ImportError:
+            raise missing("nncf", "the int8 OpenVINO model") from None
+        import logging
+
+        local = LocalModel.read(folder)
+        if local is None:
+            raise ModelError(f"cannot calibrate '{name}': not a mean-pooling model")
+        texts = calibration_texts()
+        logging.getLogger("nncf").setLevel(logging.ERROR)  # its progress bars and advice
+        model = nncf.quantize(
+            model,
+            nncf.Dataset(list(_batches(local, texts))),
+            model_type=nncf.ModelType.TRANSFORMER,
+            subset_size=len(texts),
+        )
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        ov.save_model(model, str(tmp / "model.xml"), compress_to_fp16=False)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process finished first: its copy is as good
+            if not (target / "model.xml").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prepared_ir(folder: Path, int8: bool, name: str = "") -> Path:
+    """The cached OpenVINO model (model.xml) for this model folder, made on first use."""
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", name or folder.name).strip("_")
+    target = cache_root() / f"{label}-{cache_key(folder)}" / ("int8" if int8 else "fp32")
+    if (target / "model.xml").is_file() and (target / "model.bin").is_file():
+        return target / "model.xml"
+    shutil.rmtree(target, ignore_errors=True)  # a copy left incomplete (its files removed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    what = f"{'int8 ' if int8 else ''}OpenVINO model of {name or folder.name}"
+    _note(f"building the {what} (once; cached in {target.parent})...")
+    started = time.perf_counter()
+    build(folder, target, int8, name or folder.name)
+    _note(f"built the {what} in {time.perf_counter() - started:.0f} s")
+    return target / "model.xml"
+
+
+class OpenVinoEmbedder(Embedder):
+    """`precision`: "fp32" (f32 arithmetic), "bf16" (the fp32 model in bfloat16 arithmetic),
+    "ov-int8" (the statically quantised model)."""
+
+    def __init__(self, model: str, precision: str = "bf16") -> None:
+        try:
+            import openvino as ov
+        except ImportError:
+            raise missing("openvino", "the OpenVINO embedding path") from None
+        folder = Path(resolve_embedding_model(model))
+        local = LocalModel.read(folder) if folder.is_dir() else None
+        if local is None:
+            raise ModelError(
+                f"the OpenVINO path supports local mean-pooling sentence-transformers models "
+                f"with a tokenizer.json only ('{model}')"
+            )
+        self.tokenizer = local.tokenizer()
+        self.max_tokens = local.max_length - local.special_tokens(self.tokenizer)
+        self._encoder = _encoder(local)
+        int8 = precision == "ov-int8"
+        path = prepared_ir(folder, int8, model)
+        config = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": HINTS.get(precision, "bf16"),
+        }
+        core = ov.Core()
+        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self.inputs = {i.get_any_name() for i in self.compiled.inputs}
+        self._output = self.compiled.outputs[0]
+        self._local = threading.local()
+        self.name = model
+        self.precision = precision
+        self.dimension = local.dimension
+
+    def _request(self) -> Any:
+        """One infer request per thread (a request runs one inference at a time)."""
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        return request
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        feeds, mask = _feeds(self._encoder, texts)
+        feeds = {k: v for k, v in feeds.items() if k in self.inputs}
+        hidden = self._request().infer(feeds)[self._output]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return normalize(pooled)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encoded]
