@@ -264,6 +264,7 @@ class IndexRun:
         gone: list[str] = []
         unseen: list[str] = []
         ocr_pages_before = self._ocr_tally.pages
+        self._ocr_tally.cancel = self.cancel  # (a watch hands each batch a cancel of its own)
         # (one core: nothing is read ahead, but files are still read off this thread)
         self._ahead = ReadAhead(self._parse, READ_AHEAD if (os.cpu_count() or 1) > 1 else 0)
         try:
