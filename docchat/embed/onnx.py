@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -55,18 +55,32 @@ def _version(distribution: str) -> str:
 def cache_key(folder: Path, flags: frozenset[str] | None = None) -> str:
     """Changes when the model's files (size + mtime of each), the CPU's relevant features or
     a library that makes or runs the graph do."""
-    h = hashlib.sha256(f"format {FORMAT} opset {OPSET}|".encode())
+    return build_key(folder, f"format {FORMAT} opset {OPSET}", KEY_LIBRARIES, flags)
+
+
+def build_key(
+    folder: Path,
+    recipe: str,
+    libraries: Sequence[str],
+    flags: frozenset[str] | None = None,
+    version: Callable[[str], str] | None = None,
+) -> str:
+    """The key of a model built locally from `folder` (this export, OpenVINO's IR): the
+    `recipe`, the model's files (size + mtime of each), the CPU features in KEY_FLAGS and
+    the versions of `libraries`."""
+    h = hashlib.sha256(f"{recipe}|".encode())
     for p in sorted(folder.rglob("*")):
         if p.is_file():
             st = p.stat()
             h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}|".encode())
     have = cpu_flags() if flags is None else flags
     h.update(" ".join(f for f in KEY_FLAGS if f in have).encode() + b"|")
-    h.update(" ".join(f"{d}={_version(d)}" for d in KEY_LIBRARIES).encode())
+    of = version or _version
+    h.update(" ".join(f"{d}={of(d)}" for d in libraries).encode())
     return h.hexdigest()[:16]
 
 
-def _note(text: str) -> None:
+def note(text: str) -> None:
     """Progress of a build: stderr only (stdout carries results, e.g. `search --json`)."""
     print(f"docchat: {text}", file=sys.stderr, flush=True)
 
@@ -156,13 +170,13 @@ def prepared_model(folder: Path, int8: bool, name: str = "") -> Path:
         return target
     out.mkdir(parents=True, exist_ok=True)
     what = f"{'int8 ' if int8 else ''}ONNX encoder for {name or folder.name}"
-    _note(f"building the {what} (once; cached in {out})...")
+    note(f"building the {what} (once; cached in {out})...")
     started = time.perf_counter()
     if not fp32.exists():
         export(folder, fp32)
     if int8:
         quantize(fp32, target)
-    _note(f"built the {what} in {time.perf_counter() - started:.0f} s")
+    note(f"built the {what} in {time.perf_counter() - started:.0f} s")
     return target
 
 

@@ -17,11 +17,9 @@ for f32 arithmetic explicitly.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -34,8 +32,7 @@ from docchat.embed import onnx
 from docchat.embed.base import Embedder, normalize
 from docchat.embed.local_model import LocalModel
 from docchat.embed.models import resolve_embedding_model
-from docchat.embed.onnx import KEY_FLAGS, prepared_model
-from docchat.embed.precision import cpu_flags
+from docchat.embed.onnx import prepared_model
 from docchat.errors import ModelError, missing
 
 FORMAT = 1  # bump when the conversion or the quantisation recipe changes
@@ -58,20 +55,8 @@ def cache_root() -> Path:
 
 def cache_key(folder: Path, flags: frozenset[str] | None = None) -> str:
     """Changes when the model's files (size + mtime), the CPU's relevant features or a library
-    that makes or runs the model do."""
-    h = hashlib.sha256(f"openvino format {FORMAT}|".encode())
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}|".encode())
-    have = cpu_flags() if flags is None else flags
-    h.update(" ".join(f for f in KEY_FLAGS if f in have).encode() + b"|")
-    h.update(" ".join(f"{d}={version(d)}" for d in KEY_LIBRARIES).encode())
-    return h.hexdigest()[:16]
-
-
-def _note(text: str) -> None:
-    print(f"docchat: {text}", file=sys.stderr, flush=True)
+    that makes or runs the model do (the same key as the ONNX export's, other libraries)."""
+    return onnx.build_key(folder, f"openvino format {FORMAT}", KEY_LIBRARIES, flags, version)
 
 
 def calibration_texts(limit: int = 96) -> list[str]:
@@ -158,10 +143,10 @@ def prepared_ir(folder: Path, int8: bool, name: str = "") -> Path:
     shutil.rmtree(target, ignore_errors=True)  # a copy left incomplete (its files removed)
     target.parent.mkdir(parents=True, exist_ok=True)
     what = f"{'int8 ' if int8 else ''}OpenVINO model of {name or folder.name}"
-    _note(f"building the {what} (once; cached in {target.parent})...")
+    onnx.note(f"building the {what} (once; cached in {target.parent})...")
     started = time.perf_counter()
     build(folder, target, int8, name or folder.name)
-    _note(f"built the {what} in {time.perf_counter() - started:.0f} s")
+    onnx.note(f"built the {what} in {time.perf_counter() - started:.0f} s")
     return target / "model.xml"
 
 
