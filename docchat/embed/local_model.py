@@ -2,18 +2,21 @@
 vector size, the longest input, and its fast tokenizer (the `tokenizers` library, which
 imports neither torch nor transformers).
 
-That is all an index run needs until the first chunk is embedded (lazy.py) and all the ONNX
-query encoder needs besides its graph (onnx.py).
+That is all an index run needs until the first chunk is embedded (lazy.py), and with the
+helpers at the end (inputs, mean pooling) all the ONNX and OpenVINO embedders need besides
+their graph (onnx.py, openvino.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     from tokenizers import Tokenizer
 
 # Modules whose model gives the mean of the transformer's token vectors, normalised or not:
@@ -84,3 +87,44 @@ class LocalModel:
     def special_tokens(self, tokenizer: Tokenizer) -> int:
         """How many tokens the model adds around every input ([CLS] and [SEP])."""
         return len(tokenizer.encode("", add_special_tokens=True).ids)
+
+    def padded_tokenizer(self) -> Tokenizer:
+        """The tokenizer that makes a batch's inputs: truncated to the model's length and
+        padded to the batch's longest."""
+        tok = self.tokenizer()
+        tok.enable_truncation(self.max_length)
+        pad = self.pad_token()
+        tok.enable_padding(pad_id=tok.token_to_id(pad) or 0, pad_token=pad)
+        return tok
+
+
+def model_inputs(
+    tokenizer: Tokenizer, texts: Sequence[str], names: Collection[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """A batch's inputs (those of `names` the graph takes) and its attention mask."""
+    import numpy as np
+
+    encoded = tokenizer.encode_batch(list(texts))
+    mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+    inputs = {
+        "input_ids": np.asarray([e.ids for e in encoded], dtype=np.int64),
+        "attention_mask": mask,
+        "token_type_ids": np.asarray([e.type_ids for e in encoded], dtype=np.int64),
+    }
+    return {k: v for k, v in inputs.items() if k in names}, mask
+
+
+def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Sentence vectors as sentence-transformers' Pooling + Normalize make them: the mean of
+    the token vectors under the mask, unit length."""
+    import numpy as np
+
+    from docchat.embed.base import normalize
+
+    weights = mask[..., None].astype(np.float32)
+    return normalize((hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None))
+
+
+def token_counts(tokenizer: Tokenizer, texts: Sequence[str]) -> list[int]:
+    """Tokens of each text, without the ones the model adds around it."""
+    return [len(e.ids) for e in tokenizer.encode_batch(list(texts), add_special_tokens=False)]

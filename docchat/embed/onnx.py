@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from docchat.embed.base import Embedder, normalize
-from docchat.embed.local_model import LocalModel
+from docchat.embed.base import Embedder
+from docchat.embed.local_model import LocalModel, mean_pooled, model_inputs, token_counts
 from docchat.embed.models import resolve_embedding_model
 from docchat.embed.precision import cpu_flags
 from docchat.errors import ModelError, missing
@@ -199,10 +199,7 @@ class OnnxEmbedder(Embedder):
             )
         self.tokenizer = local.tokenizer()
         self.max_tokens = local.max_length - local.special_tokens(self.tokenizer)
-        self._encoder = local.tokenizer()
-        self._encoder.enable_truncation(local.max_length)
-        pad = local.pad_token()
-        self._encoder.enable_padding(pad_id=self._encoder.token_to_id(pad) or 0, pad_token=pad)
+        self._encoder = local.padded_tokenizer()
         path = prepared_model(folder, int8, model)
         options = ort.SessionOptions()
         if threads:
@@ -217,18 +214,8 @@ class OnnxEmbedder(Embedder):
         self.dimension = local.dimension
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        encoded = self._encoder.encode_batch(list(texts))
-        ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self.inputs:
-            feeds["token_type_ids"] = np.asarray([e.type_ids for e in encoded], dtype=np.int64)
-        feeds = {k: v for k, v in feeds.items() if k in self.inputs}
-        hidden = self.session.run(["last_hidden_state"], feeds)[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return normalize(pooled)
+        feeds, mask = model_inputs(self._encoder, texts, self.inputs)
+        return mean_pooled(self.session.run(["last_hidden_state"], feeds)[0], mask)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) for e in encoded]
+        return token_counts(self.tokenizer, texts)

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from docchat.embed import onnx
-from docchat.embed.base import Embedder, normalize
-from docchat.embed.local_model import LocalModel
+from docchat.embed.base import Embedder
+from docchat.embed.local_model import LocalModel, mean_pooled, model_inputs, token_counts
 from docchat.embed.models import resolve_embedding_model
 from docchat.embed.onnx import prepared_model
 from docchat.errors import ModelError, missing
@@ -74,26 +74,14 @@ def calibration_texts(limit: int = 96) -> list[str]:
     return texts[:limit]
 
 
+# The exported graph's inputs (embed/onnx.py exports BERT-style models with all three).
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
 def _batches(model: LocalModel, texts: list[str], size: int = 8) -> Iterator[dict[str, Any]]:
-    encoder = _encoder(model)
+    encoder = model.padded_tokenizer()
     for i in range(0, len(texts), size):
-        yield _feeds(encoder, texts[i : i + size])[0]
-
-
-def _encoder(model: LocalModel) -> Any:
-    encoder = model.tokenizer()
-    encoder.enable_truncation(model.max_length)
-    pad = model.pad_token()
-    encoder.enable_padding(pad_id=encoder.token_to_id(pad) or 0, pad_token=pad)
-    return encoder
-
-
-def _feeds(encoder: Any, texts: Sequence[str]) -> tuple[dict[str, Any], np.ndarray]:
-    encoded = encoder.encode_batch(list(texts))
-    ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
-    mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
-    types = np.asarray([e.type_ids for e in encoded], dtype=np.int64)
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}, mask
+        yield model_inputs(encoder, texts[i : i + size], INPUTS)[0]
 
 
 def build(folder: Path, target: Path, int8: bool, name: str) -> None:
@@ -168,7 +156,7 @@ class OpenVinoEmbedder(Embedder):
             )
         self.tokenizer = local.tokenizer()
         self.max_tokens = local.max_length - local.special_tokens(self.tokenizer)
-        self._encoder = _encoder(local)
+        self._encoder = local.padded_tokenizer()
         int8 = precision == "ov-int8"
         path = prepared_ir(folder, int8, model)
         config = {
@@ -192,13 +180,8 @@ class OpenVinoEmbedder(Embedder):
         return request
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        feeds, mask = _feeds(self._encoder, texts)
-        feeds = {k: v for k, v in feeds.items() if k in self.inputs}
-        hidden = self._request().infer(feeds)[self._output]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return normalize(pooled)
+        feeds, mask = model_inputs(self._encoder, texts, self.inputs)
+        return mean_pooled(self._request().infer(feeds)[self._output], mask)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) for e in encoded]
+        return token_counts(self.tokenizer, texts)
