@@ -20,6 +20,19 @@ def status(app: object) -> str:
     return str(screen.query_one("#status", Static).render())
 
 
+async def write_and_find_quokka(pilot: object, indexed: Docchat, folder: Path) -> None:
+    """Write a new file into the watched folder and wait until a search finds it."""
+    (folder / "quokka.md").write_text("Quokkas live on Rottnest Island.\n", "utf-8")
+    await wait_for(
+        pilot,
+        lambda: any(
+            Path(h.path).name == "quokka.md"
+            for h in indexed.search("docs", "quokka", mode="keyword")
+        ),
+        60,
+    )
+
+
 async def test_a_file_written_into_the_folder_becomes_searchable(
     indexed: Docchat, home_docs: Path
 ) -> None:
@@ -32,15 +45,7 @@ async def test_a_file_written_into_the_folder_becomes_searchable(
         await wait_for(pilot, lambda: main.watch_text == "synced", 60)
         assert "synced" in status(app)
 
-        (home_docs / "quokka.md").write_text("Quokkas live on Rottnest Island.\n", "utf-8")
-        await wait_for(
-            pilot,
-            lambda: any(
-                Path(h.path).name == "quokka.md"
-                for h in indexed.search("docs", "quokka", mode="keyword")
-            ),
-            60,
-        )
+        await write_and_find_quokka(pilot, indexed, home_docs)
         await wait_for(pilot, lambda: main.watch_text == "synced", 60)
 
         await pilot.press(*"/rottnest quokkas", "enter")  # the app's own search finds it
@@ -118,12 +123,4 @@ async def test_without_file_events_the_app_says_so_and_rescans(
         said = "file events unavailable: inotify watch limit reached: walking the folders"
         await wait_for(pilot, lambda: any(said in n.message for n in app._notifications), 60)
         await wait_for(pilot, lambda: main.watch_text == "synced", 60)
-        (home_docs / "quokka.md").write_text("Quokkas live on Rottnest Island.\n", "utf-8")
-        await wait_for(
-            pilot,
-            lambda: any(
-                Path(h.path).name == "quokka.md"
-                for h in indexed.search("docs", "quokka", mode="keyword")
-            ),
-            60,
-        )
+        await write_and_find_quokka(pilot, indexed, home_docs)
