@@ -7,8 +7,10 @@
 Uses the collections `docchat eval --keep` caches (indexing one if missing), embeds each
 query once, then runs `docchat.retrieve.search` with each variant of the [search] settings:
 `off` (every issue-14 signal off: the ranking before it), each signal alone, and `all` (the
-shipped defaults). Scores: by distinct page on a question set (hit@1, MRR@10, nDCG@10, as
-`docchat eval --questions`), by document on a BEIR set (nDCG@10, MRR@10, as `docchat eval`);
+shipped defaults). A variant starts from `off`, which keeps the other settings' defaults
+(`page_support` included: give it in `--variant` to compare page rules). Scores: by
+distinct page on a question set (hit@1, MRR@10, nDCG@10, as `docchat eval --questions`),
+by document on a BEIR set (nDCG@10, MRR@10, as `docchat eval`);
 p50 is the search() time per query with the query vector cached (so it is the ranking cost,
 not the embedding).
 """
