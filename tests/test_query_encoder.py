@@ -20,10 +20,11 @@ MODEL = "all-MiniLM-L6-v2"
 
 
 @pytest.fixture
-def model_folder(tmp_path: Path) -> Path:
+def model_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "config.json").write_text("{}", encoding="utf-8")
+    monkeypatch.delenv("DOCCHAT_MODEL_CACHE")  # these tests build (fakes) into HOME's cache
     return folder
 
 
