@@ -79,6 +79,7 @@ def test_a_failed_export_falls_back_to_the_full_model_with_one_line(
         raise RuntimeError("exporter exploded\nwith details")
 
     monkeypatch.setattr(onnx, "export", broken)
+    monkeypatch.delenv("DOCCHAT_MODEL_CACHE")  # no export built by another test to find
     embedder = registry.create_query_embedder(EmbedSettings(), "bf16")
     assert isinstance(embedder, LazyEmbedder) and embedder.precision == "bf16"
     err = capsys.readouterr().err
