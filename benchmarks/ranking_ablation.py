@@ -7,8 +7,10 @@
 Uses the collections `docchat eval --keep` caches (indexing one if missing), embeds each
 query once, then runs `docchat.retrieve.search` with each variant of the [search] settings:
 `off` (every issue-14 signal off: the ranking before it), each signal alone, and `all` (the
-shipped defaults). Scores: by distinct page on a question set (hit@1, MRR@10, nDCG@10, as
-`docchat eval --questions`), by document on a BEIR set (nDCG@10, MRR@10, as `docchat eval`);
+shipped defaults). A variant starts from `off`, which keeps the other settings' defaults
+(`page_support` included: give it in `--variant` to compare page rules). Scores: by
+distinct page on a question set (hit@1, MRR@10, nDCG@10, as `docchat eval --questions`),
+by document on a BEIR set (nDCG@10, MRR@10, as `docchat eval`);
 p50 is the search() time per query with the query vector cached (so it is the ranking cost,
 not the embedding).
 """
@@ -151,7 +153,10 @@ def run_questions(
 
 
 def run_beir(
-    settings: Settings, data: EvalSet, chosen: dict[str, SearchSettings]
+    settings: Settings,
+    data: EvalSet,
+    chosen: dict[str, SearchSettings],
+    details: list[dict[str, Any]],
 ) -> dict[str, tuple[dict[str, float], float]]:
     qrels = load_qrels(data.qrels)
     queries = load_queries(data.queries, set(qrels))
@@ -178,6 +183,14 @@ def run_beir(
                     if doc not in docs:
                         docs[doc] = float(300 - len(docs))
                 run[qid] = docs
+                details.append(
+                    {
+                        "set": data.corpus.parent.name,
+                        "variant": name,
+                        "id": qid,
+                        "top": list(docs)[:10],
+                    }
+                )
             out[name] = (score(qrels, run), statistics.median(ms))
         coll.close()
     return out
@@ -199,22 +212,27 @@ def main() -> None:
     ap.add_argument("--beir", type=Path, action="append", default=[])
     ap.add_argument("--only", action="append", default=[], help="variant names to run")
     ap.add_argument("--variant", action="append", default=[], help="name=key:value,...")
-    ap.add_argument("--details", type=Path, help="question set: each question's rank, JSONL")
+    ap.add_argument(
+        "--details",
+        type=Path,
+        help="JSONL: per variant, each question's first relevant rank and top pages; each "
+        "BEIR query's top 10 documents",
+    )
     args = ap.parse_args()
     settings = Settings()
     chosen = variants(settings.search, args.variant)
     if args.only:
         chosen = {n: s for n, s in chosen.items() if n in args.only}
+    details: list[dict[str, Any]] = []
     if args.questions:
-        details: list[dict[str, Any]] = []
         res = run_questions(settings, args.questions, args.docs, chosen, details)
-        if args.details:
-            with args.details.open("w", encoding="utf-8") as f:
-                f.writelines(json.dumps(d) + "\n" for d in details)
         table(f"{args.questions.name} on {args.docs}", res, ("hit@1", "hit@5", "mrr@10", "ndcg@10"))
     for folder in args.beir:
-        res = run_beir(settings, resolve_set(str(folder), None, None, None), chosen)
+        res = run_beir(settings, resolve_set(str(folder), None, None, None), chosen, details)
         table(f"{folder.name} (test)", res, ("ndcg@10", "mrr@10", "recall@100"))
+    if args.details:
+        with args.details.open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(d) + "\n" for d in details)
 
 
 if __name__ == "__main__":

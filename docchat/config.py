@@ -237,12 +237,20 @@ class SearchSettings(_Section):
         "like navigation; 0 = off.",
     )
     page_weight: float = Field(
-        0.0,
+        0.6,
         ge=0.0,
         le=2.0,
         description="Page-level evidence: a chunk gains this weight times the mean scaled "
-        "score of the two next-best chunks of its page (several strong chunks of one page "
-        "outrank one lucky chunk); 0 = off.",
+        "score of the two next-best chunks of its page that page_support counts (several "
+        "strong passages of one page outrank one lucky chunk); 0 = off.",
+    )
+    page_support: Literal["several", "apart", "disjoint", "any", "mean"] = Field(
+        "several",
+        description="Which chunks of a page lift a chunk of it: 'several', two or more "
+        "chunks neither overlapping nor next to it (a passage cut in two is one piece of "
+        "evidence, not two; fewer than two lift nothing); 'apart', the same from one chunk "
+        "on; 'disjoint', chunks sharing no text with it; 'any' other chunk; 'mean': the page "
+        "scores the mean of its best min(3, n) chunks, n its number of chunks.",
     )
     structure_candidates: int = Field(
         100,

@@ -4,13 +4,16 @@
   indexes, link lists, "see also" blocks: many short lines and few sentences — are kept but
   ranked down (`navigation_score`, `search.navigation_penalty`).
 - Page-level evidence: several strong chunks of one page lift its chunks above one lucky
-  chunk of another page (`search.page_weight`).
+  chunk of another page (`search.page_weight`). Only independent evidence counts
+  (`search.page_support`, default "several"): chunks that neither overlap the lifted chunk
+  nor sit next to it, and at least two of them — so a passage the chunker cut in two, or a
+  short page (an abstract in two or three chunks), is not lifted by its own other half.
 - Title match: a chunk whose document's title (or file name) names what the query asks about
   is lifted (`search.title_weight`): "what does the --depth option of git clone do" favours
   git-clone(1) over the glossary. Title words are weighted by how few of the head's documents
   share them, so a word every title has ("git") counts for little.
 
-Both work on the first `search.structure_candidates` fused chunks, with the scores of that
+All work on the first `search.structure_candidates` fused chunks, with the scores of that
 head scaled to [0, 1] (its last chunk 0, its first 1), so the same weights mean the same
 thing whichever fusion method (or single retriever) produced the scores. The adjustments
 are reported back in fused-score units, for --explain.
@@ -89,6 +92,7 @@ class Structure:
     page_weight: float = 0.0
     candidates: int = 100
     title_weight: float = 0.0
+    page_support: str = "several"  # which chunks of a page count as support: PAGE_SUPPORTS
 
     @property
     def active(self) -> bool:
@@ -102,9 +106,59 @@ class ChunkFacts:
     page: tuple[int, int | None]  # (document id, page number or None)
     text: str
     title: str = ""  # the document's title and file name (for the title match)
+    ordinal: int | None = None  # its place in its document (None: unknown)
+    span: tuple[int, int] | None = None  # its characters in its document [start, end)
+    page_chunks: int = 0  # how many chunks its page has (0: unknown)
 
 
 PAGE_SUPPORT = 2  # how many other chunks of a page count as its support
+MEAN_OF = 3  # "mean": a page scores the mean of its best min(MEAN_OF, chunks on it) chunks
+# Which chunks of a page lift a chunk of it (search.page_support):
+# - "several": at least PAGE_SUPPORT chunks neither sharing text with it (chunk overlap) nor
+#   next to it — a passage cut in two by the chunker is one piece of evidence, not two, and
+#   one more matching passage is not yet "several"; so a short page (an abstract of two or
+#   three chunks, one PDF page) is not lifted by its own other half, a long page with matches
+#   in several places is;
+# - "apart": the same, from one such chunk on;
+# - "disjoint": chunks that share no text with it (neighbours count);
+# - "any": every other chunk of the page (overlapping halves lift each other);
+# - "mean": the page scores the mean of its best min(3, n) chunks, n its number of chunks
+#   (so a short page is not out-lifted by a long one for its length alone).
+PAGE_SUPPORTS = ("several", "apart", "disjoint", "any", "mean")
+
+
+def _separate(a: ChunkFacts, b: ChunkFacts, adjacent_too: bool) -> bool:
+    """Whether chunk b is evidence independent of chunk a: no shared text and (adjacent_too)
+    not its neighbour. Unknown spans/ordinals count as separate."""
+    if (
+        a.span is not None
+        and b.span is not None
+        and max(a.span[0], b.span[0]) < min(a.span[1], b.span[1])
+    ):
+        return False  # they share text (chunk overlap)
+    if adjacent_too and a.ordinal is not None and b.ordinal is not None:
+        return abs(a.ordinal - b.ordinal) >= 2
+    return True
+
+
+def page_support(
+    cid: int, members: Sequence[tuple[float, int]], facts: Mapping[int, ChunkFacts], rule: str
+) -> float:
+    """What a page's chunks in the head (`members`: scaled score and id, best first) give
+    chunk `cid` of that page as evidence, 0 to 1; `rule` one of PAGE_SUPPORTS."""
+    if rule == "mean":
+        n = facts[cid].page_chunks or len(members)
+        best = [s for s, _ in members[: min(MEAN_OF, n)]]
+        return sum(best) / min(MEAN_OF, n)
+    me = facts[cid]
+    others = [
+        s
+        for s, c in members
+        if c != cid and (rule == "any" or _separate(me, facts[c], rule != "disjoint"))
+    ]
+    if rule == "several" and len(others) < PAGE_SUPPORT:
+        return 0.0
+    return sum(others[:PAGE_SUPPORT]) / PAGE_SUPPORT
 
 
 _WORD = re.compile(r"[^\W_]+")
@@ -183,8 +237,7 @@ def restructure(
         for members in by_page.values():
             members.sort(reverse=True)
             for score, cid in members:
-                others = [s for s, c in members if c != cid][:PAGE_SUPPORT]
-                boost = how.page_weight * sum(others) / PAGE_SUPPORT
+                boost = how.page_weight * page_support(cid, members, facts, how.page_support)
                 explain[cid]["page_boost"] = round(boost * spread, 6)
                 penalised[cid] = score + boost
     rescored = sorted(

@@ -54,11 +54,22 @@ def search(
     else:  # one retriever: its own scores are the ranking
         ranked = next(iter(lists.values()), [])
     fused = dict(ranked)
-    how = Structure(s.navigation_penalty, s.page_weight, s.structure_candidates, s.title_weight)
+    how = Structure(
+        s.navigation_penalty,
+        s.page_weight,
+        s.structure_candidates,
+        s.title_weight,
+        s.page_support,
+    )
     pool = max(k, s.rerank_candidates if reranker else k, 4 * k if s.mmr_lambda < 1 else k)
     rows = _fetch(coll, ranked, max(pool, how.candidates) if how.active else pool)
     ranked = [(cid, score) for cid, score in ranked if cid in rows]
-    ranked, structure = restructure(ranked, _facts(rows), how, q.ranking_text)
+    sizes = (
+        coll.page_sizes({r.document_id for r in rows.values()})
+        if how.page_weight > 0 and how.page_support == "mean"
+        else {}
+    )
+    ranked, structure = restructure(ranked, _facts(rows, sizes), how, q.ranking_text)
     explain = _explain(lists, [cid for cid, _ in ranked])
     if reranker is not None:
         ranked = _rerank(reranker, s.rerank_candidates, q.ranking_text, ranked, rows, explain)
@@ -131,8 +142,20 @@ def _retrieve(
     return lists, by_field
 
 
-def _facts(rows: dict[int, ChunkRow]) -> dict[int, ChunkFacts]:
-    return {cid: ChunkFacts((r.document_id, r.page), r.text, _title(r)) for cid, r in rows.items()}
+def _facts(
+    rows: dict[int, ChunkRow], sizes: dict[tuple[int, int | None], int]
+) -> dict[int, ChunkFacts]:
+    return {
+        cid: ChunkFacts(
+            (r.document_id, r.page),
+            r.text,
+            _title(r),
+            r.ordinal,
+            (r.char_start, r.char_end),
+            sizes.get((r.document_id, r.page), 0),
+        )
+        for cid, r in rows.items()
+    }
 
 
 def _title(row: ChunkRow) -> str:

@@ -66,6 +66,7 @@ class ChunkRow:
     document_id: int
     ocr: bool = False  # read by OCR from an image of its page
     title: str | None = None  # its document's title
+    ordinal: int | None = None  # its place among its document's chunks (0 = first)
 
 
 class Collection:
@@ -451,12 +452,13 @@ class Collection:
         for part in batches([int(x) for x in ids]):
             for row in self.db.execute(
                 "SELECT c.id, d.path, c.page, c.line_start, c.line_end, c.heading, c.text, "
-                "c.char_start, c.char_end, c.document_id, c.ocr = 1, d.title FROM chunks c "
+                "c.char_start, c.char_end, c.document_id, c.ocr = 1, d.title, c.ordinal "
+                "FROM chunks c "
                 f"JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks(part)}) "
                 f"AND c.state != {REMOVED}",
                 part,
             ):
-                cid, path, page, first, last, heading, text, start, end, doc, ocr, title = row
+                cid, path, page, first, last, heading, text, start, end, doc, ocr, title, nth = row
                 out[cid] = ChunkRow(
                     cid,
                     from_db(path),
@@ -470,7 +472,22 @@ class Collection:
                     doc,
                     bool(ocr),
                     title,
+                    nth,
                 )
+        return out
+
+    def page_sizes(self, documents: Iterable[int]) -> dict[tuple[int, int | None], int]:
+        """How many visible chunks each page of these documents has, by (document id, page
+        number or None for a document without pages)."""
+        out: dict[tuple[int, int | None], int] = {}
+        for part in batches(sorted({int(d) for d in documents})):
+            for doc, page, n in self.db.execute(
+                "SELECT document_id, page, count(*) FROM chunks "
+                f"WHERE document_id IN ({marks(part)}) AND state != {REMOVED} "
+                "GROUP BY document_id, page",
+                part,
+            ):
+                out[(doc, page)] = n
         return out
 
     def info(self) -> CollectionInfo:

@@ -3,9 +3,12 @@ contents, index and "see also" text vs prose, code and option lists; the re-scor
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from docchat.retrieve.navigation import (
+    PAGE_SUPPORTS,
     ChunkFacts,
     Structure,
     navigation_score,
@@ -102,24 +105,112 @@ def test_navigation_penalty_moves_a_contents_chunk_below_the_section() -> None:
     assert dict(on)[2] == pytest.approx(2.8)  # prose keeps its score
 
 
-def test_page_with_three_matching_chunks_outranks_one_lucky_chunk() -> None:
-    # Page A (doc 1): one chunk at 1.0. Page B (doc 2): three chunks at 0.9, 0.85, 0.8.
+@pytest.mark.parametrize("rule", PAGE_SUPPORTS)
+def test_page_with_three_matching_chunks_outranks_one_lucky_chunk(rule: str) -> None:
+    # Page A (doc 1, 12 chunks): one chunk at 1.0. Page B (doc 2, 3 chunks): three chunks
+    # at 0.9, 0.85, 0.8, none next to another (ordinals 0, 4, 8).
     ranked = [(1, 1.0), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.0)]
-    f = facts(
-        c1=(1, None, PROSE),
-        c2=(2, None, PROSE),
-        c3=(2, None, PROSE),
-        c4=(2, None, PROSE),
-        c5=(3, None, PROSE),
-    )
+    f = {
+        1: ChunkFacts((1, None), PROSE, ordinal=5, span=(5000, 6000), page_chunks=12),
+        2: ChunkFacts((2, None), PROSE, ordinal=0, span=(0, 1000), page_chunks=9),
+        3: ChunkFacts((2, None), PROSE, ordinal=4, span=(4000, 5000), page_chunks=9),
+        4: ChunkFacts((2, None), PROSE, ordinal=8, span=(8000, 9000), page_chunks=9),
+        5: ChunkFacts((3, None), PROSE, ordinal=0, span=(0, 1000), page_chunks=1),
+    }
     off, _ = restructure(ranked, f, Structure())
     assert off[0][0] == 1
-    on, why = restructure(ranked, f, Structure(page_weight=0.6))
-    assert on[0][0] == 2 and why[2]["page_boost"] > 0 and why[1]["page_boost"] == 0
+    on, why = restructure(ranked, f, Structure(page_weight=0.6, page_support=rule))
+    assert on[0][0] == 2 and why[2]["page_boost"] > why[1]["page_boost"]
     # ... but not when the lone chunk is far better (the scores say so).
     ranked = [(1, 1.0), (2, 0.3), (3, 0.25), (4, 0.2), (5, 0.0)]
-    on, _ = restructure(ranked, f, Structure(page_weight=0.6))
+    on, _ = restructure(ranked, f, Structure(page_weight=0.6, page_support=rule))
     assert on[0][0] == 1
+
+
+def two_halves(first: tuple[int, int], second: tuple[int, int]) -> dict[int, ChunkFacts]:
+    """Doc 1: one chunk (a short abstract). Doc 2: two chunks with these spans, ordinals 0, 1.
+    Doc 3: a filler chunk at the bottom of the head."""
+    return {
+        1: ChunkFacts((1, None), PROSE, ordinal=0, span=(0, 900), page_chunks=1),
+        2: ChunkFacts((2, None), PROSE, ordinal=0, span=first, page_chunks=2),
+        3: ChunkFacts((2, None), PROSE, ordinal=1, span=second, page_chunks=2),
+        4: ChunkFacts((3, None), PROSE, ordinal=0, span=(0, 900), page_chunks=1),
+    }
+
+
+RANKED = [(1, 1.0), (2, 0.95), (3, 0.9), (4, 0.0)]
+
+
+def test_any_support_lifts_a_page_on_its_own_other_half() -> None:
+    f = two_halves((0, 800), (700, 1500))
+    on, why = restructure(RANKED, f, Structure(page_weight=0.3, page_support="any"))
+    assert on[0][0] == 2 and why[2]["page_boost"] > 0  # what the other rules prevent
+
+
+@pytest.mark.parametrize("rule", ["several", "disjoint", "apart", "mean"])
+def test_overlapping_halves_do_not_lift_each_other(rule: str) -> None:
+    f = two_halves((0, 800), (700, 1500))  # chunk overlap: 100 characters shared
+    on, why = restructure(RANKED, f, Structure(page_weight=0.3, page_support=rule))
+    assert on[0][0] == 1
+    if rule != "mean":
+        assert why[2]["page_boost"] == 0 and why[3]["page_boost"] == 0
+
+
+@pytest.mark.parametrize("rule", ["several", "apart"])
+def test_adjacent_chunks_are_no_support(rule: str) -> None:
+    f = two_halves((0, 800), (800, 1600))  # next to each other, no shared text
+    on, why = restructure(RANKED, f, Structure(page_weight=0.3, page_support="disjoint"))
+    assert on[0][0] == 2 and why[2]["page_boost"] > 0
+    on, why = restructure(RANKED, f, Structure(page_weight=0.3, page_support=rule))
+    assert on[0][0] == 1 and why[2]["page_boost"] == 0 and why[3]["page_boost"] == 0
+
+
+def test_several_needs_two_separate_chunks_besides_the_lifted_one() -> None:
+    # A three-chunk abstract: its first and last chunk are apart, the middle one overlaps
+    # both. One separate chunk is support for "apart", not yet for "several".
+    ranked = [(1, 1.0), (2, 0.95), (3, 0.9), (4, 0.1), (5, 0.0)]
+    f = {
+        1: ChunkFacts((1, None), PROSE, ordinal=0, span=(0, 900), page_chunks=1),
+        2: ChunkFacts((2, None), PROSE, ordinal=0, span=(0, 800), page_chunks=3),
+        3: ChunkFacts((2, None), PROSE, ordinal=2, span=(1400, 2000), page_chunks=3),
+        4: ChunkFacts((2, None), PROSE, ordinal=1, span=(700, 1500), page_chunks=3),
+        5: ChunkFacts((3, None), PROSE, ordinal=0, span=(0, 900), page_chunks=1),
+    }
+    on, why = restructure(ranked, f, Structure(page_weight=0.6, page_support="apart"))
+    assert on[0][0] == 2 and why[2]["page_boost"] > 0 and why[4]["page_boost"] == 0
+    on, why = restructure(ranked, f, Structure(page_weight=0.6))  # "several", the default
+    assert on[0][0] == 1 and all(why[c]["page_boost"] == 0 for c in (2, 3, 4))
+    # A long page with matches in three places, none next to another, is lifted.
+    f[4] = ChunkFacts((2, None), PROSE, ordinal=7, span=(6000, 6800), page_chunks=9)
+    on, why = restructure(ranked, f, Structure(page_weight=0.6))
+    assert on[0][0] == 2 and why[2]["page_boost"] > 0 and why[4]["page_boost"] > 0
+
+
+def test_the_default_rule_is_the_settings_default() -> None:
+    from docchat.config import SearchSettings
+
+    assert Structure().page_support == SearchSettings().page_support
+    assert set(PAGE_SUPPORTS) == set(
+        get_args(SearchSettings.model_fields["page_support"].annotation)
+    )
+
+
+def test_apart_chunks_of_a_page_support_each_other() -> None:
+    f = two_halves((0, 800), (5000, 5800))
+    f[3] = ChunkFacts((2, None), PROSE, ordinal=6, span=(5000, 5800), page_chunks=9)
+    on, why = restructure(RANKED, f, Structure(page_weight=0.3, page_support="apart"))
+    assert on[0][0] == 2 and why[2]["page_boost"] > 0 and why[3]["page_boost"] > 0
+
+
+def test_mean_support_does_not_favour_a_page_for_its_length() -> None:
+    # Same best chunk (0.9) on a 1-chunk page and on a 2-chunk page whose other chunk is
+    # weaker: the 2-chunk page is not lifted above (its mean is lower).
+    ranked = [(2, 0.9), (1, 0.9), (3, 0.5), (4, 0.0)]
+    f = two_halves((0, 800), (2000, 2800))
+    on, why = restructure(ranked, f, Structure(page_weight=0.3, page_support="mean"))
+    assert on[0][0] == 1 and why[1]["page_boost"] > why[2]["page_boost"]
+    on, _ = restructure(ranked, f, Structure(page_weight=0.3, page_support="any"))
+    assert on[0][0] == 2
 
 
 def test_pages_of_one_pdf_are_separate() -> None:

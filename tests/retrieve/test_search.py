@@ -82,6 +82,32 @@ def test_heading_weight_reaches_fts5(service: Docchat, tmp_path: Path) -> None:
     assert hit.explain["keyword_text"] == pytest.approx(scores[0.0][cid])
 
 
+def test_chunks_know_their_place_and_pages_their_size(service: Docchat, tmp_path: Path) -> None:
+    root = tmp_path / "long"
+    root.mkdir()
+    (root / "long.txt").write_text(
+        "\n".join(f"Line {i} tells of glaciers and rivers." for i in range(120)), encoding="utf-8"
+    )
+    (root / "short.txt").write_text("A short note on glaciers.\n", encoding="utf-8")
+    list(service.index("l", [root]))
+    coll = service.open_collection("l")
+    rows = coll.chunks(coll.chunk_ids(Restriction()).tolist())
+    by_doc: dict[int, list[tuple[int, int]]] = {}
+    for r in rows.values():
+        assert r.ordinal is not None
+        by_doc.setdefault(r.document_id, []).append((r.char_start, r.ordinal))
+    counts = {doc: len(v) for doc, v in by_doc.items()}
+    assert sorted(counts.values())[0] == 1 and max(counts.values()) >= 3
+    for chunks in by_doc.values():  # ordinals number the chunks in reading order
+        assert [n for _, n in sorted(chunks)] == list(range(len(chunks)))
+    assert coll.page_sizes(by_doc) == {(doc, None): n for doc, n in counts.items()}
+    assert coll.page_sizes([]) == {}
+    for rule in ("several", "apart", "disjoint", "any", "mean"):
+        s = SearchSettings(page_weight=0.6, page_support=rule)  # type: ignore[arg-type]
+        hits = service.search("l", "glaciers rivers", 5, "hybrid", settings=s)
+        assert hits and all("page_boost" in h.explain for h in hits), rule
+
+
 def test_keyword_mode_has_no_dense_detail(indexed: Docchat) -> None:
     hit = indexed.search("t", "sourdough", k=1, mode="keyword")[0]
     assert hit.explain["dense_rank"] is None and hit.explain["keyword_rank"] == 1
@@ -255,9 +281,10 @@ def test_a_missing_reranker_folder_says_so(indexed: Docchat, tmp_path: Path) -> 
         ("page_weight", 3.0),
         ("heading_weight", -1.0),
         ("structure_candidates", 1),
+        ("page_support", "some"),
     ],
 )
-def test_ranking_settings_are_validated(field: str, value: float) -> None:
+def test_ranking_settings_are_validated(field: str, value: float | str) -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError):
