@@ -2,7 +2,7 @@
 embedding precision, each a fresh process (imports and model load included), alternating.
 
     python benchmarks/index_speed.py [CORPUS_DIR] [--limit 40] [--rounds 1]
-        [--paths fp32 bf16 int8 ov-bf16 ov-int8]
+        [--paths auto fp32 bf16 int8 ov-bf16 ov-int8]
 
 Default corpus: Debian's python3.11-doc HTML (/usr/share/doc/python3.11/html;
 `apt-get install python3.11-doc`), the first --limit pages by path. Prints a Markdown table:
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("corpus", nargs="?", default="/usr/share/doc/python3.11/html")
     parser.add_argument("--limit", type=int, default=40, help="Copy only the first N pages.")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--paths", nargs="+", default=["fp32", "bf16"])
+    parser.add_argument("--paths", nargs="+", default=["auto", "fp32"])
     args = parser.parse_args()
     source = Path(args.corpus)
     if not source.is_dir():
@@ -105,13 +105,15 @@ def main() -> None:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     # Their ONNX / OpenVINO models are built once per machine: not part of a run.
     from docchat.embed.models import resolve_embedding_model
+    from docchat.embed.precision import resolve_precision
 
     model = "all-MiniLM-L6-v2"
-    if "int8" in args.paths:
+    built = {resolve_precision(p) for p in args.paths}  # "auto": what this machine gets
+    if "int8" in built:
         from docchat.embed.onnx import prepared_model
 
         prepared_model(Path(resolve_embedding_model(model)), int8=True, name=model)
-    for ov_path in {"ov-bf16", "ov-int8"} & set(args.paths):
+    for ov_path in {"ov-bf16", "ov-int8"} & built:
         from docchat.embed.openvino import prepared_ir
 
         prepared_ir(Path(resolve_embedding_model(model)), ov_path == "ov-int8", name=model)

@@ -117,13 +117,15 @@ class EmbedSettings(_Section):
     )
     precision: Literal["auto", "fp32", "bf16", "int8", "ov-bf16", "ov-int8"] = Field(
         "auto",
-        description="Numeric precision of the embedding model when indexing: auto = bf16 "
-        "weights on CPUs with bfloat16 arithmetic (AMX or AVX512-BF16: 1.5-2x faster, nDCG@10 "
-        "within 0.02 points), fp32 elsewhere; int8 = ONNX Runtime int8 (1-3x faster, but 0.6 "
-        "nDCG points lower on SciFact, so auto never picks it); ov-bf16 = the model in OpenVINO "
-        "(fp32's vectors, no torch in an index run); ov-int8 = OpenVINO, int8 quantised with "
-        "NNCF (both need the openvino extra). A collection records its precision: fp32, bf16 "
-        "and ov-bf16 vectors mix, int8 and ov-int8 ones do not (re-embed to switch).",
+        description="Numeric precision of the embedding model when indexing: auto = the "
+        "fastest path measured within 0.5 nDCG@10 of fp32 for this machine: ov-bf16 on CPUs "
+        "with bfloat16 arithmetic (AMX or AVX512-BF16) unless an NVIDIA GPU is there, then "
+        "bf16 (torch), fp32 elsewhere; ov-bf16 = the model in OpenVINO, bfloat16 arithmetic "
+        "(fp32's vectors, no torch in an index run); bf16 = torch with bf16 weights; int8 = "
+        "ONNX Runtime int8 (0.6 nDCG points lower on SciFact, so auto never picks it); "
+        "ov-int8 = OpenVINO, int8 quantised with NNCF (needs the openvino extra). A "
+        "collection records its precision: fp32, bf16 and ov-bf16 vectors mix, int8 and "
+        "ov-int8 ones do not (re-embed to switch).",
     )
     batch_size: int = Field(32, ge=1, le=4096, description="Chunks embedded per batch.")
 

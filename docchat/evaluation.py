@@ -125,10 +125,19 @@ def cache_key(data: EvalSet, settings: Settings) -> str:
     with data.corpus.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    cfg = settings.index
-    h.update(f"|{cfg.chunk_tokens}|{cfg.chunk_overlap}".encode())
-    h.update(f"|{settings.embed.backend}|{settings.embed.model}".encode())
+    h.update(index_key(settings).encode())
     return h.hexdigest()[:16]
+
+
+def index_key(settings: Settings) -> str:
+    """What makes a kept eval collection: the chunking, the model and the path that embeds
+    (auto resolved for this machine — a kept collection of another path would otherwise be
+    reused, and its vectors measured in place of this one's)."""
+    from docchat.embed.precision import resolve_precision
+
+    cfg, embed = settings.index, settings.embed
+    precision = resolve_precision(embed.precision, device=embed.device)
+    return f"|{cfg.chunk_tokens}|{cfg.chunk_overlap}|{embed.backend}|{embed.model}|{precision}"
 
 
 def write_corpus(corpus: Path, folder: Path) -> int:

@@ -395,6 +395,9 @@ class IndexRun:
                 return FileDone(path, "unchanged")
             assert self._ahead is not None
             reading = self._ahead.take(path) or self._ahead.now(path)
+            preload = getattr(self.embedder, "preload", None)  # (a lazy embedder's)
+            if preload is not None:
+                preload()  # a file to embed: load the model while it is parsed
             with self._timed("parse"):  # (for a file read ahead: the wait for it, if any)
                 parsed = yield from self._wait(reading, path)
             with self._timed("chunk"):

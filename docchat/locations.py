@@ -29,6 +29,17 @@ def user_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP, appauthor=False))
 
 
+def model_cache_dir() -> Path:
+    """Where models built locally from the bundled ones are kept (the ONNX export, the
+    OpenVINO model): DOCCHAT_MODEL_CACHE, else the user cache dir. They are keyed by model,
+    CPU and library versions, so one folder may serve several data dirs (the test suite
+    shares one across its tests instead of rebuilding per test)."""
+    import os
+
+    configured = os.environ.get("DOCCHAT_MODEL_CACHE", "")
+    return Path(configured).expanduser() if configured else user_cache_dir()
+
+
 def data_dir(configured: str = "") -> Path:
     """The configured data dir (DOCCHAT_DATA_DIR / --data-dir land here too) or the default."""
     if configured:

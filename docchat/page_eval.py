@@ -220,12 +220,12 @@ def corpus_root(docs: Path, corpus: str | None) -> Path:
 
 
 def cache_key(root: Path, settings: Settings) -> str:
-    """The kept collection of a corpus folder: its place, the chunking and the model (the
-    index itself notices changed files)."""
-    cfg = settings.index
+    """The kept collection of a corpus folder: its place, the chunking, the model and its
+    path (the index itself notices changed files)."""
+    from docchat.evaluation import index_key
+
     h = hashlib.sha256(str(root.resolve()).encode())
-    h.update(f"|{cfg.chunk_tokens}|{cfg.chunk_overlap}".encode())
-    h.update(f"|{settings.embed.backend}|{settings.embed.model}".encode())
+    h.update(index_key(settings).encode())
     return "pages-" + h.hexdigest()[:16]
 
 

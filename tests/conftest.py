@@ -22,9 +22,18 @@ from docchat.types import Hit  # noqa: E402
 MakeHit = Callable[..., Hit]
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of the models built locally from the bundled one (ONNX export, OpenVINO
+    model) for the whole run, shared by the xdist workers (builds are atomic and keyed), so
+    real-model tests do not each rebuild them. Tests of the building clear it."""
+    return tmp_path_factory.getbasetemp().parent / "model-cache"
+
+
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """DOCCHAT_DATA_DIR / config / HOME point into tmp_path for every test."""
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> Path:
+    """DOCCHAT_DATA_DIR / config / HOME point into tmp_path for every test; built models
+    into the run's shared cache (DOCCHAT_MODEL_CACHE)."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -32,8 +41,9 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
     monkeypatch.setenv("DOCCHAT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DOCCHAT_CONFIG", str(home / "docchat.toml"))
+    monkeypatch.setenv("DOCCHAT_MODEL_CACHE", str(model_cache))
     for key in [k for k in __import__("os").environ if k.startswith("DOCCHAT_")]:
-        if key not in ("DOCCHAT_DATA_DIR", "DOCCHAT_CONFIG"):
+        if key not in ("DOCCHAT_DATA_DIR", "DOCCHAT_CONFIG", "DOCCHAT_MODEL_CACHE"):
             monkeypatch.delenv(key)
     return tmp_path
 

@@ -8,16 +8,19 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from docchat.config import Settings
 from docchat.embed.base import Embedder
 from docchat.embed.lazy import LazyEmbedder
 from docchat.embed.local_model import LocalModel
 from docchat.embed.models import BUNDLED_EMBEDDERS, bundled_path
 from docchat.errors import ModelError
+from docchat.service import Docchat
 
 MODEL = "all-MiniLM-L6-v2"
 
@@ -54,6 +57,63 @@ def test_the_model_files_say_what_a_run_needs_before_the_model_loads() -> None:
     lazy.embed(["a", "b"])
     lazy.embed_query("c")
     assert lazy.is_loaded and loads == [1]
+
+
+def test_preload_loads_the_model_once_on_a_thread_of_its_own() -> None:
+    local = LocalModel.read(bundled_folder())
+    assert local is not None
+    loads: list[str] = []
+
+    def load() -> Embedder:
+        loads.append(threading.current_thread().name)
+        return Counting()
+
+    lazy = LazyEmbedder(MODEL, "bf16", local, load)
+    thread = lazy.preload()
+    assert thread is not None
+    thread.join()
+    assert lazy.is_loaded and loads == ["docchat-embedder-load"]
+    assert lazy.preload() is None  # loaded (or loading): nothing more to start
+    lazy.embed(["a"])
+    assert loads == ["docchat-embedder-load"]
+
+
+def test_a_failed_preload_is_raised_by_the_first_real_use() -> None:
+    local = LocalModel.read(bundled_folder())
+    assert local is not None
+
+    def load() -> Embedder:
+        raise ModelError("embedding model 'x': model.safetensors is corrupt")
+
+    lazy = LazyEmbedder(MODEL, "bf16", local, load)
+    thread = lazy.preload()
+    assert thread is not None
+    thread.join()
+    assert not lazy.is_loaded
+    with pytest.raises(ModelError, match="corrupt"):
+        lazy.embed(["a"])
+
+
+def test_an_index_run_preloads_the_model_only_when_it_has_a_file_to_read(
+    fake_settings: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes import FakeEmbedder
+
+    calls: list[int] = []
+    monkeypatch.setattr(FakeEmbedder, "preload", lambda self: calls.append(1), raising=False)
+
+    def index() -> None:
+        service = Docchat(fake_settings)
+        try:
+            list(service.index("c", [docs]))
+        finally:
+            service.close()
+
+    index()
+    assert calls  # files to read: the model loads while they are parsed
+    calls.clear()
+    index()
+    assert calls == []  # nothing changed: nothing loads
 
 
 def test_a_model_whose_files_disagree_with_it_is_an_error() -> None:

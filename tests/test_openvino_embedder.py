@@ -23,6 +23,7 @@ def model_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     (folder / "config.json").write_text("{}", encoding="utf-8")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("DOCCHAT_MODEL_CACHE")  # these tests build (fakes) into their own
     return folder
 
 
@@ -128,6 +129,30 @@ def test_without_openvino_the_int8_path_falls_back_to_torch_with_one_line(
     )
 
 
+def test_openvino_reports_nothing_home(tmp_path: Path) -> None:
+    """`import openvino` alone sends a usage event to Intel and writes a client id under
+    ~/intel (openvino_telemetry); imported through docchat it does neither."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("openvino")
+    home = tmp_path / "clean-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI",)}  # (CI turns it off)
+    env.update(HOME=str(home), PYTHONPATH=os.pathsep.join(sys.path))
+    code = (
+        "import sys; from docchat.embed.openvino import import_openvino; import_openvino(); "
+        "import openvino.tools.ovc; print(sys.modules.get('openvino_telemetry'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["None"]
+    assert not (home / "intel").exists()
+
+
 @pytest.fixture(scope="module")
 def ov_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One build for the slow tests of this module (it takes a minute or two)."""
@@ -135,6 +160,7 @@ def ov_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # builds the int8 model in the test (minutes on 2 loaded cores)
 def test_openvino_int8_vectors_match_torch_fp32(
     ov_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,3 +191,31 @@ def test_openvino_int8_vectors_match_torch_fp32(
     assert np.min(cosine) >= 0.98 and np.mean(cosine) >= 0.99
     assert fast.count_tokens(texts) == reference.count_tokens(texts)
     assert fast.max_tokens == reference.max_tokens
+
+
+@pytest.mark.slow
+def test_the_default_openvino_path_splits_batches_over_streams_with_fp32_vectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ov-bf16 (auto on CPUs with bfloat16 arithmetic): a batch split over the streams gives
+    the vectors one text at a time gives, in order, and fp32's within bf16's rounding."""
+    pytest.importorskip("openvino")
+    from docchat.embed import registry
+    from docchat.embed.sentence_transformers import SentenceTransformerEmbedder
+
+    if registry._local_model(MODEL) is None:
+        pytest.skip("the bundled embedding model is not installed")
+    texts = [
+        f"Passage {i}: " + "sourdough starter, flour and water. " * (i % 7 + 1) for i in range(40)
+    ]
+    fast = openvino.OpenVinoEmbedder(MODEL, "ov-bf16")
+    monkeypatch.setattr(openvino, "MIN_PART", 4)
+    fast.streams = max(fast.streams, 2)  # a split even on a one-stream machine
+    fast._local.__dict__.clear()
+    batch = fast.embed_batch(texts)
+    singles = np.concatenate([fast.embed_batch([t]) for t in texts])
+    assert batch.shape == (40, 384)
+    assert np.min(np.sum(batch * singles, axis=1)) >= 0.999
+    reference = SentenceTransformerEmbedder(MODEL, device="cpu").embed(texts)
+    assert np.min(np.sum(batch * reference, axis=1)) >= 0.99
+    assert fast.embed_batch([]).shape == (0, 384)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,37 +19,79 @@ SKYLAKE = frozenset({"avx2", "avx512f"})
 OLD = frozenset({"sse4_2"})
 
 
+@pytest.fixture
+def machine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Pretend this machine has (or lacks) openvino and an NVIDIA GPU."""
+    import docchat.embed.precision as precision
+
+    def have(openvino: bool = True, gpu: bool = False) -> None:
+        monkeypatch.setattr(precision, "openvino_installed", lambda: openvino)
+        monkeypatch.setattr(precision, "nvidia_gpu", lambda: gpu)
+
+    have()
+    return have
+
+
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [(SAPPHIRE_RAPIDS, "bf16"), (COOPER_LAKE, "bf16"), (SKYLAKE, "fp32"), (OLD, "fp32")],
+    [(SAPPHIRE_RAPIDS, "ov-bf16"), (COOPER_LAKE, "ov-bf16"), (SKYLAKE, "fp32"), (OLD, "fp32")],
 )
-def test_auto_picks_bf16_only_where_the_cpu_has_bfloat16_arithmetic(
-    flags: frozenset[str], expected: str
+def test_auto_picks_openvino_bf16_only_where_the_cpu_has_bfloat16_arithmetic(
+    flags: frozenset[str], expected: str, machine: Callable[..., None]
 ) -> None:
     assert resolve_precision("auto", flags=flags) == expected
 
 
-def test_auto_never_picks_int8_and_off_the_cpu_stays_fp32() -> None:
+def test_without_openvino_or_with_a_gpu_auto_picks_torch_bf16(
+    machine: Callable[..., None],
+) -> None:
+    machine(openvino=False)
+    assert resolve_precision("auto", flags=SAPPHIRE_RAPIDS) == "bf16"
+    assert resolve_precision("auto", flags=SKYLAKE) == "fp32"
+    machine(openvino=True, gpu=True)  # device auto puts torch on the GPU
+    assert resolve_precision("auto", flags=SAPPHIRE_RAPIDS) == "bf16"
+    # ... but device = "cpu" means the CPU, GPU or not.
+    assert resolve_precision("auto", flags=SAPPHIRE_RAPIDS, device="cpu") == "ov-bf16"
+
+
+def test_auto_never_picks_int8_and_off_the_cpu_stays_fp32(machine: Callable[..., None]) -> None:
     everything = SAPPHIRE_RAPIDS | {"amx_int8", "avx_vnni"}
-    assert auto_precision(everything) == "bf16"
+    assert auto_precision(everything) == "ov-bf16"
+    assert auto_precision(everything, openvino=False) == "bf16"
     assert auto_precision(everything, device="cuda") == "fp32"
 
 
-def test_auto_reads_the_flags_of_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_reads_the_flags_of_this_machine(
+    monkeypatch: pytest.MonkeyPatch, machine: Callable[..., None]
+) -> None:
     import docchat.embed.precision as precision
 
     monkeypatch.setattr(precision, "cpu_flags", lambda: SKYLAKE)
     assert resolve_precision("auto") == "fp32"
     monkeypatch.setattr(precision, "cpu_flags", lambda: SAPPHIRE_RAPIDS)
-    assert resolve_precision("auto") == "bf16"
+    assert resolve_precision("auto") == "ov-bf16"
 
 
-def test_an_explicit_setting_wins_and_auto_keeps_the_recorded_family() -> None:
+def test_openvino_is_found_without_importing_it() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from docchat.embed.precision import openvino_installed as f; "
+        "print(f(), 'openvino' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]  # openvino is a core dependency
+
+
+def test_an_explicit_setting_wins_and_auto_keeps_the_recorded_family(
+    machine: Callable[..., None],
+) -> None:
     assert resolve_precision("fp32", flags=SAPPHIRE_RAPIDS) == "fp32"
     assert resolve_precision("int8", "bf16", flags=SKYLAKE) == "int8"  # the store refuses it
     # An int8 collection stays int8 under auto; fp32 and bf16 are one family.
     assert resolve_precision("auto", "int8", flags=SAPPHIRE_RAPIDS) == "int8"
-    assert resolve_precision("auto", "fp32", flags=SAPPHIRE_RAPIDS) == "bf16"
+    assert resolve_precision("auto", "fp32", flags=SAPPHIRE_RAPIDS) == "ov-bf16"
     assert resolve_precision("auto", "bf16", flags=SKYLAKE) == "fp32"
     assert family("fp32") == family("bf16") != family("int8")
     # OpenVINO int8 (static) is a family of its own, kept by auto like ONNX int8.

@@ -20,10 +20,11 @@ MODEL = "all-MiniLM-L6-v2"
 
 
 @pytest.fixture
-def model_folder(tmp_path: Path) -> Path:
+def model_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "config.json").write_text("{}", encoding="utf-8")
+    monkeypatch.delenv("DOCCHAT_MODEL_CACHE")  # these tests build (fakes) into HOME's cache
     return folder
 
 
@@ -78,6 +79,7 @@ def test_a_failed_export_falls_back_to_the_full_model_with_one_line(
         raise RuntimeError("exporter exploded\nwith details")
 
     monkeypatch.setattr(onnx, "export", broken)
+    monkeypatch.delenv("DOCCHAT_MODEL_CACHE")  # no export built by another test to find
     embedder = registry.create_query_embedder(EmbedSettings(), "bf16")
     assert isinstance(embedder, LazyEmbedder) and embedder.precision == "bf16"
     err = capsys.readouterr().err

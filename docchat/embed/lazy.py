@@ -7,6 +7,7 @@ already — never imports torch (a no-change re-index went from 7.2 s to well un
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 
@@ -29,6 +30,7 @@ class LazyEmbedder(Embedder):
         self._load = load
         self._model: Embedder | None = None
         self._lock = threading.Lock()
+        self._preloading = False
 
     @property
     def is_loaded(self) -> bool:
@@ -49,6 +51,23 @@ class LazyEmbedder(Embedder):
                 # -> torch): say which one embeds.
                 self.precision = model.precision
             return self._model
+
+    def preload(self) -> threading.Thread | None:
+        """Start loading the model on a thread of its own, so that the load overlaps other
+        work (an index run calls this when it reads its first changed file: parsing and
+        chunking it take about as long as importing and compiling the model). A failure is
+        left for the first real use to raise."""
+        if self._model is not None or self._preloading:
+            return None
+        self._preloading = True
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self.loaded()
+
+        thread = threading.Thread(target=load, name="docchat-embedder-load", daemon=True)
+        thread.start()
+        return thread
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         return self.loaded().embed_batch(texts)

@@ -40,9 +40,9 @@ KEY_LIBRARIES = ("onnxruntime", "onnx", "torch", "transformers")
 
 
 def cache_root() -> Path:
-    from platformdirs import user_cache_dir
+    from docchat.locations import model_cache_dir
 
-    return Path(user_cache_dir("docchat")) / "onnx"
+    return model_cache_dir() / "onnx"
 
 
 def _version(distribution: str) -> str:

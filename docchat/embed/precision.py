@@ -2,16 +2,19 @@
 collection (`embed_precision` in its metadata), and checked before any model loads.
 
 "auto" picks, for the CPU at hand, the fastest path measured within 0.5 nDCG@10 of fp32 on
-both SciFact and Cranfield (benchmarks/README.md, issue 11): bf16 weights (torch) where the
-CPU does bfloat16 arithmetic (AMX or AVX512-BF16: 1.7-2.6x fp32, nDCG@10 within 0.02
-points, cosine to fp32 >= 0.996), fp32 elsewhere.
+both SciFact and Cranfield (benchmarks/README.md, issue 11):
+- "ov-bf16" where the CPU does bfloat16 arithmetic (AMX or AVX512-BF16) and no NVIDIA GPU
+  is there for torch to use: the fp32 model run by OpenVINO in bfloat16, its requests spread
+  over the CPU's streams. Its vectors are fp32's (cosine >= 0.9999; nDCG@10 within 0.1
+  points on both sets) and an index run never imports torch: 2.1x the seed pipeline's
+  indexing on a 2-core AMX Xeon, where torch bf16 made 1.1x (benchmarks/README.md).
+- "bf16" (torch, bf16 weights) on such a CPU when openvino cannot be imported, or with a GPU.
+- "fp32" elsewhere.
 
 "ov-int8" — OpenVINO with int8 weights and activations, quantised statically with NNCF
-(embed/openvino.py) — is the fastest path on CPUs with int8 dot products (AMX-INT8,
-AVX512-VNNI, AVX-VNNI); it is used when asked for until its nDCG is measured on both sets.
-"ov-bf16" runs the fp32 model in OpenVINO (bfloat16 arithmetic where the CPU has it): its
-vectors are fp32's (cosine >= 0.9999), so it is in their family, and an index run imports
-no torch. "int8" (ONNX Runtime, dynamic quantisation) lost 0.61 nDCG points on SciFact, outside the
+(embed/openvino.py) — is within the bar on both sets but not faster than ov-bf16 on the AMX
+Xeon measured, and its vectors are a family of their own: only an explicit setting uses it.
+"int8" (ONNX Runtime, dynamic quantisation) lost 0.61 nDCG points on SciFact, outside the
 bar: only an explicit `embed.precision = "int8"` uses it.
 
 fp32, bf16 and ov-bf16 vectors are one family (a collection may be extended with either; queries
@@ -23,6 +26,7 @@ change.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 from pathlib import Path
 from typing import Literal, cast
@@ -46,11 +50,34 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(found.group(1).split()) if found else frozenset()
 
 
-def auto_precision(flags: frozenset[str], device: str = "auto") -> Precision:
-    """The fastest precision within the quality bar for this CPU (fp32 off the CPU)."""
+@functools.cache
+def openvino_installed() -> bool:
+    """Whether the openvino package is there (found, not imported: that costs ~0.3 s)."""
+    return importlib.util.find_spec("openvino") is not None
+
+
+def nvidia_gpu() -> bool:
+    """Whether an NVIDIA driver is loaded (so `device = "auto"` puts torch on the GPU),
+    told without importing torch."""
+    return Path("/proc/driver/nvidia/version").exists()
+
+
+def auto_precision(
+    flags: frozenset[str],
+    device: str = "auto",
+    *,
+    openvino: bool | None = None,
+    gpu: bool | None = None,
+) -> Precision:
+    """The fastest precision within the quality bar for this CPU (fp32 off the CPU).
+    `openvino` / `gpu` default to what this machine has."""
     if device not in ("auto", "cpu"):
         return "fp32"
-    return "bf16" if flags & BF16_FLAGS else "fp32"
+    if not flags & BF16_FLAGS:
+        return "fp32"
+    on_gpu = device == "auto" and (nvidia_gpu() if gpu is None else gpu)
+    has_openvino = openvino_installed() if openvino is None else openvino
+    return "ov-bf16" if has_openvino and not on_gpu else "bf16"
 
 
 def torch_precision(flags: frozenset[str] | None = None) -> Precision:

@@ -103,6 +103,7 @@ def test_index_ask_and_stream_in_a_real_terminal(tmp_path: Path) -> None:
         "DOCCHAT_GENERATE_MAX_TOKENS": "48",  # a short answer keeps the test quick on a CPU
         "DOCCHAT_GENERATE_TEMPERATURE": "0",
         "DOCCHAT_INDEX_WATCH": "false",  # a fixed status line (tests/ui/test_watch_ui.py)
+        "DOCCHAT_MODEL_CACHE": os.environ["DOCCHAT_MODEL_CACHE"],  # the run's built models
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -178,6 +179,7 @@ def test_index_search_open_ask_and_cite_through_the_ui(tmp_path: Path) -> None:
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "DOCCHAT_MODEL_CACHE": os.environ["DOCCHAT_MODEL_CACHE"],  # the run's built models
         # The code under test, when it is not the installed one (a worktree on PYTHONPATH).
         **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
     }
