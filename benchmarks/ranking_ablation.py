@@ -146,7 +146,7 @@ def run_questions(
                     )
                     per[name].append(page_metrics(ranked, q.relevant()))
                     first = first_relevant(ranked, q.relevant())
-                    details.append({"variant": name, "id": q.id, "first": first, "top": ranked[:3]})
+                    details.append({"variant": name, "id": q.id, "first": first, "top": ranked[:5]})
                     ms[name].append(t)
             coll.close()
     return {n: (mean_metrics(per[n]), statistics.median(ms[n])) for n in chosen}

@@ -254,3 +254,25 @@ def test_title_weight_lifts_the_page_the_query_names() -> None:
     on, why = restructure(ranked, f, Structure(title_weight=0.3), query)
     assert on[0][0] == 2 and why[2]["title_match"] == 1.0 and why[2]["title_boost"] > 0
     assert why[1]["title_boost"] == 0.0
+
+
+def test_default_title_weight_does_not_let_a_word_named_in_passing_win() -> None:
+    """Full dev set (session 22): with 0.6, "git-commit(1)" outranked "git-reset(1)" for a
+    question about undoing a commit; the default lifts a named page without letting one
+    title word jump a page clearly ahead on the fused score."""
+    ranked = [(1, 1.0), (2, 0.6), (3, 0.0)]
+    f = {
+        1: ChunkFacts((1, None), PROSE, "git-reset(1) git-reset"),
+        2: ChunkFacts((2, None), PROSE, "git-commit(1) git-commit"),
+        3: ChunkFacts((3, None), PROSE, "git-pull(1) git-pull"),
+    }
+    from docchat.config import SearchSettings
+
+    titles = {doc: facts.title for doc, facts in f.items()}
+    query = "How do I undo my last commit but keep the changes in my working tree?"
+    assert title_matches(query, titles)[2] > 0.6
+    default = SearchSettings().title_weight
+    on, why = restructure(ranked, f, Structure(title_weight=default), query)
+    assert on[0][0] == 1 and why[2]["title_boost"] > 0
+    old, _ = restructure(ranked, f, Structure(title_weight=0.6), query)
+    assert old[0][0] == 2
