@@ -40,8 +40,10 @@ KEY_LIBRARIES = ("openvino", "nncf", "onnxruntime", "onnx", "torch", "transforme
 SAMPLE = Path(__file__).resolve().parent.parent / "sample"
 # Arithmetic asked of the CPU plugin per path (the int8 graph runs its other ops in bf16
 # where the CPU has it: the plugin's default).
-# The fewest texts worth a stream of their own (smaller batches run as one request).
+# The fewest texts worth a stream of their own (smaller batches run as one request), and so
+# the most streams a default batch of 32 can keep busy.
 MIN_PART = 8
+MAX_STREAMS = 4
 HINTS = {"fp32": "f32", "bf16": "bf16", "ov-bf16": "bf16", "ov-int8": "bf16"}
 
 
@@ -181,9 +183,12 @@ class OpenVinoEmbedder(Embedder):
         path = prepared_ir(folder, int8, model)
         # THROUGHPUT: the plugin makes one stream per few cores, and embed_batch splits a
         # batch over them; on 2 cores that indexed ~20 % faster than one stream using both
-        # (LATENCY), same vectors (benchmarks/README.md, issue 11).
+        # (LATENCY), same vectors (benchmarks/README.md, issue 11). At most MAX_STREAMS, so
+        # that a batch (32 texts by default) gives every stream MIN_PART texts and the
+        # streams of a many-core CPU each get several threads rather than some sitting idle.
         config = {
             "PERFORMANCE_HINT": "THROUGHPUT",
+            "PERFORMANCE_HINT_NUM_REQUESTS": MAX_STREAMS,
             "INFERENCE_PRECISION_HINT": HINTS.get(precision, "bf16"),
         }
         core = ov.Core()
