@@ -223,16 +223,8 @@ class IndexRun:
                 texts[h] = wanted
         todo = sorted(set(texts) - self.coll.known_hashes(texts), key=lambda h: len(texts[h]))
         vectors: dict[str, np.ndarray] = {}
-        batch = self.settings.embed.batch_size
-        for i in range(0, len(todo), batch):
-            if self.cancel.is_set():
-                return
-            part = todo[i : i + batch]
-            with self._timed("embed"):
-                made = self.embedder.embed([texts[h] for h in part], batch)
-            vectors.update(zip(part, made, strict=True))
-            self.tally.embedded += len(part)
-            yield ChunksEmbedded(min(i + batch, len(todo)), len(todo), 0)
+        if not (yield from self._embed(todo, texts, vectors)):
+            return  # cancelled: nothing changed, the next run starts over
         with self._timed("store"):
             self.writer.rehash(changed, vectors, fmt)
         if changed:
@@ -524,22 +516,34 @@ class IndexRun:
                 wanted.update((h, None) for _, h in p.chunks if h in todo_set and h not in vectors)
             todo = sorted(wanted, key=lambda h: len(texts[h]))
             started = time.monotonic()
-            for i in range(0, len(todo), batch):
-                if self.cancel.is_set():
-                    break
-                part = todo[i : i + batch]
-                with self._timed("embed"):
-                    made = self.embedder.embed([texts[h] for h in part], batch)
-                for h, v in zip(part, made, strict=True):
-                    vectors[h] = v
-                self.tally.embedded += len(part)
-                # Per batch, so a screen's progress moves while a window is embedded.
-                done = min(i + batch, len(todo))
-                yield ChunksEmbedded(done, len(todo), len(window), self.tally.chunks_added)
+            yield from self._embed(todo, texts, vectors, files=len(window))
             took = time.monotonic() - started
             if todo and took > 0 and not self.cancel.is_set():
                 self._rate = len(todo) / took
             yield from self._put(window, todo_set, vectors, total)
+
+    def _embed(
+        self,
+        todo: Sequence[str],
+        texts: dict[str, str],
+        vectors: dict[str, np.ndarray],
+        files: int = 0,
+    ) -> Generator[ChunksEmbedded, None, bool]:
+        """Embed the texts of `todo` (hashes, sorted by length so a batch pads little) into
+        `vectors`, a batch at a time, with a progress event per batch (so a screen's progress
+        moves while a window is embedded); False when the run was cancelled first."""
+        batch = self.settings.embed.batch_size
+        for i in range(0, len(todo), batch):
+            if self.cancel.is_set():
+                return False
+            part = todo[i : i + batch]
+            with self._timed("embed"):
+                made = self.embedder.embed([texts[h] for h in part], batch)
+            vectors.update(zip(part, made, strict=True))
+            self.tally.embedded += len(part)
+            done = min(i + batch, len(todo))
+            yield ChunksEmbedded(done, len(todo), files, self.tally.chunks_added)
+        return True
 
     def _window_size(self, batch: int) -> int:
         """How many texts to embed before handing finished files to the writer."""

@@ -116,8 +116,7 @@ def build(folder: Path, target: Path, int8: bool, name: str) -> None:
     source = prepared_model(folder, int8=False, name=name)  # the cached ONNX export
     model = ov.convert_model(str(source))
     if int8:
-        try:
-            without_telemetry()
+        try:  # (its telemetry is off too: import_openvino above)
             import nncf
         except ImportError:
             raise missing("nncf", "the int8 OpenVINO model") from None

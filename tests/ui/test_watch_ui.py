@@ -20,14 +20,19 @@ def status(app: object) -> str:
     return str(screen.query_one("#status", Static).render())
 
 
-async def write_and_find_quokka(pilot: object, indexed: Docchat, folder: Path) -> None:
-    """Write a new file into the watched folder and wait until a search finds it."""
-    (folder / "quokka.md").write_text("Quokkas live on Rottnest Island.\n", "utf-8")
+async def write_and_find(
+    pilot: object,
+    indexed: Docchat,
+    folder: Path,
+    word: str = "quokka",
+    text: str = "Quokkas live on Rottnest Island.",
+) -> None:
+    """Write `<word>.md` into the watched folder and wait until a search for `word` finds it."""
+    (folder / f"{word}.md").write_text(f"{text}\n", "utf-8")
     await wait_for(
         pilot,
         lambda: any(
-            Path(h.path).name == "quokka.md"
-            for h in indexed.search("docs", "quokka", mode="keyword")
+            Path(h.path).name == f"{word}.md" for h in indexed.search("docs", word, mode="keyword")
         ),
         60,
     )
@@ -45,7 +50,7 @@ async def test_a_file_written_into_the_folder_becomes_searchable(
         await wait_for(pilot, lambda: main.watch_text == "synced", 60)
         assert "synced" in status(app)
 
-        await write_and_find_quokka(pilot, indexed, home_docs)
+        await write_and_find(pilot, indexed, home_docs)
         await wait_for(pilot, lambda: main.watch_text == "synced", 60)
 
         await pilot.press(*"/rottnest quokkas", "enter")  # the app's own search finds it
@@ -89,15 +94,7 @@ async def test_an_index_run_takes_the_lock_from_the_watch_and_gives_it_back(
 
         # The watch is back once the run ended, and still follows the folder.
         await wait_for(pilot, lambda: indexed.watching("docs") and main.watch_text == "synced", 60)
-        (home_docs / "ibis.md").write_text("The ibis probes the mud.\n", "utf-8")
-        await wait_for(
-            pilot,
-            lambda: any(
-                Path(h.path).name == "ibis.md"
-                for h in indexed.search("docs", "ibis", mode="keyword")
-            ),
-            60,
-        )
+        await write_and_find(pilot, indexed, home_docs, "ibis", "The ibis probes the mud.")
 
 
 async def test_without_file_events_the_app_says_so_and_rescans(
@@ -123,4 +120,4 @@ async def test_without_file_events_the_app_says_so_and_rescans(
         said = "file events unavailable: inotify watch limit reached: walking the folders"
         await wait_for(pilot, lambda: any(said in n.message for n in app._notifications), 60)
         await wait_for(pilot, lambda: main.watch_text == "synced", 60)
-        await write_and_find_quokka(pilot, indexed, home_docs)
+        await write_and_find(pilot, indexed, home_docs)
