@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from docchat.claims import Check  # noqa: E402
 from docchat.claims.split import source_sentences  # noqa: E402
 from docchat.claims.support import prepare, score  # noqa: E402
+from docchat.claims.verify import Check  # noqa: E402
 from docchat.config import load_settings  # noqa: E402
 from docchat.embed.registry import create_embedder  # noqa: E402
 from docchat.types import Source  # noqa: E402

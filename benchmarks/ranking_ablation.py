@@ -52,7 +52,7 @@ from docchat.page_eval import (
     relative_path,
 )
 from docchat.page_eval import workspace as page_workspace
-from docchat.retrieve import search
+from docchat.retrieve.search import search
 from docchat.service import Docchat
 
 OFF: dict[str, Any] = {

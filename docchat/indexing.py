@@ -9,6 +9,7 @@ next ones ahead, ingest/ahead.py); while the run waits for one it reports OCR pr
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -122,6 +123,11 @@ class IndexRun:
         self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
         self._ocr_tally = ocr.OcrTally(self.cancel)
         self._ahead: ReadAhead[ParsedDocument] | None = None
+        self._reading = ocr.reading_key(self._ocr)
+        # Whether a file read before and skipped for what it holds ("image without text",
+        # "no text", "not prose") keeps that verdict while it is unchanged: only if it was
+        # read the way this run would read it (OCR options, engines installed).
+        self._trust_skips = False
 
     @contextlib.contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
@@ -155,6 +161,10 @@ class IndexRun:
             return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
 
         yield from self._sync(items, leftovers, started, finish=True)
+        if not self.cancel.is_set() and not self._trust_skips:
+            # Every file was looked at the way this run reads: its verdicts can be trusted
+            # from now on. (A watch's batch sees only some files, so it records nothing.)
+            self.writer.remember_reading(self._reading)
 
     def apply(self, roots: Sequence[Path], changed: Iterable[Path]) -> Iterator[IndexEvent]:
         """Bring the collection in step with `changed` paths under `roots` (files or folders
@@ -203,6 +213,7 @@ class IndexRun:
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
+        self._trust_skips = not self.retry_failed and self.coll.meta("reading") == self._reading
 
     def _reformat(self) -> Iterator[ChunksEmbedded]:
         """Bring the stored vectors to this run's embedded-text format (index.context_headers,
@@ -259,6 +270,22 @@ class IndexRun:
         self._ocr_tally.cancel = self.cancel  # (a watch hands each batch a cancel of its own)
         # (one core: nothing is read ahead, but files are still read off this thread)
         self._ahead = ReadAhead(self._parse, READ_AHEAD if (os.cpu_count() or 1) > 1 else 0)
+        # Files are reported in walk order (and counted as reported: progress only goes
+        # up): one that needs no embedding waits for the files before it still queued.
+        held: list[Callable[[], FileDone]] = []
+
+        def report(event: Callable[[], FileDone]) -> Iterator[FileDone]:
+            if pending:
+                held.append(event)
+            else:
+                yield event()
+
+        def flush(files: list[_Pending]) -> Iterator[IndexEvent]:
+            yield from self._flush(files, total)
+            for event in held:
+                yield event()
+            held.clear()
+
         try:
             for index, item in enumerate(items):
                 if self.cancel.is_set():
@@ -267,27 +294,27 @@ class IndexRun:
                 seen.add(path)
                 self._read_ahead(items, index)
                 if item.skip_reason:
-                    self.tally.skipped.append((path, item.skip_reason))
                     self.writer.record(path, "skipped", item.skip_reason)
-                    yield self._done(item.path, "skipped", reason=item.skip_reason, total=total)
+                    skipped = FileDone(item.path, "skipped", reason=item.skip_reason)
+                    yield from report(functools.partial(self._count, skipped, total))
                     yield from self._forget(path, total, quiet=True)
                     continue
                 event = yield from self._examine(item.path, pending)
                 if self._ahead is not None:
                     self._ahead.discard(item.path)  # taken, or unchanged after all
                 if event is not None:
-                    yield self._count(event, total)
+                    yield from report(functools.partial(self._count, event, total))
                     if event.reason == GONE:  # what was stored of it goes too
                         yield from self._forget(path, total, quiet=True)
                 elif len(pending) > 1 and len(pending[-1].chunks) >= FLUSH_CHUNKS:
                     # Save the small files queued so far before embedding a big one, so a
                     # slow file never holds their finished work hostage.
                     big = pending.pop()
-                    yield from self._flush(pending, total)
+                    yield from flush(pending)
                     pending.append(big)
                 if self._flush_due(pending):
-                    yield from self._flush(pending, total)
-            yield from self._flush(pending, total)
+                    yield from flush(pending)
+            yield from flush(pending)
             if not self.cancel.is_set():
                 gone, unseen = leftovers(seen)
                 for path in gone:
@@ -370,17 +397,8 @@ class IndexRun:
             doc = self.coll.document(str(path))
             if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
                 return FileDone(path, "unchanged")
-            if not self.retry_failed:
-                # A file that failed is not read again until it changes (a broken file can
-                # cost a lot of memory and time on every run): the same failure stands.
-                known = self.coll.file_record(str(path))
-                if (
-                    known is not None
-                    and known.state == "failed"
-                    and known.size == st.st_size
-                    and known.mtime_ns == st.st_mtime_ns
-                ):
-                    return FileDone(path, "failed", reason=known.reason)
+            if (verdict := self._verdict(path, st)) is not None:
+                return verdict
             content_hash = file_hash(path)
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
@@ -486,12 +504,23 @@ class IndexRun:
         doc = self.coll.document(str(path))
         if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
             return False
-        known = None if self.retry_failed else self.coll.file_record(str(path))
-        return not (
-            known is not None
-            and known.state == "failed"
-            and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns)
-        )
+        return self._verdict(path, st) is None
+
+    def _verdict(self, path: Path, st: os.stat_result) -> FileDone | None:
+        """What an earlier run found in this unchanged file, if it stands: a file that failed
+        is not read again until it changes (a broken file can cost a lot of memory and time
+        on every run), and neither is one with nothing to index (an image without text
+        costs seconds of OCR every time) while the way of reading it stays the same."""
+        if self.retry_failed:
+            return None
+        known = self.coll.file_record(str(path))
+        if known is None or (known.size, known.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            return None
+        if known.state == "failed":
+            return FileDone(path, "failed", reason=known.reason)
+        if known.state == "skipped" and self._trust_skips and known.reason != GONE:
+            return FileDone(path, "skipped", reason=known.reason)
+        return None
 
     def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
         """Embed the pending files' new texts and hand each file to the writer as soon as

@@ -256,7 +256,7 @@ def run_questions(
     service: Docchat, root: Path, questions: list[Question], variant: Variant
 ) -> tuple[dict[str, list[PageKey]], list[float]]:
     """Each question's ranked pages (paths relative to `root`) and per-question ms."""
-    from docchat.retrieve import search
+    from docchat.retrieve.search import search
 
     coll = service.open_collection(COLLECTION)
     embedder = service.embedder_for(coll) if variant.mode != "keyword" else None

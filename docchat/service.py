@@ -415,7 +415,7 @@ class Docchat:
     ) -> list[Hit]:
         """The best `k` passages for `query`; `settings` replaces the configured [search]
         settings for this one query (docchat eval compares variants this way)."""
-        from docchat.retrieve import search
+        from docchat.retrieve.search import search
 
         if not query.strip():
             raise DocchatError("empty query")
@@ -503,7 +503,7 @@ class Docchat:
         the collection's embedder (lexical signals alone in keyword-only mode)."""
         if not self.settings.answer.verify:
             return None
-        from docchat.claims import Check
+        from docchat.claims.verify import Check
 
         mode = self.settings.answer.unsupported
         return lambda question, sources: Check(embedder, question, sources, mode)

@@ -9,12 +9,16 @@ import os
 from pathlib import Path
 
 import pytest
+from fakes import FakeEmbedder
 from test_cli_index import docchat, docchat_env
 
 from docchat.config import Settings
+from docchat.ingest import ocr
 from docchat.presentation import coverage
 from docchat.service import Docchat
-from docchat.types import FileCounts, IndexSummary, ParsedDocument
+from docchat.store.collection import Collection
+from docchat.store.writer import writing
+from docchat.types import ChunkSpan, FileCounts, IndexSummary, ParsedDocument
 
 
 def run(service: Docchat, name: str, *paths: Path, retry: bool = False) -> IndexSummary:
@@ -81,6 +85,82 @@ def test_a_failed_file_is_not_read_again_until_it_changes_or_asked(
     broken.write_text("now plain text in a docx name\n", encoding="utf-8")
     run(service, "t", mixed)
     assert reads.count("broken.docx") == 4
+
+
+def test_a_file_with_nothing_to_index_is_read_again_only_when_it_or_the_reading_changes(
+    service: Docchat, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image without text costs seconds of OCR: a run where nothing changed must not pay
+    it again, unless the file changed, OCR is done another way, or the user asks."""
+    from docchat.ingest.parsers import parse
+
+    reads: list[str] = []
+
+    def counting(path: Path) -> ParsedDocument:
+        reads.append(path.name)
+        return parse(path)
+
+    monkeypatch.setattr("docchat.indexing.parse", counting)
+    blank = docs / "blank.txt"
+    blank.write_text("  \n\n \t\n", encoding="utf-8")  # read, and nothing in it
+    first = run(service, "t", docs)
+    skipped = dict(first.skipped)
+    assert str(blank.resolve()) in skipped and reads.count("blank.txt") == 1
+
+    second = run(service, "t", docs)
+    assert dict(second.skipped) == skipped  # the same verdict, still reported...
+    assert reads.count("blank.txt") == 1  # ... without reading the file again
+    assert reads.count("bread.txt") == 1  # (indexed files: unchanged, never re-read)
+
+    key = ocr.reading_key
+    monkeypatch.setattr(ocr, "reading_key", lambda options: key(options) + "|tesseract")
+    run(service, "t", docs)  # e.g. tesseract installed since: the verdict may be wrong now
+    assert reads.count("blank.txt") == 2
+    run(service, "t", docs)
+    assert reads.count("blank.txt") == 2  # ... and stands again, read the new way
+
+    run(service, "t", docs, retry=True)
+    assert reads.count("blank.txt") == 3
+    st = blank.stat()
+    os.utime(blank, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    run(service, "t", docs)
+    assert reads.count("blank.txt") == 4
+
+
+def test_a_run_with_nothing_to_do_writes_no_vectors_and_settles_a_killed_run(
+    service: Docchat, docs: Path
+) -> None:
+    """The vector file is rewritten (and every reader reloads it) only when vectors came or
+    went; but a no-change run still finishes what a killed writer left half done."""
+    run(service, "t", docs)
+    coll = Collection.open("t", service.settings.data_dir)
+    files = [p for p in coll.folder.iterdir() if p.suffix in (".faiss", ".index")]
+    assert files, list(coll.folder.iterdir())
+    before = {p: p.stat().st_mtime_ns for p in files}
+    indexed_at = service.collections()[0].last_indexed
+    assert run(service, "t", docs).unchanged == 3
+    assert {p: p.stat().st_mtime_ns for p in files} == before
+    assert (service.collections()[0].last_indexed or 0) > (indexed_at or 0)
+
+    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
+    with writing(coll) as writer:  # killed before its checkpoint: the vector file is stale
+        writer.use_model("fake-embedder", 64, lambda: "unused")
+        writer.put(
+            path="/elsewhere/glaciers.txt",
+            size=1,
+            mtime_ns=1,
+            content_hash="g",
+            kind="text",
+            title=None,
+            pages=None,
+            chunks=[(span, "glaciers")],
+            vectors={"glaciers": FakeEmbedder().embed_batch([span.text])[0]},
+        )
+    coll.close()
+    assert service.check("t").vectors < service.check("t").chunks
+    assert run(service, "t", docs).unchanged == 3
+    report = service.check("t")
+    assert report.ok and report.vectors == report.chunks
 
 
 def test_status_json_has_the_documented_keys_and_index_prints_coverage(

@@ -49,6 +49,8 @@ def test_changed_files_are_parsed_ahead_and_only_they(
     assert any(thread.startswith("docchat-read") for _, thread in seen)
     done = [e.path.name for e in events if isinstance(e, FileDone)]
     assert done == sorted(done)  # reported in walk order, read ahead or not
+    # ... and counted as reported (the failed file waits for the queued ones before it)
+    assert [e.files_done for e in events if isinstance(e, FileDone)] == list(range(1, 41))
     # A second run with one file changed parses that file only (and the failed one is not
     # read again until it changes).
     seen.clear()

@@ -5,21 +5,6 @@
 already-loaded embedder, content-word and number overlap, exact quotes); `render.py` shows
 the answer with citations corrected and unsupported claims marked, hidden or kept, and words
 the "your documents don't say" abstention; `verify.py` runs it alongside generation.
+Nothing is imported here: `docchat.claims.render` alone (for the CLI's marks) must not pull
+in the checker.
 """
-
-from docchat.claims.render import MODES, UNSUPPORTED_MARK, UNSUPPORTED_NOTE, render
-from docchat.claims.split import split_claims
-from docchat.claims.support import SUPPORTED, support
-from docchat.claims.verify import Check, check
-
-__all__ = [
-    "MODES",
-    "SUPPORTED",
-    "UNSUPPORTED_MARK",
-    "UNSUPPORTED_NOTE",
-    "Check",
-    "check",
-    "render",
-    "split_claims",
-    "support",
-]

@@ -1,8 +1,11 @@
-"""`docchat` command line: one click group; each command group lives in its own module."""
+"""`docchat` command line: one click group; each command group lives in its own module,
+imported only when its command runs (`docchat index` never pays for what `ask` needs: the
+claims checker, the generators...)."""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import sys
 from pathlib import Path
 
@@ -11,12 +14,38 @@ import click
 from docchat.cli.common import AppContext, fail, run_guarded
 from docchat.logs import setup_logging
 
+# Command name -> the module under docchat.cli that defines it (as its COMMANDS[0]).
+COMMAND_MODULES = {
+    "index": "index",
+    "watch": "watch",
+    "status": "status",
+    "search": "search",
+    "ask": "ask",
+    "sessions": "sessions",
+    "collections": "collections",
+    "models": "models",
+    "mcp": "mcp",
+    "doctor": "doctor",
+    "eval": "eval",
+}
+
 
 class _FoldersOrCommand(click.Group):
     """`docchat ~/papers` opens the app on a folder, `docchat index ...` runs a command: the
-    first positional that is not a command name starts the list of folders."""
+    first positional that is not a command name starts the list of folders. Commands are
+    loaded when asked for (click's lazy-group pattern)."""
 
     _VALUED = frozenset({"--config", "--data-dir", "-c", "--collection"})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(f"docchat.cli.{module}").COMMANDS[0]
+        return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         i = 0
@@ -28,7 +57,7 @@ class _FoldersOrCommand(click.Group):
             if a.startswith("-"):
                 i += 1
                 continue
-            if a not in self.commands:
+            if a not in COMMAND_MODULES:
                 folders = [x for x in args[i:] if not x.startswith("-")]
                 self._check_folders(folders)
                 ctx.meta["folders"] = folders
@@ -43,7 +72,7 @@ class _FoldersOrCommand(click.Group):
             if Path(word).expanduser().exists():
                 continue
             if word is folders[0] and "/" not in word:
-                close = difflib.get_close_matches(word, list(self.commands), n=1)
+                close = difflib.get_close_matches(word, list(COMMAND_MODULES), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 fail(f"no such command '{word}'{hint} and no folder named '{word}'")
             fail(f"no such file or folder: {word}")
@@ -95,41 +124,6 @@ def quiet_library_logs() -> None:
     for name in ("pypdf", "trafilatura", "htmldate", "courlan", "charset_normalizer"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
-
-def _register() -> None:
-    from docchat.cli import (
-        ask,
-        collections,
-        doctor,
-        index,
-        mcp,
-        models,
-        search,
-        sessions,
-        status,
-        watch,
-    )
-    from docchat.cli import eval as evaluate
-
-    modules = (
-        index,
-        watch,
-        status,
-        search,
-        ask,
-        sessions,
-        collections,
-        models,
-        mcp,
-        doctor,
-        evaluate,
-    )
-    for module in modules:
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -30,7 +30,9 @@ STOPPING = "\nstopping after the current file… (Ctrl-C again to abort)"
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option(
-    "--retry-failed", is_flag=True, help="Read again files that failed before (even unchanged)."
+    "--retry-failed",
+    is_flag=True,
+    help="Read again files that failed or had nothing to index before (even unchanged).",
 )
 @click.pass_obj
 def index(

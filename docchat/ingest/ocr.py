@@ -20,6 +20,7 @@ reason), never a crash of the run.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +46,20 @@ class OcrOptions:
     mode: OcrMode = "auto"
     language: str = "eng"
     engine: OcrEngine = "auto"
+
+
+def reading_key(options: OcrOptions) -> str:
+    """What decides whether a file with no text layer yields text: the OCR options and which
+    engines are installed (looked up, not imported). An index run trusts its earlier "no
+    text" verdicts only while this is unchanged (docchat/indexing.py)."""
+    found = [
+        name
+        for name in ("rapidocr_onnxruntime", "pypdfium2", "PIL")
+        if importlib.util.find_spec(name) is not None
+    ]
+    if shutil.which("tesseract"):
+        found.append("tesseract")
+    return f"{options.mode}|{options.language}|{options.engine}|{','.join(found)}"
 
 
 class Stopped(Exception):

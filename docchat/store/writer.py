@@ -125,6 +125,12 @@ class CollectionWriter:
         # Ledger rows of files that got no chunks (unchanged, skipped, failed, removed),
         # written in one transaction at the next checkpoint rather than one each.
         self._ledger: dict[str, tuple[object, ...]] = {}
+        # A run that changed nothing saves nothing: the vector file is written (and readers
+        # reload it) only when chunks came or went, and unused embeddings are looked for
+        # only when a chunk was replaced or dropped (a full scan of the embeddings table).
+        self._unsaved = False
+        self._orphans = False
+        self._in_use = False  # use_model() was called: this writer runs an index run
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -145,9 +151,11 @@ class CollectionWriter:
         precision: str = "fp32",
     ) -> None:
         """Record the embedding model and precision of a new collection (and the vector store
-        it gets from the settings, made first so that an unreachable one records nothing),
-        then open (and recover) the vector store that its vectors go into. A collection made
-        before precisions were recorded gets this run's."""
+        it gets from the settings, made first so that an unreachable one records nothing);
+        for an existing one, open (and recover) its vector store now only if a killed
+        writer left work half done — else when the first chunk comes or goes, so that a run
+        with nothing to do never loads the vectors. A collection made before precisions
+        were recorded gets this run's."""
         if self.collection.meta("model") is None:
             config = new_config(self.collection.store_settings)
             request = self.collection.open_request(dimension, create=True, fresh=True)
@@ -164,7 +172,9 @@ class CollectionWriter:
             )
         elif self.collection.meta("embed_precision") is None:
             self._set_meta(embed_precision=precision)
-        self._loaded()
+        self._in_use = True
+        if self._ids(ADDED) or self._ids(REMOVED):  # (an index of the unsettled: cheap)
+            self._loaded()
 
     def _set_meta(self, **values: object) -> None:
         """Set these metadata keys (a None value deletes the key)."""
@@ -177,6 +187,11 @@ class CollectionWriter:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             [(k, str(v)) for k, v in values.items()],
         )
+
+    def remember_reading(self, key: str) -> None:
+        """How this collection's files were read (docchat.ingest.ocr.reading_key): the
+        "nothing to index" verdicts in the ledger hold while it stays the same."""
+        self._set_meta(reading=key)
 
     # ------------------------------------------------------------ the ledger
 
@@ -307,6 +322,8 @@ class CollectionWriter:
                 (to_db(path), size, mtime_ns, pages, len(added), int(ocr), now, now),
             )
             self._ledger.pop(path, None)
+        self._unsaved = True
+        self._orphans = self._orphans or bool(removed)
         store.remove(removed)
         fresh = [
             (cid, h, NO_PAGE if span.page is None else span.page)
@@ -330,13 +347,14 @@ class CollectionWriter:
 
     def forget(self, path: str) -> int:
         """Forget a file; returns how many chunks it had."""
+        old = self.collection.document(path)
+        if not old:  # (the usual case for a skipped file: nothing to open the store for)
+            return 0
         store = self._loaded()
         with transaction(self._db):
-            old = self.collection.document(path)
-            if not old:
-                return 0
             removed = self._tombstone(old.id)
             self._db.execute("DELETE FROM documents WHERE id=?", (old.id,))
+        self._unsaved = self._orphans = True
         store.remove(removed)
         return len(removed)
 
@@ -377,6 +395,8 @@ class CollectionWriter:
         else:  # idempotent by chunk id: re-send what is not settled, nothing else
             missing, extra = added, removed
         if added or removed or missing or extra:
+            # (a killed run may also have left embeddings that no chunk uses)
+            self._unsaved = self._orphans = True
             store.remove(extra)
             store.upsert(coll.vector_rows(missing))
             self._store = store
@@ -391,10 +411,11 @@ class CollectionWriter:
         if not (force or due):
             return
         self._write_ledger()
-        if store is None:
+        if store is None or not self._unsaved:
             return
         store.persist()
         self._settle()
+        self._unsaved = False
 
     def _settle(self, **meta: object) -> None:
         """Every ADDED chunk is in the persisted store: mark it LIVE; drop tombstones."""
@@ -407,14 +428,20 @@ class CollectionWriter:
         self._last_checkpoint = time.monotonic()
 
     def finish(self) -> None:
-        """The end of a run: a last checkpoint, then drop embeddings no chunk uses any more."""
+        """The end of a run: a last checkpoint, then drop embeddings no chunk uses any more.
+        (Embeddings a killed run left unused stay until a later run replaces or drops a
+        chunk: harmless, an identical text reuses them.)"""
         self._write_ledger()
-        if self._store is None:
+        if not self._in_use:
             return
+        if not self._unsaved:  # nothing to save: the run still counts as an index run
+            self._db.execute("UPDATE meta SET value=? WHERE key='last_indexed'", (time.time(),))
         self.checkpoint(force=True)
-        self._db.execute(
-            "DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM chunks)"
-        )
+        if self._orphans:
+            self._db.execute(
+                "DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM chunks)"
+            )
+            self._orphans = False
 
     # ------------------------------------------------------------ rebuild, migrate
 
@@ -488,6 +515,7 @@ class CollectionWriter:
                 "UPDATE chunks SET text_hash=? WHERE id=?",
                 [(h, cid) for cid, h in hashes.items()],
             )
+        self._orphans = self._orphans or bool(hashes)
         if hashes:
             self.rebuild()
         self._set_meta(embed_text=fmt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from docchat.claims import check
+from docchat.claims.verify import check
 from docchat.config import load_settings
 from docchat.embed.base import Embedder
 from docchat.service import Docchat

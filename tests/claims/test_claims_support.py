@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
-from docchat.claims import UNSUPPORTED_MARK, check, render
+from docchat.claims.render import UNSUPPORTED_MARK, render
 from docchat.claims.split import split_claims
 from docchat.claims.support import prepare, support
+from docchat.claims.verify import check
 from docchat.types import Claim, Source
 
 TEXTS = [
@@ -106,7 +107,7 @@ def test_no_supported_claim_means_the_documents_dont_say(mode: str) -> None:
 
 
 def test_a_stopped_answer_is_not_turned_into_an_abstention() -> None:
-    from docchat.claims import Check
+    from docchat.claims.verify import Check
 
     v = Check(FakeEmbedder(), "q", SOURCES, background=False)("Paris is in France", True)
     assert not v.abstained and v.text.endswith(UNSUPPORTED_MARK)
@@ -132,7 +133,7 @@ class Recording(FakeEmbedder):
 
 
 def test_claims_are_embedded_while_the_answer_streams() -> None:
-    from docchat.claims import Check
+    from docchat.claims.verify import Check
 
     embedder = Recording()
     answer = (

@@ -11,8 +11,8 @@ from backends import both_backends
 
 from docchat.config import SearchSettings
 from docchat.errors import DocchatError
-from docchat.retrieve import search
 from docchat.retrieve.keyword import keyword_search
+from docchat.retrieve.search import search
 from docchat.service import Docchat
 from docchat.types import Hit, Restriction
 
