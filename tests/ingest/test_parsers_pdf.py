@@ -208,3 +208,78 @@ def test_sample_outline_becomes_headings(pdf_samples: Path, check_positions: Che
     doc = parse(pdf_samples / "pdflatex-outline.pdf")
     check_positions(doc)
     assert sum(len(p.headings) for p in doc.pages) >= 5
+
+
+# Real text: page 245 of the Debian Reference PDF (LaTeX, Type0 fonts spaced by TJ offsets)
+# as pypdf reads it, and as pdfium reads it.
+_DEBIAN_PYPDF = """equation conditiontoreturnlogicaltrue
+-e file file exists
+-d file file existsandisadirectory
+-f file file existsandisaregularfile
+-x file file existsandisexecutable
+file1 -ef file2 file1 and file2 areonthesamedeviceandthesameinodenumber
+Table12.5: Listoffilecomparisonoperatorsintheconditionalexpression
+-z str thelengthof str iszero
+Eachcommandreturnsanexitstatuswhichcanbeusedforconditionalexpressions."""
+_DEBIAN_PDFIUM = """equation condition to return logical true
+-e file file exists
+-d file file exists and is a directory
+-f file file exists and is a regular file
+-x file file exists and is executable
+file1 -ef file2 file1 and file2 are on the same device and the same inode number
+Table 12.5: List of file comparison operators in the conditional expression
+-z str the length of str is zero
+Each command returns an exit status which can be used for conditional expressions."""
+_PROSE = [
+    "The shell script is a text file with the execution bit set and",
+    "contains the commands in the following format. The first line",
+    "specifies the shell interpreter which reads and executes this file",
+    "contents. Reading shell scripts is the best way to understand how",
+    "a Unix-like system works. Here, I give some pointers and reminders",
+]
+
+
+def test_glued_share_tells_glued_text_from_prose() -> None:
+    from docchat.ingest.parsers.pdf import GLUED_PAGE, glued_share
+
+    assert glued_share(_DEBIAN_PYPDF) > 0.5
+    assert glued_share(_DEBIAN_PDFIUM) == 0.0
+    assert glued_share("\n".join(_PROSE)) < GLUED_PAGE
+    assert glued_share("Internationalization" * 3) == 0.0  # under 200 letters: no verdict
+
+
+def _glue_pypdf(monkeypatch: pytest.MonkeyPatch, mark: str = "") -> None:
+    """pypdf reads every page with its spaces lost (as it does the Debian Reference)."""
+    from pypdf import PageObject
+
+    read = PageObject.extract_text
+    monkeypatch.setattr(
+        PageObject,
+        "extract_text",
+        lambda self, *a, **k: read(self, *a, **k).replace(" ", "") + mark,
+    )
+
+
+def test_glued_pages_are_read_again_by_pdfium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _glue_pypdf(monkeypatch)
+    doc = parse(write_pdf(tmp_path / "manual.pdf", [_PROSE, ["Short page."]]))
+    assert doc.pages[0].text.splitlines() == _PROSE  # pdfium's spaces
+    assert doc.pages[1].text == "Shortpage."  # too short to judge: pypdf's text kept
+
+
+def test_pdfium_text_is_kept_only_when_less_glued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pypdfium2 as pdfium
+
+    _glue_pypdf(monkeypatch, mark=" (pypdf)")
+    read = pdfium.PdfTextPage.get_text_range
+    monkeypatch.setattr(
+        pdfium.PdfTextPage,
+        "get_text_range",
+        lambda self, *a, **k: read(self, *a, **k).replace(" ", ""),
+    )
+    doc = parse(write_pdf(tmp_path / "manual.pdf", [_PROSE]))
+    assert doc.pages[0].text.endswith("(pypdf)")
