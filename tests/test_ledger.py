@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
 from test_cli_index import docchat, docchat_env
+from test_indexing import put_outside
 
 from docchat.config import Settings
 from docchat.ingest import ocr
@@ -18,7 +18,7 @@ from docchat.presentation import coverage
 from docchat.service import Docchat
 from docchat.store.collection import Collection
 from docchat.store.writer import writing
-from docchat.types import ChunkSpan, FileCounts, IndexSummary, ParsedDocument
+from docchat.types import FileCounts, IndexSummary, ParsedDocument
 
 
 def run(service: Docchat, name: str, *paths: Path, retry: bool = False) -> IndexSummary:
@@ -142,20 +142,9 @@ def test_a_run_with_nothing_to_do_writes_no_vectors_and_settles_a_killed_run(
     assert {p: p.stat().st_mtime_ns for p in files} == before
     assert (service.collections()[0].last_indexed or 0) > (indexed_at or 0)
 
-    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
     with writing(coll) as writer:  # killed before its checkpoint: the vector file is stale
         writer.use_model("fake-embedder", 64, lambda: "unused")
-        writer.put(
-            path="/elsewhere/glaciers.txt",
-            size=1,
-            mtime_ns=1,
-            content_hash="g",
-            kind="text",
-            title=None,
-            pages=None,
-            chunks=[(span, "glaciers")],
-            vectors={"glaciers": FakeEmbedder().embed_batch([span.text])[0]},
-        )
+        put_outside(writer)
     coll.close()
     assert service.check("t").vectors < service.check("t").chunks
     assert run(service, "t", docs).unchanged == 3
@@ -237,21 +226,10 @@ def test_settling_chunk_states_reads_the_unsettled_index_not_every_chunk(
     coll = Collection.open("t", service.settings.data_dir)
     statements: list[str] = []
     coll.db.set_trace_callback(statements.append)
-    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
     with writing(coll) as writer:
         writer.use_model("fake-embedder", 64, lambda: "unused")
         writer.forget(str((docs / "bread.txt").resolve()))
-        writer.put(
-            path="/elsewhere/glaciers.txt",
-            size=1,
-            mtime_ns=1,
-            content_hash="g",
-            kind="text",
-            title=None,
-            pages=None,
-            chunks=[(span, "glaciers")],
-            vectors={"glaciers": FakeEmbedder().embed_batch([span.text])[0]},
-        )
+        put_outside(writer)
         writer.finish()
     coll.db.set_trace_callback(None)
     by_state = [
