@@ -69,9 +69,9 @@ def index(
 
 def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
     if quiet:  # (no bar to draw: rich is not even imported)
-        *_, summary = events
-        assert isinstance(summary, IndexSummary)
-        return summary
+        *_, last = events
+        assert isinstance(last, IndexSummary)
+        return last
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import (
