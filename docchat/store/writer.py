@@ -222,14 +222,17 @@ class CollectionWriter:
             return
         rows = list(self._ledger.values())
         with transaction(self._db):
-            # An unchanged file keeps its chunks and pages; the others have none now. The
-            # size and mtime of a failed file are what `index` compares to retry it.
+            # An unchanged file keeps its chunks, pages, size and mtime; the others have none
+            # now. The size and mtime of a file that failed or had nothing to index are what
+            # `index` compares to keep that verdict; a file skipped unread (too large, no
+            # read access...) gets none, so no verdict about its content outlives it.
             self._db.executemany(
                 "INSERT INTO files(path, state, reason, size, mtime_ns, seen_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
                 "state=excluded.state, reason=excluded.reason, "
-                "size=coalesce(excluded.size, size), "
-                "mtime_ns=coalesce(excluded.mtime_ns, mtime_ns), seen_at=excluded.seen_at, "
+                "size=CASE WHEN excluded.state='unchanged' THEN size ELSE excluded.size END, "
+                "mtime_ns=CASE WHEN excluded.state='unchanged' THEN mtime_ns "
+                "ELSE excluded.mtime_ns END, seen_at=excluded.seen_at, "
                 "chunks=CASE WHEN excluded.state='unchanged' THEN chunks ELSE 0 END, "
                 "pages=CASE WHEN excluded.state='unchanged' THEN pages ELSE NULL END, "
                 "ocr=CASE WHEN excluded.state='unchanged' THEN ocr ELSE 0 END",
