@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
 FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
+STAMPS_AT_ONCE = 64  # files in a run or batch past which the stored stamps are read at once
 READ_AHEAD = 16  # files parsed on a worker thread ahead of the one being read
 READ_AHEAD_BYTES = 4 << 20  # larger files are parsed in turn: two at once could double the peak
 WAIT_POLL_S = 0.25  # while a file is parsed: how often OCR progress and the cancel are looked at
@@ -109,7 +110,6 @@ class IndexRun:
         self.settings = settings
         self.cancel = cancel or threading.Event()
         self.retry_failed = retry_failed
-        self.max_tokens = min(settings.index.chunk_tokens, embedder.max_tokens)
         self.tally = _Tally()
         # Work is handed to the writer by time as well as by size, so that a kill loses at
         # most index.checkpoint_seconds of embedding; the first batch is small, so the
@@ -123,11 +123,18 @@ class IndexRun:
         self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
         self._ocr_tally = ocr.OcrTally(self.cancel)
         self._ahead: ReadAhead[ParsedDocument] | None = None
+        self._stamps: dict[str, tuple[int, int]] | None = None
         self._reading = ocr.reading_key(self._ocr)
         # Whether a file read before and skipped for what it holds ("image without text",
         # "no text", "not prose") keeps that verdict while it is unchanged: only if it was
         # read the way this run would read it (OCR options, engines installed).
         self._trust_skips = False
+
+    @functools.cached_property
+    def max_tokens(self) -> int:
+        """The longest chunk: asked of the embedder only when a file is chunked (a lazy
+        embedder reads its tokenizer for it)."""
+        return min(self.settings.index.chunk_tokens, self.embedder.max_tokens)
 
     @contextlib.contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
@@ -270,6 +277,9 @@ class IndexRun:
         self._ocr_tally.cancel = self.cancel  # (a watch hands each batch a cancel of its own)
         # (one core: nothing is read ahead, but files are still read off this thread)
         self._ahead = ReadAhead(self._parse, READ_AHEAD if (os.cpu_count() or 1) > 1 else 0)
+        # Many files (a run, a large batch): every stored stamp in one read, not a query per
+        # file; a watch's few changes look theirs up.
+        self._stamps = self.coll.document_stamps() if len(items) > STAMPS_AT_ONCE else None
         # Files are reported in walk order (and counted as reported: progress only goes
         # up): one that needs no embedding waits for the files before it still queued.
         held: list[Callable[[], FileDone]] = []
@@ -328,6 +338,7 @@ class IndexRun:
                 self.writer.finish()
             raise
         finally:
+            self._stamps = None
             if self._ahead is not None:
                 self._ahead.close()
                 self._ahead = None
@@ -394,11 +405,11 @@ class IndexRun:
     ) -> Generator[OcrProgress, None, FileDone | None]:
         try:
             st = path.stat()
-            doc = self.coll.document(str(path))
-            if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
+            if self._stamped(path, st):
                 return FileDone(path, "unchanged")
             if (verdict := self._verdict(path, st)) is not None:
                 return verdict
+            doc = self.coll.document(str(path))
             content_hash = file_hash(path)
             if doc and doc.content_hash == content_hash:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
@@ -501,10 +512,15 @@ class IndexRun:
             return False
         if st.st_size > READ_AHEAD_BYTES:
             return False
-        doc = self.coll.document(str(path))
-        if doc and doc.size == st.st_size and doc.mtime_ns == st.st_mtime_ns:
-            return False
-        return self._verdict(path, st) is None
+        return not self._stamped(path, st) and self._verdict(path, st) is None
+
+    def _stamped(self, path: Path, st: os.stat_result) -> bool:
+        """Whether the file is stored with this size and mtime (so it is not read)."""
+        key = str(path)
+        if self._stamps is not None:
+            return self._stamps.get(key) == (st.st_size, st.st_mtime_ns)
+        doc = self.coll.document(key)
+        return doc is not None and (doc.size, doc.mtime_ns) == (st.st_size, st.st_mtime_ns)
 
     def _verdict(self, path: Path, st: os.stat_result) -> FileDone | None:
         """What an earlier run found in this unchanged file, if it stands: a file that failed

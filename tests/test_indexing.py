@@ -15,7 +15,7 @@ from docchat.errors import CollectionError, CollectionLocked, DocchatError, Mode
 from docchat.service import Docchat
 from docchat.store.collection import Collection
 from docchat.store.lock import WriterLock
-from docchat.store.writer import writing
+from docchat.store.writer import CollectionWriter, writing
 from docchat.types import ChunkSpan, FileDone, IndexSummary, ParsedDocument
 
 
@@ -26,6 +26,23 @@ def run(
     summary = events[-1]
     assert isinstance(summary, IndexSummary)
     return summary, [e for e in events if isinstance(e, FileDone)]
+
+
+def put_outside(writer: CollectionWriter) -> None:
+    """Store one chunk of a file outside the indexed folders ("glaciers"), as a writer
+    killed before its checkpoint leaves it: in SQLite, not yet in the saved vector file."""
+    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
+    writer.put(
+        path="/elsewhere/glaciers.txt",
+        size=1,
+        mtime_ns=1,
+        content_hash="g",
+        kind="text",
+        title=None,
+        pages=None,
+        chunks=[(span, "glaciers")],
+        vectors={"glaciers": FakeEmbedder().embed_batch([span.text])[0]},
+    )
 
 
 def embedded(service: Docchat) -> int:
@@ -186,22 +203,10 @@ def test_a_writer_killed_before_its_checkpoint_leaves_a_consistent_collection(
     next run settles it."""
     run(service, "t", docs)
     coll = Collection.open("t", service.settings.data_dir)
-    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
     with writing(coll) as writer:  # never reaches a checkpoint: the vector file is stale
         writer.use_model("fake-embedder", 64, lambda: "unused")
         writer.forget(str((docs / "bread.txt").resolve()))
-        vector = FakeEmbedder().embed_batch([span.text])[0]
-        writer.put(
-            path="/elsewhere/glaciers.txt",
-            size=1,
-            mtime_ns=1,
-            content_hash="g",
-            kind="text",
-            title=None,
-            pages=None,
-            chunks=[(span, "glaciers")],
-            vectors={"glaciers": vector},
-        )
+        put_outside(writer)
     coll.close()
     assert service.check("t").ok
     assert not service.search("t", "sourdough", mode="keyword")  # its tombstones are hidden

@@ -187,6 +187,8 @@ def test_nothing_new_to_index_never_imports_torch(docs: Path, tmp_path: Path) ->
         service = Docchat(load_settings())
         *_, summary = service.index("c", [{str(docs)!r}])
         assert summary.unchanged == 3 and summary.indexed == 0, summary
+        # ... nor reads the tokenizer or the vectors
+        print("tokenizers" in sys.modules, "faiss" in sys.modules)
         from docchat.cli import main
         for args in (["collections", "list"], ["collections", "check", "c"]):
             try:
@@ -198,3 +200,4 @@ def test_nothing_new_to_index_never_imports_torch(docs: Path, tmp_path: Path) ->
         tmp_path,
     )
     assert out.strip().splitlines()[-1] == "False False"
+    assert out.strip().splitlines()[0] == "False False"

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
 from test_cli_index import docchat, docchat_env
+from test_indexing import put_outside
 
 from docchat.config import Settings
 from docchat.ingest import ocr
@@ -18,7 +18,7 @@ from docchat.presentation import coverage
 from docchat.service import Docchat
 from docchat.store.collection import Collection
 from docchat.store.writer import writing
-from docchat.types import ChunkSpan, FileCounts, IndexSummary, ParsedDocument
+from docchat.types import FileCounts, IndexSummary, ParsedDocument
 
 
 def run(service: Docchat, name: str, *paths: Path, retry: bool = False) -> IndexSummary:
@@ -142,20 +142,9 @@ def test_a_run_with_nothing_to_do_writes_no_vectors_and_settles_a_killed_run(
     assert {p: p.stat().st_mtime_ns for p in files} == before
     assert (service.collections()[0].last_indexed or 0) > (indexed_at or 0)
 
-    span = ChunkSpan("Glaciers carve deep valleys.", None, 0, 28, 1, 1)
     with writing(coll) as writer:  # killed before its checkpoint: the vector file is stale
         writer.use_model("fake-embedder", 64, lambda: "unused")
-        writer.put(
-            path="/elsewhere/glaciers.txt",
-            size=1,
-            mtime_ns=1,
-            content_hash="g",
-            kind="text",
-            title=None,
-            pages=None,
-            chunks=[(span, "glaciers")],
-            vectors={"glaciers": FakeEmbedder().embed_batch([span.text])[0]},
-        )
+        put_outside(writer)
     coll.close()
     assert service.check("t").vectors < service.check("t").chunks
     assert run(service, "t", docs).unchanged == 3
@@ -222,3 +211,36 @@ def test_a_collection_from_before_the_ledger_gets_rows_for_its_documents(
     assert all(f.chunks >= 1 and f.size for f in report.files)
     assert run(service, "t", docs).unchanged == len(report.files)
     service.close()
+
+
+def test_settling_chunk_states_reads_the_unsettled_index_not_every_chunk(
+    service: Docchat, docs: Path
+) -> None:
+    """Each checkpoint marks the new chunks live and drops tombstones, and each writer looks
+    for a killed run's leftovers: those statements must search the partial index of
+    unsettled chunks (SQLite uses it only when the query repeats its condition), never
+    scan every chunk of a large collection."""
+    import re
+
+    run(service, "t", docs)
+    coll = Collection.open("t", service.settings.data_dir)
+    statements: list[str] = []
+    coll.db.set_trace_callback(statements.append)
+    with writing(coll) as writer:
+        writer.use_model("fake-embedder", 64, lambda: "unused")
+        writer.forget(str((docs / "bread.txt").resolve()))
+        put_outside(writer)
+        writer.finish()
+    coll.db.set_trace_callback(None)
+    by_state = [
+        s
+        for s in statements
+        if re.search(r"\bFROM chunks WHERE\b|\bUPDATE chunks SET\b", s)
+        and re.search(r"\bstate ?= ?\d", s)
+        and "document_id" not in s
+    ]
+    assert len(by_state) >= 3, statements  # the leftovers (2), settle's update and delete
+    for statement in by_state:
+        plan = " ".join(str(r) for r in coll.db.execute(f"EXPLAIN QUERY PLAN {statement}"))
+        assert "chunks_state" in plan and "SCAN chunks" not in plan, (statement, plan)
+    coll.close()

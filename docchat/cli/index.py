@@ -68,6 +68,10 @@ def index(
 
 
 def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
+    if quiet:  # (no bar to draw: rich is not even imported)
+        *_, last = events
+        assert isinstance(last, IndexSummary)
+        return last
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import (
@@ -91,7 +95,7 @@ def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
     # On stderr: stdout carries only the summary (or the JSON), and nothing at all when the
     # run fails (a transient bar ends with a newline of its own).
     console = Console(stderr=True)
-    with Progress(*columns, transient=True, disable=quiet, console=console) as progress:
+    with Progress(*columns, transient=True, console=console) as progress:
         task = progress.add_task("indexing", total=None, rates="", current="")
         for event in events:
             if isinstance(event, IndexStarted):
@@ -101,7 +105,7 @@ def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
                 rates = f"{event.files_done / dt:.1f} files/s {event.chunks_done / dt:.0f} chunks/s"
                 name = printable(event.path.name)[-40:]
                 progress.update(task, completed=event.files_done, rates=rates, current=name)
-                if event.status in ("failed",) and not quiet:
+                if event.status == "failed":
                     shown = escape(f"{printable(str(event.path))}: {printable(event.reason or '')}")
                     progress.console.print(f"[red]failed[/] {shown}")
             elif isinstance(event, OcrProgress):

@@ -2,7 +2,8 @@
 
 Until then its name, size, longest input and token counts come from the model's files
 (local_model.py): an index run with nothing to embed — or only chunks whose texts are stored
-already — never imports torch (a no-change re-index went from 7.2 s to well under 1 s).
+already — never imports torch (a no-change re-index went from 7.2 s to well under 1 s). The
+tokenizer itself is read when a text is first counted.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from docchat.embed.base import Embedder
 from docchat.embed.local_model import LocalModel
 from docchat.errors import ModelError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 class LazyEmbedder(Embedder):
@@ -25,12 +30,29 @@ class LazyEmbedder(Embedder):
         self.name = name
         self.precision = precision
         self.dimension = model.dimension
-        self._tokenizer = model.tokenizer()
-        self.max_tokens = model.max_length - model.special_tokens(self._tokenizer)
+        self._files = model
+        self._tokens: Tokenizer | None = None
+        self._max_tokens: int | None = None
         self._load = load
         self._model: Embedder | None = None
         self._lock = threading.Lock()
         self._preloading = False
+
+    @property
+    def _tokenizer(self) -> Tokenizer:
+        if self._tokens is None:
+            self._tokens = self._files.tokenizer()
+        return self._tokens
+
+    @property
+    def max_tokens(self) -> int:  # type: ignore[override]
+        if self._max_tokens is None:
+            self._max_tokens = self._files.max_length - self._files.special_tokens(self._tokenizer)
+        return self._max_tokens
+
+    @max_tokens.setter
+    def max_tokens(self, value: int) -> None:
+        self._max_tokens = value
 
     @property
     def is_loaded(self) -> bool:

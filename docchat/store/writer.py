@@ -35,7 +35,7 @@ from docchat.store.collection import Collection
 from docchat.store.failures import write_error
 from docchat.store.layout import LOCK_FILE
 from docchat.store.lock import WriterLock
-from docchat.store.migrations import ADDED, LIVE, REMOVED
+from docchat.store.migrations import ADDED, LIVE, REMOVED, UNSETTLED
 from docchat.store.paths import to_db
 from docchat.store.sql import transaction
 from docchat.store.transfer import drop_store, fill, same_destination
@@ -378,7 +378,8 @@ class CollectionWriter:
         return self._store
 
     def _ids(self, state: int) -> list[int]:
-        return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE state=?", (state,))]
+        sql = f"SELECT id FROM chunks WHERE {UNSETTLED} AND state=?"
+        return [r[0] for r in self._db.execute(sql, (state,))]
 
     def _recover(self) -> VectorStore:
         """The store, with whatever a killed writer left half done replayed."""
@@ -422,8 +423,10 @@ class CollectionWriter:
         with transaction(self._db):
             if meta:
                 self._set_meta(**meta)
-            self._db.execute("UPDATE chunks SET state=? WHERE state=?", (LIVE, ADDED))
-            self._db.execute("DELETE FROM chunks WHERE state=?", (REMOVED,))
+            self._db.execute(
+                f"UPDATE chunks SET state=? WHERE {UNSETTLED} AND state=?", (LIVE, ADDED)
+            )
+            self._db.execute(f"DELETE FROM chunks WHERE {UNSETTLED} AND state=?", (REMOVED,))
             self._db.execute("UPDATE meta SET value=? WHERE key='last_indexed'", (time.time(),))
         self._last_checkpoint = time.monotonic()
 
