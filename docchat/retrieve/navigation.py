@@ -52,12 +52,21 @@ def navigation_score(text: str) -> float:
     The share of its lines that are list entries — a contents/index line (leaders or page
     numbers at the end), a link, or a short line that does not end a sentence — damped
     when the chunk still reads as sentences (prose with a few short lines is not a list).
+    Short lines that are not entries: those in a ``` code block, one ending in ":" (it
+    introduces an example), an indented line that is no list item (a syntax synopsis).
     """
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    raw = [ln for ln in text.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in raw]
     if len(lines) < MIN_LINES:
         return 0.0
     entries = 0.0
-    for line in lines:
+    fenced = False  # inside a ``` code block
+    for line, original in zip(lines, raw, strict=True):
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue  # code: an SQL example's short lines are not a list
         item = _BULLET.sub("", line) if line[0] in "-*•◦" else line
         last = item[-1]
         # Cheap tests first: most lines of prose fail them all without a regex.
@@ -73,6 +82,10 @@ def navigation_score(text: str) -> float:
             entries += 1.0  # an index entry
         elif words > SHORT_LINE_WORDS or _CODE.search(item) or not _TITLE_START.match(item):
             continue  # prose, code, a table row, an option, a continued sentence
+        elif last == ":" or (original[:2] == "  " and line[0] not in "-*•◦"):
+            # "To drop a column:" introduces an example; an indented line that is no list
+            # item continues a syntax synopsis or a code block ("    SET WITHOUT CLUSTER").
+            continue
         elif not _SENTENCE_END.search(item):
             # A short title-like line: also a table cell or a heading, so only half.
             entries += 0.5

@@ -77,8 +77,57 @@ ALTER TABLE distributors
 ```"""
 
 
+# PostgreSQL's ALTER TABLE page (sql-altertable.html, as the HTML parser writes it): the
+# examples — "To ...:" lines introducing ``` blocks of short SQL lines — and the synopsis,
+# indented keyword lines. Both once scored 0.15-0.16 (short title-like lines).
+SQL_EXAMPLES = """To drop a column from a table:
+
+ALTER TABLE distributors DROP COLUMN address RESTRICT;
+
+To change the types of two existing columns in one operation:
+
+```
+ALTER TABLE distributors
+    ALTER COLUMN address TYPE varchar(80),
+    ALTER COLUMN name TYPE varchar(100);
+```
+
+To rename an existing column:
+
+ALTER TABLE distributors RENAME COLUMN address TO city;
+
+To rename an existing table:
+
+ALTER TABLE distributors RENAME TO suppliers;
+
+To add a check constraint to a table:"""
+
+SQL_SYNOPSIS = """DISABLE RULE *`rewrite_rule_name`*
+    ENABLE RULE *`rewrite_rule_name`*
+    DISABLE ROW LEVEL SECURITY
+    ENABLE ROW LEVEL SECURITY
+    FORCE ROW LEVEL SECURITY
+    NO FORCE ROW LEVEL SECURITY
+    CLUSTER ON *`index_name`*
+    SET WITHOUT CLUSTER
+    SET WITHOUT OIDS
+    SET TABLESPACE *`new_tablespace`*
+    NOT OF
+and *`partition_bound_spec`* is:"""
+
+# The same PDF's contents page as pypdfium2 reads it (the parser's text since session 23).
+PDF_CONTENTS_SPACED = """Debian Reference iv
+Contents
+1 GNU/Linux tutorials 1
+1.1 Console basics . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . 1
+1.1.1 The shell prompt . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . 1
+1.1.2 The shell prompt under GUI . . . . . . . . . . . . . . . . . . . . . . . . . . . . 2
+1.1.3 The root account . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . 2"""
+
+
 @pytest.mark.parametrize(
-    "text", [PDF_CONTENTS, LIST_OF_TABLES, BOOK_INDEX, SEE_ALSO, MARKDOWN_LINKS]
+    "text",
+    [PDF_CONTENTS, PDF_CONTENTS_SPACED, LIST_OF_TABLES, BOOK_INDEX, SEE_ALSO, MARKDOWN_LINKS],
 )
 def test_contents_index_and_link_lists_are_navigation(text: str) -> None:
     assert navigation_score(text) >= 0.7
@@ -87,6 +136,11 @@ def test_contents_index_and_link_lists_are_navigation(text: str) -> None:
 @pytest.mark.parametrize("text", [PROSE, PDF_PROSE, OPTIONS, CODE, "One line.", ""])
 def test_prose_code_and_option_lists_are_not(text: str) -> None:
     assert navigation_score(text) <= 0.3
+
+
+@pytest.mark.parametrize("text", [SQL_EXAMPLES, SQL_SYNOPSIS], ids=["examples", "synopsis"])
+def test_sql_examples_and_synopsis_are_not_navigation(text: str) -> None:
+    assert navigation_score(text) < 0.05
 
 
 def facts(**chunks: tuple[int, int | None, str]) -> dict[int, ChunkFacts]:
