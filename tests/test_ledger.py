@@ -160,6 +160,12 @@ def test_a_run_with_nothing_to_do_writes_no_vectors_and_settles_a_killed_run(
     report = service.check("t")
     assert report.ok and report.vectors == report.chunks
 
+    for p in files:  # a lost vector file is refilled from SQLite by any run, as before
+        p.unlink()
+    assert not service.check("t").ok
+    assert run(service, "t", docs).unchanged == 3
+    assert service.check("t").ok
+
 
 def test_status_json_has_the_documented_keys_and_index_prints_coverage(
     tmp_path: Path, docs: Path

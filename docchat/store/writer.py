@@ -153,9 +153,9 @@ class CollectionWriter:
         """Record the embedding model and precision of a new collection (and the vector store
         it gets from the settings, made first so that an unreachable one records nothing);
         for an existing one, open (and recover) its vector store now only if a killed
-        writer left work half done — else when the first chunk comes or goes, so that a run
-        with nothing to do never loads the vectors. A collection made before precisions
-        were recorded gets this run's."""
+        writer left work half done or its FAISS file is gone — else when the first chunk
+        comes or goes, so that a run with nothing to do never loads the vectors. A
+        collection made before precisions were recorded gets this run's."""
         if self.collection.meta("model") is None:
             config = new_config(self.collection.store_settings)
             request = self.collection.open_request(dimension, create=True, fresh=True)
@@ -173,7 +173,10 @@ class CollectionWriter:
         elif self.collection.meta("embed_precision") is None:
             self._set_meta(embed_precision=precision)
         self._in_use = True
-        if self._ids(ADDED) or self._ids(REMOVED):  # (an index of the unsettled: cheap)
+        coll = self.collection
+        unsettled = self._ids(ADDED) or self._ids(REMOVED)  # (an index of the unsettled: cheap)
+        lost = coll.vector_config().backend == "faiss" and not coll.vectors_path.exists()
+        if unsettled or lost:  # (a lost FAISS file is refilled from SQLite, as ever)
             self._loaded()
 
     def _set_meta(self, **values: object) -> None:
