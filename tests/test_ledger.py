@@ -126,6 +126,15 @@ def test_a_file_with_nothing_to_index_is_read_again_only_when_it_or_the_reading_
     run(service, "t", docs)
     assert reads.count("blank.txt") == 4
 
+    # Skipped unread for a while (too large here; no read access, as often), then readable
+    # again: read, never reported with the reason of the time it was not read.
+    service.settings.index.max_file_mb = 1e-6
+    assert "too large" in dict(run(service, "t", docs).skipped)[str(blank.resolve())]
+    service.settings.index.max_file_mb = 50.0
+    again = run(service, "t", docs)
+    assert reads.count("blank.txt") == 5
+    assert dict(again.skipped)[str(blank.resolve())] == skipped[str(blank.resolve())]
+
 
 def test_a_run_with_nothing_to_do_writes_no_vectors_and_settles_a_killed_run(
     service: Docchat, docs: Path
@@ -150,6 +159,12 @@ def test_a_run_with_nothing_to_do_writes_no_vectors_and_settles_a_killed_run(
     assert run(service, "t", docs).unchanged == 3
     report = service.check("t")
     assert report.ok and report.vectors == report.chunks
+
+    for p in files:  # a lost vector file is refilled from SQLite by any run, as before
+        p.unlink()
+    assert not service.check("t").ok
+    assert run(service, "t", docs).unchanged == 3
+    assert service.check("t").ok
 
 
 def test_status_json_has_the_documented_keys_and_index_prints_coverage(

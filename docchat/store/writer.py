@@ -153,9 +153,9 @@ class CollectionWriter:
         """Record the embedding model and precision of a new collection (and the vector store
         it gets from the settings, made first so that an unreachable one records nothing);
         for an existing one, open (and recover) its vector store now only if a killed
-        writer left work half done — else when the first chunk comes or goes, so that a run
-        with nothing to do never loads the vectors. A collection made before precisions
-        were recorded gets this run's."""
+        writer left work half done or its FAISS file is gone — else when the first chunk
+        comes or goes, so that a run with nothing to do never loads the vectors. A
+        collection made before precisions were recorded gets this run's."""
         if self.collection.meta("model") is None:
             config = new_config(self.collection.store_settings)
             request = self.collection.open_request(dimension, create=True, fresh=True)
@@ -173,7 +173,10 @@ class CollectionWriter:
         elif self.collection.meta("embed_precision") is None:
             self._set_meta(embed_precision=precision)
         self._in_use = True
-        if self._ids(ADDED) or self._ids(REMOVED):  # (an index of the unsettled: cheap)
+        coll = self.collection
+        unsettled = self._ids(ADDED) or self._ids(REMOVED)  # (an index of the unsettled: cheap)
+        lost = coll.vector_config().backend == "faiss" and not coll.vectors_path.exists()
+        if unsettled or lost:  # (a lost FAISS file is refilled from SQLite, as ever)
             self._loaded()
 
     def _set_meta(self, **values: object) -> None:
@@ -222,14 +225,17 @@ class CollectionWriter:
             return
         rows = list(self._ledger.values())
         with transaction(self._db):
-            # An unchanged file keeps its chunks and pages; the others have none now. The
-            # size and mtime of a failed file are what `index` compares to retry it.
+            # An unchanged file keeps its chunks, pages, size and mtime; the others have none
+            # now. The size and mtime of a file that failed or had nothing to index are what
+            # `index` compares to keep that verdict; a file skipped unread (too large, no
+            # read access...) gets none, so no verdict about its content outlives it.
             self._db.executemany(
                 "INSERT INTO files(path, state, reason, size, mtime_ns, seen_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
                 "state=excluded.state, reason=excluded.reason, "
-                "size=coalesce(excluded.size, size), "
-                "mtime_ns=coalesce(excluded.mtime_ns, mtime_ns), seen_at=excluded.seen_at, "
+                "size=CASE WHEN excluded.state='unchanged' THEN size ELSE excluded.size END, "
+                "mtime_ns=CASE WHEN excluded.state='unchanged' THEN mtime_ns "
+                "ELSE excluded.mtime_ns END, seen_at=excluded.seen_at, "
                 "chunks=CASE WHEN excluded.state='unchanged' THEN chunks ELSE 0 END, "
                 "pages=CASE WHEN excluded.state='unchanged' THEN pages ELSE NULL END, "
                 "ocr=CASE WHEN excluded.state='unchanged' THEN ocr ELSE 0 END",
