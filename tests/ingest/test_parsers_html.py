@@ -143,3 +143,57 @@ def test_docbook_section_titles_are_headings(tmp_path: Path) -> None:
         (3, "25.1.5. Preventing Wraparound"),
     ]
     assert "\\#" not in doc.pages[0].text
+
+
+# The head of an AsciiDoc man page (Git's git-clean.html): the NAME section sits in
+# <div id="header">, which the article search drops as a page header.
+ASCIIDOC_MAN_PAGE = f"""<html><head><title>git-clean(1)</title></head><body>
+<div id="header">
+<h1>
+git-clean(1) Manual Page
+</h1>
+<h2>NAME</h2>
+<div class="sectionbody">
+<p>git-clean -
+   Remove untracked files from the working tree
+</p>
+</div>
+</div>
+<div id="content">
+<div class="sect1">
+<h2 id="_synopsis">SYNOPSIS</h2>
+<div class="sectionbody"><p>git clean [-d] [-f] [-i] [-n] [-q] [-e &lt;pattern&gt;]</p></div>
+</div>
+<div class="sect1">
+<h2 id="_description">DESCRIPTION</h2>
+<div class="sectionbody"><p>{ARTICLE}</p></div>
+</div>
+</div></body></html>"""
+
+
+def test_a_man_page_keeps_its_name_line(tmp_path: Path) -> None:
+    # The NAME line is what says what a command is for: "delete untracked files" must find
+    # git-clean(1) by it.
+    path = tmp_path / "git-clean.html"
+    path.write_text(ASCIIDOC_MAN_PAGE, encoding="utf-8")
+    page = parse(path).pages[0]
+    lines = [line for line in page.text.split("\n") if line]
+    assert lines[:3] == [
+        "# git-clean(1)",
+        "## NAME",
+        "git-clean - Remove untracked files from the working tree",
+    ]
+    assert [h.title for h in page.headings][:3] == ["git-clean(1)", "NAME", "SYNOPSIS"]
+
+
+def test_the_name_line_is_not_added_twice_or_to_other_pages(tmp_path: Path) -> None:
+    from docchat.ingest.parsers.html import manpage_name
+
+    name = "git-clean - Remove untracked files from the working tree"
+    assert manpage_name(ASCIIDOC_MAN_PAGE) == name
+    kept = ASCIIDOC_MAN_PAGE.replace("<p>git clean [-d]", f"<p>{name}.</p><p>git clean [-d]")
+    path = tmp_path / "git-clean.html"
+    path.write_text(kept, encoding="utf-8")
+    assert parse(path).pages[0].text.count(name) == 1  # the page's text has it already
+    assert manpage_name(MANUAL_PAGE) is None  # DocBook: no AsciiDoc header
+    assert manpage_name(f"<html><body><h2>NAME</h2><p>{ARTICLE}</p></body></html>") is None

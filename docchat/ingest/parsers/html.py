@@ -187,6 +187,31 @@ def _streamed_text(data: bytes | str, drop_chrome: bool) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
+# AsciiDoc's man-page output (Git's manual and many other tools') puts the NAME section —
+# "git-clean - Remove untracked files from the working tree", the one line that says what
+# the command is for — inside <div id="header">, which the article search drops as a page
+# header. It is put back as the page's first section.
+_MANPAGE_NAME = re.compile(
+    rb'<div id="header">.{0,2000}?<h2[^>]*>\s*NAME\s*</h2>\s*<div class="sectionbody">\s*'
+    rb"<p>(.{1,2000}?)</p>",
+    re.DOTALL,
+)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def manpage_name(data: bytes | str) -> str | None:
+    """The NAME line of an AsciiDoc man page ("git-clean - Remove untracked files ..."), or
+    None for any other page."""
+    head = data[:_TITLE_SEARCH_BYTES]
+    raw = head.encode("utf-8", "replace") if isinstance(head, str) else head
+    if b'<div id="header">' not in raw or (m := _MANPAGE_NAME.search(raw)) is None:
+        return None
+    from html import unescape
+
+    text = unescape(_TAG.sub("", _NOT_XML.sub("", m.group(1).decode("utf-8", "replace"))))
+    return _WHITESPACE.sub(" ", text).strip() or None
+
+
 _TITLE_TAG = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -223,6 +248,9 @@ def parse_html(path: Path) -> ParsedDocument:
     text = html_to_markdown(data)
     if not text:
         raise UnsupportedFile("no text in HTML file")
+    name = manpage_name(data)
+    if name and name not in _WHITESPACE.sub(" ", text):
+        text = f"## NAME\n\n{name}\n\n{text}"
     headings = markdown_headings(text)
     title = html_title(data)
     if title and not _starts_with(text, title):
