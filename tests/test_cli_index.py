@@ -195,6 +195,14 @@ def test_collections_check_fails_on_disagreement(tmp_path: Path, docs: Path) -> 
     vectors.unlink()
     proc = docchat("collections", "check", "c", env=env)
     assert proc.returncode == 1 and "vector file missing" in proc.stderr
+    # A search by meaning says what is wrong and how to repair it, rather than finding
+    # nothing (the lost file reads as an empty index).
+    for mode in ("dense", "hybrid"):
+        proc = docchat("search", "bread", "-c", "c", "--mode", mode, env=env)
+        assert proc.returncode == 1 and proc.stdout == ""
+        [line] = proc.stderr.strip().splitlines()
+        assert "lost its vector file" in line and "docchat collections rebuild c" in line
+    assert docchat("search", "bread", "-c", "c", "--mode", "keyword", env=env).returncode == 0
     docchat("collections", "rebuild", "c", env=env, check=True)
     assert docchat("collections", "check", "c", env=env).returncode == 0
     docchat("collections", "rm", "c", "-y", env=env, check=True)

@@ -351,8 +351,26 @@ class Collection:
                 if store is not None:
                     store.close()
                 self._vectors = None
+                self._check_vector_file(config)
                 store = self._vectors = open_store(config, self.open_request(dim))
             return store
+
+    def _check_vector_file(self, config: VectorConfig) -> None:
+        """A FAISS file deleted or lost while the chunks are stored would read as an empty
+        index: every search by meaning silently finding nothing. Say so, with the repair
+        (a rebuild from the embeddings SQLite keeps; any index run refills it too)."""
+        if config.backend != "faiss" or self.vectors_path.exists():
+            return
+        if (
+            self.db.execute("SELECT 1 FROM chunks WHERE state=? LIMIT 1", (LIVE,)).fetchone()
+            is None
+        ):
+            return  # nothing settled yet (a first run killed before its first save): consistent
+        raise CollectionError(
+            f"collection '{self.name}' has lost its vector file ({self.vectors_path}), so "
+            f"it cannot be searched by meaning; repair with: docchat collections rebuild "
+            f"{self.name}"
+        )
 
     def open_request(self, dimension: int, **kw: bool) -> OpenRequest:
         """What opening this collection's vector store needs besides its config."""
