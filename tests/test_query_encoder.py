@@ -65,6 +65,48 @@ def test_the_export_is_built_once_reused_and_rebuilt_when_its_key_changes(
     assert not list(second.parent.glob(".*.tmp"))  # written atomically, nothing left over
 
 
+def test_a_damaged_cached_model_is_built_again_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cached export or OpenVINO model that no longer loads is rebuilt, not a slower
+    fallback (or a failure) on every run from then on; a rebuild that fails too raises."""
+    built: list[int] = []
+    removed: list[Path] = []
+    cached = tmp_path / "model.onnx"
+    cached.write_bytes(b"damaged")
+
+    def build() -> Path:
+        built.append(1)
+        if not cached.exists():
+            cached.write_bytes(b"good")
+        return cached
+
+    def load(path: Path) -> str:
+        content = path.read_bytes()
+        if content != b"good":
+            raise RuntimeError("Cannot recognize input model.\nmore detail")
+        return "session"
+
+    def remove(path: Path) -> None:
+        removed.append(path)
+        path.unlink()
+
+    assert onnx.load_built("ONNX encoder", build, load, remove) == "session"
+    assert len(built) == 2 and removed == [cached]
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "cached ONNX encoder" in line and "Cannot recognize input model." in line
+    assert "building it again" in line and "more detail" not in line
+
+    assert onnx.load_built("ONNX encoder", build, load, remove) == "session"  # now loads
+    assert len(built) == 3 and len(removed) == 1
+
+    def broken(path: Path) -> str:
+        raise RuntimeError("still broken")
+
+    with pytest.raises(RuntimeError, match="still broken"):  # rebuilt and still failing
+        onnx.load_built("ONNX encoder", build, broken, remove)
+
+
 def test_a_failed_export_falls_back_to_the_full_model_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

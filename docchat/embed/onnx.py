@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -83,6 +83,29 @@ def build_key(
 def note(text: str) -> None:
     """Progress of a build: stderr only (stdout carries results, e.g. `search --json`)."""
     print(f"docchat: {text}", file=sys.stderr, flush=True)
+
+
+Loaded = TypeVar("Loaded")
+
+
+def load_built(
+    what: str,
+    build: Callable[[], Path],
+    load: Callable[[Path], Loaded],
+    remove: Callable[[Path], None],
+) -> Loaded:
+    """`load` the locally built model at `build()`; a cached copy that no longer loads (a
+    disk error, a stray edit, a build cut short by a crash) is said, removed with `remove`
+    and built again, once — rather than failing, or falling back to a slower path, on
+    every run from then on."""
+    path = build()
+    try:
+        return load(path)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        note(f"the cached {what} in {path.parent} does not load ({first}); building it again")
+    remove(path)
+    return load(build())
 
 
 def export(folder: Path, target: Path) -> None:
@@ -200,14 +223,20 @@ class OnnxEmbedder(Embedder):
         self.tokenizer = local.tokenizer()
         self.max_tokens = local.max_length - local.special_tokens(self.tokenizer)
         self._encoder = local.padded_tokenizer()
-        path = prepared_model(folder, int8, model)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         # Idle worker threads would otherwise spin after each run, taking the CPU the keyword
         # search needs next on a 2-core machine.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = load_built(
+            "ONNX encoder",
+            lambda: prepared_model(folder, int8, model),
+            lambda path: ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            ),
+            lambda path: path.unlink(missing_ok=True),
+        )
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.name = model
         self.precision = "int8" if int8 else "fp32"

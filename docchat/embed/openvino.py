@@ -113,8 +113,12 @@ def build(folder: Path, target: Path, int8: bool, name: str) -> None:
     """Convert (and for int8 quantise) into `target` (a folder with model.xml/.bin),
     atomically: made in a temporary folder, renamed into place."""
     ov = import_openvino()
-    source = prepared_model(folder, int8=False, name=name)  # the cached ONNX export
-    model = ov.convert_model(str(source))
+    model = onnx.load_built(  # from the cached ONNX export (exported again if damaged)
+        "ONNX export",
+        lambda: prepared_model(folder, int8=False, name=name),
+        lambda source: ov.convert_model(str(source)),
+        lambda source: source.unlink(missing_ok=True),
+    )
     if int8:
         try:  # (its telemetry is off too: import_openvino above)
             import nncf
@@ -179,7 +183,6 @@ class OpenVinoEmbedder(Embedder):
         self.max_tokens = local.max_length - local.special_tokens(self.tokenizer)
         self._encoder = local.padded_tokenizer()
         int8 = precision == "ov-int8"
-        path = prepared_ir(folder, int8, model)
         # THROUGHPUT: the plugin makes one stream per few cores, and embed_batch splits a
         # batch over them; on 2 cores that indexed ~20 % faster than one stream using both
         # (LATENCY), same vectors (benchmarks/README.md, issue 11). At most MAX_STREAMS, so
@@ -191,7 +194,12 @@ class OpenVinoEmbedder(Embedder):
             "INFERENCE_PRECISION_HINT": HINTS.get(precision, "bf16"),
         }
         core = ov.Core()
-        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self.compiled = onnx.load_built(
+            "OpenVINO model",
+            lambda: prepared_ir(folder, int8, model),
+            lambda path: core.compile_model(core.read_model(str(path)), "CPU", config),
+            lambda path: shutil.rmtree(path.parent, ignore_errors=True),
+        )
         self.streams = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self.inputs = {i.get_any_name() for i in self.compiled.inputs}
         self._output = self.compiled.outputs[0]
