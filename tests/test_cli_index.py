@@ -203,6 +203,15 @@ def test_collections_check_fails_on_disagreement(tmp_path: Path, docs: Path) -> 
         [line] = proc.stderr.strip().splitlines()
         assert "lost its vector file" in line and "docchat collections rebuild c" in line
     assert docchat("search", "bread", "-c", "c", "--mode", "keyword", env=env).returncode == 0
+    for damage in (b"\0garbage" * 300, b"IxM"):  # overwritten; truncated
+        vectors.write_bytes(damage)
+        for command in (("search", "bread", "-c", "c"), ("collections", "check", "c")):
+            proc = docchat(*command, env=env)
+            assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+            line = proc.stderr.strip().splitlines()[0]  # (check adds its fix line)
+            assert "is damaged" in line and "docchat collections rebuild c" in line, line
+    docchat("collections", "rebuild", "c", env=env, check=True)
+    assert docchat("search", "bread", "-c", "c", env=env).returncode == 0
     docchat("collections", "rebuild", "c", env=env, check=True)
     assert docchat("collections", "check", "c", env=env).returncode == 0
     docchat("collections", "rm", "c", "-y", env=env, check=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,21 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, dimension: int) -> VectorIndex:
-        faiss = _faiss()
-        index = faiss.read_index(str(path))
-        if index.d != dimension:
-            from docchat.errors import CollectionError
+        from docchat.errors import CollectionError
 
+        faiss = _faiss()
+        repair = f"repair with: docchat collections rebuild {path.parent.name}"
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as e:  # FAISS's C++ errors: truncated, overwritten, not FAISS
+            # ("Error in <function> at <file>:<line>: <what>": the what is for people)
+            what = re.sub(r"(?s)^.*? at \S+:\d+: ", "", str(e)).strip().splitlines() or [""]
             raise CollectionError(
-                f"vector file {path} has dimension {index.d}, collection says {dimension}; "
-                "run: docchat collections rebuild"
+                f"vector file {path} is damaged ({what[0][:120] or 'unreadable'}); {repair}"
+            ) from None
+        if index.d != dimension:
+            raise CollectionError(
+                f"vector file {path} has dimension {index.d}, collection says {dimension}; {repair}"
             )
         _set_nprobe(index)
         return cls(dimension, index)
