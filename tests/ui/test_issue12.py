@@ -460,6 +460,7 @@ async def test_counts_hints_and_home_end(indexed: Docchat, home_docs: Path) -> N
     async with app.run_test(size=SIZE) as pilot:
         await main_ready(pilot)
         results = app.screen.query_one(ResultsPane)
+        await wait_for(pilot, lambda: results.option_count > 0)  # (its hint comes at mount)
         first = results.get_option_at_index(0).prompt
         assert "no hits" not in str(first) and "/words" in str(first)  # nothing searched yet
         await pilot.press("f2")
