@@ -15,6 +15,7 @@ import pytest
 
 import docchat.embed.onnx as onnx
 from docchat.config import EmbedSettings
+from docchat.errors import ModelError
 
 MODEL = "all-MiniLM-L6-v2"
 
@@ -105,6 +106,11 @@ def test_a_damaged_cached_model_is_built_again_once(
 
     with pytest.raises(RuntimeError, match="still broken"):  # rebuilt and still failing
         onnx.load_built("ONNX encoder", build, broken, remove)
+    # ... is not rebuilt on every run after: the next one fails at once, saying why
+    before = len(built), len(removed)
+    with pytest.raises(ModelError, match="does not load: still broken"):
+        onnx.load_built("ONNX encoder", build, broken, remove)
+    assert (len(built), len(removed)) == (before[0] + 1, before[1])  # (its path only)
 
 
 def test_a_failed_export_falls_back_to_the_full_model_with_one_line(

@@ -14,6 +14,7 @@ Backends: "onnx" (fp32, the vectors of sentence-transformers up to float roundin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -97,15 +98,30 @@ def load_built(
     """`load` the locally built model at `build()`; a cached copy that no longer loads (a
     disk error, a stray edit, a build cut short by a crash) is said, removed with `remove`
     and built again, once — rather than failing, or falling back to a slower path, on
-    every run from then on."""
+    every run from then on. A fresh build that does not load either (this machine cannot
+    run it) is marked so, and later runs fail at once instead of building it again (the
+    mark goes with the cache key: other libraries or another CPU try afresh)."""
+    path = build()
+    mark = path.with_name(f"{path.name}.does-not-load")
+    if mark.exists():
+        raise ModelError(mark.read_text(encoding="utf-8", errors="replace").strip())
+    try:
+        return load(path)
+    except Exception as e:
+        note(f"the cached {what} in {path.parent} does not load ({_first(e)}); building it again")
+    remove(path)
     path = build()
     try:
         return load(path)
     except Exception as e:
-        first = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-        note(f"the cached {what} in {path.parent} does not load ({first}); building it again")
-    remove(path)
-    return load(build())
+        with contextlib.suppress(OSError):
+            mark.write_text(f"the {what} built here does not load: {_first(e)}", "utf-8")
+        raise
+
+
+def _first(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:120] if text else type(e).__name__
 
 
 def export(folder: Path, target: Path) -> None:
