@@ -173,6 +173,7 @@ def test_a_full_disk_fails_in_one_line_and_leaves_healthy_collections_readable(
     assert_clean(mid)
     assert mid.returncode == 1, mid.stdout + mid.stderr
     assert mid.stdout == ""
+    assert len(mid.stderr.strip().splitlines()) == 1, mid.stderr
     [line] = mid.stderr.strip().splitlines()
     assert "cannot write collection 'healthy'" in line
     # (SQLite calls a write refused by the limit a "disk I/O error"; on a disk really full
