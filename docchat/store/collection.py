@@ -351,26 +351,23 @@ class Collection:
                 if store is not None:
                     store.close()
                 self._vectors = None
-                self._check_vector_file(config)
+                if self.vector_file_lost(config):  # (it would read as an empty index)
+                    raise CollectionError(
+                        f"collection '{self.name}' has lost its vector file "
+                        f"({self.vectors_path}), so it cannot be searched by meaning; "
+                        f"repair with: docchat collections rebuild {self.name}"
+                    )
                 store = self._vectors = open_store(config, self.open_request(dim))
             return store
 
-    def _check_vector_file(self, config: VectorConfig) -> None:
-        """A FAISS file deleted or lost while the chunks are stored would read as an empty
-        index: every search by meaning silently finding nothing. Say so, with the repair
-        (a rebuild from the embeddings SQLite keeps; any index run refills it too)."""
-        if config.backend != "faiss" or self.vectors_path.exists():
-            return
-        if (
-            self.db.execute("SELECT 1 FROM chunks WHERE state=? LIMIT 1", (LIVE,)).fetchone()
-            is None
-        ):
-            return  # nothing settled yet (a first run killed before its first save): consistent
-        raise CollectionError(
-            f"collection '{self.name}' has lost its vector file ({self.vectors_path}), so "
-            f"it cannot be searched by meaning; repair with: docchat collections rebuild "
-            f"{self.name}"
-        )
+    def vector_file_lost(self, config: VectorConfig | None = None) -> bool:
+        """Whether the FAISS file is gone while settled chunks say it should hold vectors
+        (a first run killed before its first save has none settled: consistent). Search
+        reports it, `check` lists it, the next writer refills it."""
+        if (config or self.vector_config()).backend != "faiss" or self.vectors_path.exists():
+            return False
+        live = self.db.execute("SELECT 1 FROM chunks WHERE state=? LIMIT 1", (LIVE,))
+        return live.fetchone() is not None
 
     def open_request(self, dimension: int, **kw: bool) -> OpenRequest:
         """What opening this collection's vector store needs besides its config."""

@@ -45,9 +45,7 @@ def check_collection(coll: Collection) -> CheckReport:
         problems.append(f"{orphans} chunks belong to no document")
     n_vectors = 0
     if coll.dimension is not None:
-        live_count = states.get(LIVE, 0)
-        faiss = coll.vector_config().backend == "faiss"
-        if faiss and not coll.vectors_path.exists() and live_count:
+        if coll.vector_file_lost():
             problems.append(f"vector file missing: {coll.vectors_path}")
         else:
             try:

@@ -173,10 +173,8 @@ class CollectionWriter:
         elif self.collection.meta("embed_precision") is None:
             self._set_meta(embed_precision=precision)
         self._in_use = True
-        coll = self.collection
         unsettled = self._ids(ADDED) or self._ids(REMOVED)  # (an index of the unsettled: cheap)
-        lost = coll.vector_config().backend == "faiss" and not coll.vectors_path.exists()
-        if unsettled or lost:  # (a lost FAISS file is refilled from SQLite, as ever)
+        if unsettled or self.collection.vector_file_lost():  # (refilled from SQLite, as ever)
             self._loaded()
 
     def _set_meta(self, **values: object) -> None:
