@@ -82,7 +82,7 @@ def test_a_build_is_atomic(model_folder: Path, monkeypatch: pytest.MonkeyPatch) 
     def broken(*args: object, **kwargs: object) -> Path:
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr(openvino, "prepared_model", broken)
+    monkeypatch.setattr(openvino, "converted", broken)
     with pytest.raises(RuntimeError, match="exploded"):
         openvino.prepared_ir(model_folder, int8=True)
     root = openvino.cache_root()

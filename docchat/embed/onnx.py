@@ -38,6 +38,8 @@ FORMAT = 2  # bump when the exported graph or the quantisation recipe changes
 # The CPU features that change which kernels ONNX Runtime picks (and int8 rounding with them).
 KEY_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
 KEY_LIBRARIES = ("onnxruntime", "onnx", "torch", "transformers")
+# The graph's inputs: BERT-style models take all three (`transformer` below).
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def cache_root() -> Path:
@@ -128,22 +130,23 @@ def export(folder: Path, target: Path) -> None:
     """Export the transformer to ONNX (last_hidden_state out), atomically."""
     import warnings
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's warnings are about other inputs
+        _export(transformer(folder), target)
+
+
+def transformer(folder: Path) -> Any:
+    """The folder's transformer in eval mode, taking the three inputs positionally and giving
+    last_hidden_state: what the tracers (this ONNX export, OpenVINO's converter) follow."""
     from docchat.embed.sentence_transformers import quiet_hf_logging
 
     quiet_hf_logging()
+    import torch
     from transformers import AutoModel
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's warnings are about other inputs
-        _export(AutoModel.from_pretrained(str(folder)).eval(), target)
-
-
-def _export(model: Any, target: Path) -> None:
-    import torch
+    model = AutoModel.from_pretrained(str(folder)).eval()
 
     class Encoder(torch.nn.Module):
-        """Positional inputs, one tensor out: what the TorchScript tracer can follow."""
-
         def __init__(self) -> None:
             super().__init__()
             self.model = model
@@ -154,14 +157,20 @@ def _export(model: Any, target: Path) -> None:
             )
             return out.last_hidden_state
 
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    return Encoder()
+
+
+def _export(encoder: Any, target: Path) -> None:
+    import torch
+
+    names = list(INPUTS)
     sample = tuple(torch.ones(1, 8, dtype=torch.long) for _ in names)
     axes = {n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]}
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with torch.no_grad():
             torch.onnx.export(
-                Encoder(),
+                encoder,
                 sample,
                 str(tmp),
                 input_names=names,
