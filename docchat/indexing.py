@@ -129,6 +129,7 @@ class IndexRun:
         # "no text", "not prose") keeps that verdict while it is unchanged: only if it was
         # read the way this run would read it (OCR options, engines installed).
         self._trust_skips = False
+        self._fingerprint_due = False  # (set per run by _begin)
 
     @functools.cached_property
     def max_tokens(self) -> int:
@@ -207,16 +208,15 @@ class IndexRun:
         yield from self._sync(items, leftovers, started, finish=False)
 
     def _begin(self, roots: Sequence[Path], *, remember: bool = True) -> None:
-        def fingerprint() -> str:  # a new collection's: it loads the model
-            with self._timed("embed"):
-                return self.embedder.fingerprint()
-
-        started, embedding = time.perf_counter(), self.timings["embed"]
-        self.writer.use_model(
-            self.embedder.name, self.embedder.dimension, fingerprint, self.embedder.precision
-        )  # (and opens the vector store: that is store time)
-        spent = time.perf_counter() - started - (self.timings["embed"] - embedding)
-        self.timings["store"] += spent
+        # A new collection's fingerprint (a probe through the model) is recorded with its
+        # first vectors, not here: the model then loads while the first file is parsed
+        # (`preload`, in _read) instead of before it (~1 s of a 30-page first index here),
+        # and a run with nothing to embed never loads it.
+        self._fingerprint_due = self.coll.meta("fingerprint") is None
+        with self._timed("store"):  # (it opens the vector store when it must)
+            self.writer.use_model(
+                self.embedder.name, self.embedder.dimension, None, self.embedder.precision
+            )
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
@@ -584,6 +584,9 @@ class IndexRun:
             part = todo[i : i + batch]
             with self._timed("embed"):
                 made = self.embedder.embed([texts[h] for h in part], batch)
+                if self._fingerprint_due:  # (the model is loaded now: one probe)
+                    self.writer.remember_fingerprint(self.embedder.fingerprint())
+                    self._fingerprint_due = False
             vectors.update(zip(part, made, strict=True))
             self.tally.embedded += len(part)
             done = min(i + batch, len(todo))

@@ -164,8 +164,8 @@ class IndexSummary:
     cancelled: bool = False
     # Indexed files a limit cut short (index.max_chunks_per_file, index.max_text_chars).
     notes: list[tuple[str, str]] = field(default_factory=list)
-    # Seconds spent per stage: walk, parse, chunk, embed (with the model's load, which for a
-    # new collection happens first, to fingerprint it), store.
+    # Seconds spent per stage: walk, parse, chunk, embed (with the model's load, the part of
+    # it that parsing the first file did not hide), store.
     timings: dict[str, float] = field(default_factory=dict)
     embedded: int = 0  # texts the embedder was given (texts stored before cost nothing)
     ocr_pages: int = 0  # pages read by OCR (index.ocr)

@@ -147,11 +147,13 @@ class CollectionWriter:
         self,
         name: str,
         dimension: int,
-        fingerprint: Callable[[], str],
+        fingerprint: Callable[[], str] | None,
         precision: str = "fp32",
     ) -> None:
         """Record the embedding model and precision of a new collection (and the vector store
-        it gets from the settings, made first so that an unreachable one records nothing);
+        it gets from the settings, made first so that an unreachable one records nothing),
+        and its fingerprint when given (an index run records it with its first vectors,
+        `remember_fingerprint`, so that the model loads while the first file is parsed);
         for an existing one, open (and recover) its vector store now only if a killed
         writer left work half done or its FAISS file is gone — else when the first chunk
         comes or goes, so that a run with nothing to do never loads the vectors. A
@@ -164,7 +166,7 @@ class CollectionWriter:
             self._set_meta(
                 model=name,
                 dimension=dimension,
-                fingerprint=fingerprint(),
+                fingerprint=fingerprint() if fingerprint is not None else None,
                 embed_precision=precision,
                 created=now,
                 last_indexed=now,
@@ -188,6 +190,11 @@ class CollectionWriter:
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             [(k, str(v)) for k, v in values.items()],
         )
+
+    def remember_fingerprint(self, value: str) -> None:
+        """The embedding model's fingerprint (Embedder.fingerprint), kept with the model's
+        name in the collection's metadata."""
+        self._set_meta(fingerprint=value)
 
     def remember_reading(self, key: str) -> None:
         """How this collection's files were read (docchat.ingest.ocr.reading_key): the
