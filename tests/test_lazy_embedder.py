@@ -201,3 +201,34 @@ def test_nothing_new_to_index_never_imports_torch(docs: Path, tmp_path: Path) ->
     )
     assert out.strip().splitlines()[-1] == "False False"
     assert out.strip().splitlines()[0] == "False False"
+
+
+def test_a_new_collection_fingerprints_its_model_with_its_first_vectors(
+    fake_settings: Settings, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not before its first file is read (the model loads while that file is parsed), and
+    not at all when nothing is embedded."""
+    from fakes import FakeEmbedder
+
+    seen: list[list[str]] = []
+    real = FakeEmbedder.embed_batch
+    monkeypatch.setattr(
+        FakeEmbedder,
+        "embed_batch",
+        lambda self, texts: seen.append(list(texts)) or real(self, texts),
+    )
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    (blank / "empty.txt").write_text("", encoding="utf-8")
+    service = Docchat(fake_settings)
+    try:
+        list(service.index("c", [blank]))
+        assert seen == []  # nothing to embed: the model never ran
+        assert service.open_collection("c").meta("fingerprint") is None
+        list(service.index("c", [docs]))
+    finally:
+        service.close()
+    probes = [i for i, texts in enumerate(seen) if texts == ["docchat fingerprint probe"]]
+    assert probes and probes[0] > 0  # after the first texts, not before them
+    fingerprint = Docchat(fake_settings).open_collection("c").meta("fingerprint")
+    assert fingerprint is not None and fingerprint.startswith("fake-embedder:64:")
