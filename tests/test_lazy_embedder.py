@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -212,11 +213,12 @@ def test_a_new_collection_fingerprints_its_model_with_its_first_vectors(
 
     seen: list[list[str]] = []
     real = FakeEmbedder.embed_batch
-    monkeypatch.setattr(
-        FakeEmbedder,
-        "embed_batch",
-        lambda self, texts: seen.append(list(texts)) or real(self, texts),
-    )
+
+    def watched(self: FakeEmbedder, texts: Sequence[str]) -> np.ndarray:
+        seen.append(list(texts))
+        return real(self, texts)
+
+    monkeypatch.setattr(FakeEmbedder, "embed_batch", watched)
     blank = tmp_path / "blank"
     blank.mkdir()
     (blank / "empty.txt").write_text("", encoding="utf-8")
