@@ -13,6 +13,7 @@ import functools
 import hashlib
 import logging
 import os
+import shlex
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -30,7 +31,7 @@ from docchat.errors import DocchatError, UnsupportedFile
 from docchat.ingest import ocr
 from docchat.ingest.ahead import ReadAhead
 from docchat.ingest.parsers import parse
-from docchat.ingest.prepare import prepare_chunks
+from docchat.ingest.prepare import READER, prepare_chunks
 from docchat.ingest.walk import WalkItem, walk, walk_changed
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
@@ -103,13 +104,18 @@ class IndexRun:
         cancel: threading.Event | None = None,
         *,
         retry_failed: bool = False,
+        reread: bool = False,
     ) -> None:
         self.writer = writer
         self.coll = writer.collection  # what is stored already (reads)
         self.embedder = embedder
         self.settings = settings
         self.cancel = cancel or threading.Event()
-        self.retry_failed = retry_failed
+        # `reread`: every file is read again, changed or not (after docchat learned to read
+        # some better: prepare.READER); a file whose chunks come out the same is unchanged,
+        # and only texts not stored yet are embedded.
+        self.reread = reread
+        self.retry_failed = retry_failed or reread
         self.tally = _Tally()
         # Work is handed to the writer by time as well as by size, so that a kill loses at
         # most index.checkpoint_seconds of embedding; the first batch is small, so the
@@ -168,11 +174,23 @@ class IndexRun:
         def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
             return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
 
+        reader = int(self.coll.meta("reader") or 1)
+        if reader < READER and not self.reread:
+            self.tally.notes.append(
+                (
+                    self.coll.name,
+                    "docchat reads some files better than when this collection was indexed; "
+                    f"to read them again: docchat index --reread -c {self.coll.name} "
+                    + " ".join(shlex.quote(str(r)) for r in roots),
+                )
+            )
         yield from self._sync(items, leftovers, started, finish=True)
         if not self.cancel.is_set() and not self._trust_skips:
             # Every file was looked at the way this run reads: its verdicts can be trusted
             # from now on. (A watch's batch sees only some files, so it records nothing.)
             self.writer.remember_reading(self._reading)
+        if self.reread and not self.cancel.is_set() and reader < READER:
+            self.writer.remember_reader(READER)
 
     def apply(self, roots: Sequence[Path], changed: Iterable[Path]) -> Iterator[IndexEvent]:
         """Bring the collection in step with `changed` paths under `roots` (files or folders
@@ -213,10 +231,13 @@ class IndexRun:
         # (`preload`, in _read) instead of before it (~1 s of a 30-page first index here),
         # and a run with nothing to embed never loads it.
         self._fingerprint_due = self.coll.meta("fingerprint") is None
+        new = self.coll.meta("model") is None
         with self._timed("store"):  # (it opens the vector store when it must)
             self.writer.use_model(
                 self.embedder.name, self.embedder.dimension, None, self.embedder.precision
             )
+        if new:
+            self.writer.remember_reader(READER)  # (its files are all read by this docchat)
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
@@ -411,7 +432,7 @@ class IndexRun:
                 return verdict
             doc = self.coll.document(str(path))
             content_hash = file_hash(path)
-            if doc and doc.content_hash == content_hash:
+            if doc and doc.content_hash == content_hash and not self.reread:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")
             assert self._ahead is not None
@@ -453,6 +474,14 @@ class IndexRun:
         fmt = embed_format(self.settings.index.context_headers)
         texts = [embed_text(s.text, parsed.title, s.heading, fmt) for s in spans]
         chunks = [(s, text_hash(t)) for s, t in zip(spans, texts, strict=True)]
+        if self.reread and doc and doc.content_hash == content_hash:
+            layout = [
+                (h, s.page, s.line_start, s.line_end, s.char_start, s.char_end, s.heading)
+                for s, h in chunks
+            ]
+            if self.coll.document_layout(doc.id) == (parsed.title, layout):
+                self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
+                return FileDone(path, "unchanged")  # read again, and read the same
         pending.append(
             _Pending(
                 path,
@@ -516,6 +545,8 @@ class IndexRun:
 
     def _stamped(self, path: Path, st: os.stat_result) -> bool:
         """Whether the file is stored with this size and mtime (so it is not read)."""
+        if self.reread:
+            return False
         key = str(path)
         if self._stamps is not None:
             return self._stamps.get(key) == (st.st_size, st.st_mtime_ns)

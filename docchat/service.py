@@ -257,13 +257,18 @@ class Docchat:
         cancel: threading.Event | None = None,
         *,
         retry_failed: bool = False,
+        reread: bool = False,
     ) -> Iterator[IndexEvent]:
         """Index folders/files into a collection, yielding progress; the last event is the
         IndexSummary. Setting `cancel` stops the run cleanly (it still checkpoints).
-        `retry_failed`: read again files that failed before although they did not change."""
+        `retry_failed`: read again files that failed before although they did not change;
+        `reread`: read every file again (only chunks that come out different change)."""
         roots = self._roots(paths)
         self._end_watch(name)  # the app's watch of this collection hands over its lock
-        with self._index_run(name, cancel, retry_failed=retry_failed) as (run, _):
+        with self._index_run(name, cancel, retry_failed=retry_failed, reread=reread) as (
+            run,
+            _,
+        ):
             yield from run.run(roots)
 
     def watch(
@@ -335,7 +340,12 @@ class Docchat:
 
     @contextlib.contextmanager
     def _index_run(
-        self, name: str, cancel: threading.Event | None, *, retry_failed: bool = False
+        self,
+        name: str,
+        cancel: threading.Event | None,
+        *,
+        retry_failed: bool = False,
+        reread: bool = False,
     ) -> Iterator[tuple[IndexRun, Collection]]:
         """An IndexRun over the collection's writer (lock held while inside)."""
         from docchat.embed.precision import resolve_precision
@@ -372,6 +382,7 @@ class Docchat:
                         self.settings,
                         cancel,
                         retry_failed=retry_failed,
+                        reread=reread,
                     ),
                     coll,
                 )

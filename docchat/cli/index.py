@@ -34,6 +34,12 @@ STOPPING = "\nstopping after the current file… (Ctrl-C again to abort)"
     is_flag=True,
     help="Read again files that failed or had nothing to index before (even unchanged).",
 )
+@click.option(
+    "--reread",
+    is_flag=True,
+    help="Read every file again, changed or not (after an upgrade that reads files better); "
+    "only texts that come out different are embedded again.",
+)
 @click.pass_obj
 def index(
     app: AppContext,
@@ -44,6 +50,7 @@ def index(
     as_json: bool,
     quiet: bool,
     retry_failed: bool,
+    reread: bool,
 ) -> None:
     """Index files and folders into a collection (only changes are redone)."""
 
@@ -53,7 +60,9 @@ def index(
             service.settings.index.exclude = [*service.settings.index.exclude, *exclude]
         cancel = threading.Event()
         with first_ctrl_c_sets(cancel, STOPPING):
-            events = service.index(collection, paths, cancel, retry_failed=retry_failed)
+            events = service.index(
+                collection, paths, cancel, retry_failed=retry_failed, reread=reread
+            )
             summary = _drive(events, quiet or as_json)
         if as_json:
             print_json(summary.to_json())

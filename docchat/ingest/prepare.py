@@ -13,6 +13,14 @@ from docchat.ingest.chunking import ChunkStats, TokenCounter, chunk_document
 from docchat.ingest.prose import not_prose
 from docchat.types import ChunkSpan, Page, ParsedDocument
 
+# How files become chunks (the built-in parsers and the chunker), recorded per collection:
+# bump it when a change makes the same file give other chunks, so that the collections
+# indexed before say so and `docchat index --reread` brings them up to date.
+#   1: before the reader was recorded
+#   2: PDF pages whose words run together are read again with pypdfium2; man pages
+#      (AsciiDoc HTML) keep their NAME line
+READER = 2
+
 
 @dataclass
 class PreparedFile:

@@ -220,6 +220,18 @@ class Collection:
         ).fetchone()
         return DocumentRow(row[0], from_db(row[1]), *row[2:]) if row else None
 
+    def document_layout(self, doc_id: int) -> tuple[str | None, list[tuple[object, ...]]]:
+        """A stored document's title and its settled chunks in order, each as (text hash,
+        page, lines, characters, heading): what reading the file again must give for the
+        document to count as unchanged."""
+        row = self.db.execute("SELECT title FROM documents WHERE id=?", (doc_id,)).fetchone()
+        chunks = self.db.execute(
+            "SELECT text_hash, page, line_start, line_end, char_start, char_end, heading "
+            "FROM chunks WHERE document_id=? AND state=? ORDER BY ordinal",
+            (doc_id, LIVE),
+        )
+        return (row[0] if row else None), [tuple(c) for c in chunks]
+
     def document_stamps(self) -> dict[str, tuple[int, int]]:
         """Every document's (size, mtime_ns) by path: what an index run over many files
         compares each file's stat with, in one read instead of one query per file."""

@@ -196,6 +196,11 @@ class CollectionWriter:
         name in the collection's metadata."""
         self._set_meta(fingerprint=value)
 
+    def remember_reader(self, version: int) -> None:
+        """How docchat turned this collection's files into chunks (ingest.prepare.READER):
+        the oldest version any of its files was read with."""
+        self._set_meta(reader=version)
+
     def remember_reading(self, key: str) -> None:
         """How this collection's files were read (docchat.ingest.ocr.reading_key): the
         "nothing to index" verdicts in the ledger hold while it stays the same."""

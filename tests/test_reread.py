@@ -1,0 +1,79 @@
+"""`docchat index --reread`: when docchat learns to read files better (a parser or chunker
+change, ingest.prepare.READER), a collection indexed before says so at each full run, and a
+reread brings its chunks up to date — a file that reads the same stays as it is, and only
+texts that came out different are embedded."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+import docchat.indexing as indexing
+from docchat.ingest.parsers import parse
+from docchat.ingest.prepare import READER
+from docchat.service import Docchat
+from docchat.types import IndexSummary, ParsedDocument
+
+NEW_LINE = "Rye sourdough keeps for a week in a paper bag."
+
+
+def run(service: Docchat, *paths: Path, reread: bool = False) -> IndexSummary:
+    summary = list(service.index("t", list(paths), reread=reread))[-1]
+    assert isinstance(summary, IndexSummary)
+    return summary
+
+
+def embedded(service: Docchat) -> int:
+    return service.embedder().texts_embedded  # type: ignore[attr-defined]
+
+
+def reads_better(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the parser finds one more line in bread.txt (as a parser fix would)."""
+
+    def better(path: Path) -> ParsedDocument:
+        doc = parse(path)
+        if path.name != "bread.txt":
+            return doc
+        page = doc.pages[0]
+        return dataclasses.replace(
+            doc, pages=(dataclasses.replace(page, text=f"{page.text}\n{NEW_LINE}\n"),)
+        )
+
+    monkeypatch.setattr(indexing, "parse", better)
+
+
+def test_a_reread_embeds_only_what_reads_differently(
+    service: Docchat, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run(service, docs)
+    assert first.indexed >= 3 and first.chunks_added >= 3
+    before = embedded(service)
+    again = run(service, docs, reread=True)  # same docchat: every file reads the same
+    assert (again.indexed, again.unchanged, again.chunks_added) == (0, first.indexed, 0)
+    assert embedded(service) == before
+
+    reads_better(monkeypatch)
+    assert run(service, docs).indexed == 0  # unchanged files are not read: the old text stays
+    assert not service.search("t", "rye paper bag", mode="keyword")
+    now = run(service, docs, reread=True)
+    assert (now.indexed, now.unchanged) == (1, first.indexed - 1)
+    assert 1 <= embedded(service) - before <= now.chunks_added  # only the new texts
+    hits = service.search("t", "rye paper bag", mode="keyword")
+    assert hits and Path(hits[0].path).name == "bread.txt" and NEW_LINE in hits[0].text
+
+
+def test_an_older_collection_says_how_to_read_its_files_again(service: Docchat, docs: Path) -> None:
+    run(service, docs)
+    coll = service.open_collection("t")
+    assert coll.meta("reader") == str(READER)  # a new collection: read by this docchat
+    assert not [n for _, n in run(service, docs).notes if "--reread" in n]
+
+    coll.db.execute("DELETE FROM meta WHERE key='reader'")  # as indexed before READER
+    coll.db.commit()
+    notes = [n for _, n in run(service, docs).notes if "--reread" in n]
+    assert len(notes) == 1 and f"docchat index --reread -c t {docs}" in notes[0]
+    run(service, docs, reread=True)
+    assert coll.meta("reader") == str(READER)
+    assert not [n for _, n in run(service, docs).notes if "--reread" in n]
