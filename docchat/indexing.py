@@ -31,7 +31,7 @@ from docchat.errors import DocchatError, UnsupportedFile
 from docchat.ingest import ocr
 from docchat.ingest.ahead import ReadAhead
 from docchat.ingest.parsers import parse
-from docchat.ingest.prepare import READER, prepare_chunks
+from docchat.ingest.prepare import READER, PreparedFile, prepare_chunks
 from docchat.ingest.walk import WalkItem, walk, walk_changed
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
@@ -67,6 +67,15 @@ class _Pending:
     chunks: list[tuple[ChunkSpan, str]]  # (span, hash of the text embedded for it)
     texts: dict[str, str]  # hash → the text embedded (docchat/embed/context.py)
     note: str | None = None  # a limit that left part of the file out
+
+
+@dataclass
+class _Reading:
+    """What a reading thread made of a file: its text, and its chunks if it cut them."""
+
+    parsed: ParsedDocument
+    prepared: PreparedFile | None = None
+    chunk_seconds: float = 0.0
 
 
 @dataclass
@@ -128,7 +137,7 @@ class IndexRun:
         cfg = settings.index
         self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
         self._ocr_tally = ocr.OcrTally(self.cancel)
-        self._ahead: ReadAhead[ParsedDocument] | None = None
+        self._ahead: ReadAhead[_Reading] | None = None
         self._stamps: dict[str, tuple[int, int]] | None = None
         self._reading = ocr.reading_key(self._ocr)
         # Whether a file read before and skipped for what it holds ("image without text",
@@ -343,7 +352,7 @@ class IndexRun:
                     big = pending.pop()
                     yield from flush(pending)
                     pending.append(big)
-                if self._flush_due(pending):
+                if self._flush_due(pending) or self._embed_while_reading(items, index, pending):
                     yield from flush(pending)
             yield from flush(pending)
             if not self.cancel.is_set():
@@ -399,6 +408,18 @@ class IndexRun:
             return True  # the first results, soon
         return time.monotonic() - self._last_commit >= self.commit_seconds
 
+    def _embed_while_reading(
+        self, items: list[WalkItem], index: int, pending: list[_Pending]
+    ) -> bool:
+        """Whether to embed the files waiting now because the next one is still being read:
+        the model works while the reader does, instead of both taking turns (a full batch
+        at least, so that a flush is never a few texts)."""
+        if self._ahead is None or index + 1 >= len(items):
+            return False
+        if sum(len(p.chunks) for p in pending) < self.settings.embed.batch_size:
+            return False
+        return self._ahead.busy(items[index + 1].path)
+
     def _examine(
         self, path: Path, pending: list[_Pending]
     ) -> Generator[OcrProgress, None, FileDone | None]:
@@ -441,16 +462,14 @@ class IndexRun:
             if preload is not None:
                 preload()  # a file to embed: load the model while it is parsed
             with self._timed("parse"):  # (for a file read ahead: the wait for it, if any)
-                parsed = yield from self._wait(reading, path)
-            with self._timed("chunk"):
-                prepared = prepare_chunks(
-                    parsed,
-                    self.embedder.count_tokens,
-                    self.max_tokens,
-                    self.settings.index.chunk_overlap,
-                    max_chunks=self.settings.index.max_chunks_per_file,
-                    max_text_chars=self.settings.index.max_text_chars,
-                )
+                done = yield from self._wait(reading, path)
+            parsed = done.parsed
+            if done.prepared is None:
+                with self._timed("chunk"):
+                    prepared = self._chunk(parsed)
+            else:  # chunked by the reading thread (its time, overlapped with embedding)
+                prepared = done.prepared
+                self.timings["chunk"] += done.chunk_seconds
             spans = prepared.spans
         except ocr.Stopped:
             return None  # not read: the run was cancelled
@@ -496,13 +515,31 @@ class IndexRun:
         )
         return None
 
-    def _parse(self, path: Path) -> ParsedDocument:
+    def _parse(self, path: Path) -> _Reading:
+        """Parse a file (on a reading thread), and chunk it there too when the embedder's
+        token counting may run beside its embedding: then chunking, like parsing, overlaps
+        the embedding of the files before."""
         with ocr.using(self._ocr, self._ocr_tally, str(path)):  # (per thread: the worker's)
-            return parse(path)
+            parsed = parse(path)
+        if not self.embedder.counts_tokens_apart:
+            return _Reading(parsed)
+        started = time.perf_counter()
+        prepared = self._chunk(parsed)
+        return _Reading(parsed, prepared, time.perf_counter() - started)
+
+    def _chunk(self, parsed: ParsedDocument) -> PreparedFile:
+        return prepare_chunks(
+            parsed,
+            self.embedder.count_tokens,
+            self.max_tokens,
+            self.settings.index.chunk_overlap,
+            max_chunks=self.settings.index.max_chunks_per_file,
+            max_text_chars=self.settings.index.max_text_chars,
+        )
 
     def _wait(
-        self, reading: Future[ParsedDocument], path: Path
-    ) -> Generator[OcrProgress, None, ParsedDocument]:
+        self, reading: Future[_Reading], path: Path
+    ) -> Generator[OcrProgress, None, _Reading]:
         """The parsed file, once its worker is done. Meanwhile: OCR progress (a scan of
         hundreds of pages takes many minutes), and on cancel `ocr.Stopped` at once (the
         worker stops before its next page)."""

@@ -36,6 +36,8 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 class FakeEmbedder(Embedder):
+    counts_tokens_apart = True  # (whitespace counting: the index run's reading thread chunks)
+
     def __init__(self, name: str = "fake-embedder", dimension: int = 64, max_tokens: int = 64):
         self.name = name
         self.dimension = dimension

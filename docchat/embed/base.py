@@ -21,6 +21,11 @@ class Embedder(ABC):
     #: Numeric precision of the vectors it makes ("fp32", "bf16", "int8"; embed/precision.py),
     #: recorded in a collection so that vectors of another family are not mixed in.
     precision: str = "fp32"
+    #: Whether `count_tokens` may run on another thread while `embed` runs (its tokenizer is
+    #: not the one the model uses, or it has none): an index run then chunks the next files
+    #: on its reading thread, overlapped with embedding. A Hugging Face tokenizer shared with
+    #: the model must not be (it raises "Already borrowed" when used from two threads).
+    counts_tokens_apart: bool = False
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 
 class LazyEmbedder(Embedder):
+    counts_tokens_apart = True  # its own tokenizer (read from the files), not the model's
+
     def __init__(
         self, name: str, precision: str, model: LocalModel, load: Callable[[], Embedder]
     ) -> None:

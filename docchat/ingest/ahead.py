@@ -1,7 +1,8 @@
 """Reading ahead: the next files an index run will read are parsed on a worker thread while
 the run embeds, so parsing (trafilatura, pypdf: ~15 % of a run) no longer waits for the
-model, nor the model for it. Chunking stays on the run's thread: it counts tokens with the
-model's tokenizer, which the model itself uses while embedding.
+model, nor the model for it. The index run chunks them there too when the embedder counts
+tokens with a tokenizer of its own (`Embedder.counts_tokens_apart`; a Hugging Face tokenizer
+the model also uses cannot serve two threads): else chunking stays on the run's thread.
 
 A file that was not read ahead (too big to read beside another, or on a one-core machine) is
 still read off the run's thread (`now`), on a thread of its own so that it never waits
@@ -56,6 +57,11 @@ class ReadAhead(Generic[T]):
         self._asked.add(path)
         if needed:
             self._futures[path] = self._pool.submit(self._read, path)
+
+    def busy(self, path: Path) -> bool:
+        """Whether `path` is being read ahead (or waits to be) and is not read yet."""
+        future = self._futures.get(path)
+        return future is not None and not future.done()
 
     def take(self, path: Path) -> Future[T] | None:
         """The read of `path` if it was started ahead (its result or its exception)."""
