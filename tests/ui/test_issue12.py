@@ -16,6 +16,7 @@ from ui_helpers import SIZE, make_app, wait_for
 
 from docchat.config import config_path
 from docchat.errors import DocchatError
+from docchat.indexing import IndexRun
 from docchat.service import Docchat
 from docchat.types import FileDone, IndexStarted, IndexSummary
 from docchat.ui.formatting import RecentRate, progress_line
@@ -311,6 +312,8 @@ async def test_progress_moves_per_embedding_batch(
     # Files are written in windows: the first is one batch (4 files), then, with a long
     # checkpoint interval, the other 19 files wait for their 19 chunks as one window.
     ui_service.settings.index.checkpoint_seconds = 3600
+    # (the same windows however fast the files are read: no embedding while the next is read)
+    monkeypatch.setattr(IndexRun, "_embed_while_reading", lambda *args: False)
     embedder = ui_service.embedder()
     calls = 0
     hold, holding = threading.Event(), threading.Event()

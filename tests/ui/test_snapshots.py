@@ -17,6 +17,7 @@ import pytest
 from textual.widgets import Input
 from ui_helpers import SIZE, make_app, wait_for
 
+from docchat.indexing import IndexRun
 from docchat.service import Docchat
 from docchat.types import Answer, Hit, LocalModel, Source
 from docchat.ui.screens import index as index_screen
@@ -216,6 +217,8 @@ def test_indexing_screen_mid_run(
     monkeypatch.setattr(index_screen, "POST_EVERY_S", 0.0)  # every batch reaches the screen
     ui_service.settings.embed.batch_size = 4
     ui_service.settings.index.checkpoint_seconds = 3600  # windows: 4 files, then 19
+    # (the same windows however fast the files are read: no embedding while the next is read)
+    monkeypatch.setattr(IndexRun, "_embed_while_reading", lambda *args: False)
     embedder = ui_service.embedder()
     calls = 0
     hold = threading.Event()
