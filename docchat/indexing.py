@@ -104,6 +104,10 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
 class IndexRun:
     def __init__(
         self,
@@ -184,13 +188,14 @@ class IndexRun:
             return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
 
         reader = int(self.coll.meta("reader") or 1)
+        folders = self.coll.folders()  # (every folder it was indexed from, these included)
         if reader < READER and not self.reread:
             self.tally.notes.append(
                 (
                     self.coll.name,
                     "docchat reads some files better than when this collection was indexed; "
                     f"to read them again: docchat index --reread -c {self.coll.name} "
-                    + " ".join(shlex.quote(str(r)) for r in roots),
+                    + " ".join(shlex.quote(f) for f in folders),
                 )
             )
         yield from self._sync(items, leftovers, started, finish=True)
@@ -198,8 +203,9 @@ class IndexRun:
             # Every file was looked at the way this run reads: its verdicts can be trusted
             # from now on. (A watch's batch sees only some files, so it records nothing.)
             self.writer.remember_reading(self._reading)
-        if self.reread and not self.cancel.is_set() and reader < READER:
-            self.writer.remember_reader(READER)
+        whole = all(any(_within(Path(f), r) for r in roots) for f in folders)
+        if self.reread and not self.cancel.is_set() and reader < READER and whole:
+            self.writer.remember_reader(READER)  # (a reread of some folders is not enough)
 
     def apply(self, roots: Sequence[Path], changed: Iterable[Path]) -> Iterator[IndexEvent]:
         """Bring the collection in step with `changed` paths under `roots` (files or folders

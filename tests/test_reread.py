@@ -64,7 +64,9 @@ def test_a_reread_embeds_only_what_reads_differently(
     assert hits and Path(hits[0].path).name == "bread.txt" and NEW_LINE in hits[0].text
 
 
-def test_an_older_collection_says_how_to_read_its_files_again(service: Docchat, docs: Path) -> None:
+def test_an_older_collection_says_how_to_read_its_files_again(
+    service: Docchat, docs: Path, tmp_path: Path
+) -> None:
     run(service, docs)
     coll = service.open_collection("t")
     assert coll.meta("reader") == str(READER)  # a new collection: read by this docchat
@@ -72,8 +74,14 @@ def test_an_older_collection_says_how_to_read_its_files_again(service: Docchat, 
 
     coll.db.execute("DELETE FROM meta WHERE key='reader'")  # as indexed before READER
     coll.db.commit()
-    notes = [n for _, n in run(service, docs).notes if "--reread" in n]
-    assert len(notes) == 1 and f"docchat index --reread -c t {docs}" in notes[0]
-    run(service, docs, reread=True)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "rivers.txt").write_text("Rivers carry silt to the sea.\n", encoding="utf-8")
+    notes = [n for _, n in run(service, other).notes if "--reread" in n]
+    assert len(notes) == 1  # the command names every folder of the collection
+    assert notes[0].endswith(f"docchat index --reread -c t {docs} {other}")
+    run(service, docs, reread=True)  # some of its folders: not the whole collection yet
+    assert coll.meta("reader") is None
+    run(service, docs, other, reread=True)
     assert coll.meta("reader") == str(READER)
     assert not [n for _, n in run(service, docs).notes if "--reread" in n]
