@@ -215,3 +215,22 @@ async def test_a_file_read_by_ocr_shows_its_pages_on_the_indexing_screen(
                 "(7 pages read by OCR)" in str(app.screen.query_one("#index-rate", Static).render())
             ),
         )
+
+
+async def test_the_summary_notes_are_shown_in_the_log(ui_service: Docchat, home_docs: Path) -> None:
+    """A file a limit cut short (and any other note of the run) is said on the screen too,
+    not only by the CLI."""
+    ui_service.settings.index.max_chunks_per_file = 1
+    (home_docs / "long.txt").write_text(
+        "\n\n".join(f"Paragraph {i} about rivers, silt and the sea." * 8 for i in range(12))
+    )
+    app = make_app(ui_service)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        screen = app.screen
+        await pilot.press(*str(home_docs), "enter", "ctrl+r")
+        await wait_for(pilot, lambda: screen.finished is not None)
+        assert screen.finished.notes
+        await wait_for(pilot, lambda: "long.txt: capped at 1 chunks" in log_text(screen))

@@ -317,6 +317,10 @@ class IndexScreen(Screen[None]):
         chunks.update(total=done_chunks or 1, progress=done_chunks or 1)
         text = index_summary(s, now() - self._started_at, chunks=False)
         self.query_one("#index-rate", Static).update(text + "\nEsc or Ctrl+O opens the collection")
+        log = self.query_one("#index-log", RichLog)
+        for where, note in s.notes:  # (a capped file, a re-embed, a collection to read again)
+            shown = relative_to_roots(Path(where), self.folders)  # (a name stays a name)
+            log.write(Text.assemble(("note    ", "cyan"), f"{shown}: {note}"))
         if not s.cancelled:
             self.query_one("#files-bar", ProgressBar).update(
                 total=self._files_total or 1, progress=self._files_total or 1
