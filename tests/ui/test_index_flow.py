@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from textual.widgets import Input, OptionList, ProgressBar, RichLog, Static
-from ui_helpers import SIZE, make_app, wait_for
+from ui_helpers import SIZE, make_app, to_index_screen, wait_for
 
 from docchat.service import Docchat
 from docchat.types import IndexStarted, IndexSummary, OcrProgress
@@ -18,7 +18,6 @@ from docchat.ui.messages import IndexProgress
 from docchat.ui.screens import index as index_screen
 from docchat.ui.screens.index import IndexScreen
 from docchat.ui.screens.main import MainScreen
-from docchat.ui.screens.welcome import WelcomeScreen
 from docchat.ui.widgets.path_input import complete_path
 
 
@@ -32,10 +31,7 @@ async def test_welcome_then_index_a_folder_and_open_it(
     (home_docs / "image.bin").write_bytes(b"\x00\x01\x02binary" * 50)
     app = make_app(ui_service)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
-        screen = app.screen
+        screen = await to_index_screen(pilot, app)
         assert screen.query_one("#index-path", Input).has_focus  # the folder first
         await pilot.press(*"~/do")
         path_input = screen.query_one("#index-path", Input)
@@ -61,9 +57,7 @@ async def test_welcome_then_index_a_folder_and_open_it(
 async def test_bad_folder_is_a_notification(ui_service: Docchat) -> None:
     app = make_app(ui_service)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        await to_index_screen(pilot, app, "f3")
         app.screen.query_one("#index-path").focus()
         await pilot.press(*"/no/such/folder", "enter")
         assert app.screen.folders == []
@@ -120,10 +114,7 @@ async def test_folder_argument_indexes_then_opens(ui_service: Docchat, home_docs
 async def test_remove_a_folder_before_starting(ui_service: Docchat, home_docs: Path) -> None:
     app = make_app(ui_service)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
-        screen = app.screen
+        screen = await to_index_screen(pilot, app, "f3")
         screen.query_one("#index-path").focus()
         await pilot.press(*str(home_docs), "enter", *str(home_docs / "notes"), "enter")
         assert len(screen.folders) == 2
@@ -226,10 +217,7 @@ async def test_the_summary_notes_are_shown_in_the_log(ui_service: Docchat, home_
     )
     app = make_app(ui_service)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
-        screen = app.screen
+        screen = await to_index_screen(pilot, app)
         await pilot.press(*str(home_docs), "enter", "ctrl+r")
         await wait_for(pilot, lambda: screen.finished is not None)
         assert screen.finished.notes

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Footer, HelpPanel, Input, ProgressBar
-from ui_helpers import SIZE, make_app, wait_for
+from ui_helpers import SIZE, make_app, to_index_screen, wait_for
 
 from docchat.config import config_path
 from docchat.errors import DocchatError
@@ -332,10 +332,7 @@ async def test_progress_moves_per_embedding_batch(
     app = make_app(ui_service)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
-            screen = app.screen
+            screen = await to_index_screen(pilot, app)
             await pilot.press(*str(home_docs), "enter", "ctrl+r")
             await wait_for(pilot, holding.is_set)
             rate = screen.query_one("#index-rate")
@@ -367,10 +364,7 @@ async def test_model_loading_is_named(
     app = make_app(ui_service)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-            await pilot.press("f3")
-            await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
-            screen = app.screen
+            screen = await to_index_screen(pilot, app, "f3")
             await pilot.press(*str(home_docs), "enter", "ctrl+r")
             await wait_for(pilot, loading.is_set)
             rate = screen.query_one("#index-rate")
@@ -522,10 +516,7 @@ async def test_welcome_starts_with_the_folder_and_opens_the_result(
 ) -> None:
     app = make_app(ui_service)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
-        screen = app.screen
+        screen = await to_index_screen(pilot, app)
         assert screen.query_one("#index-path", Input).has_focus
         await pilot.press(*"~/docs", "enter")
         assert screen.query_one("#index-name", Input).value == "docs"  # proposed

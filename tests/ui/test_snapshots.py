@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 from textual.widgets import Input
-from ui_helpers import SIZE, make_app, wait_for
+from ui_helpers import SIZE, make_app, to_index_screen, wait_for
 
 from docchat.indexing import IndexRun
 from docchat.service import Docchat
 from docchat.types import Answer, Hit, LocalModel, Source
 from docchat.ui.screens import index as index_screen
-from docchat.ui.screens.index import IndexScreen
 from docchat.ui.screens.main import MainScreen
 from docchat.ui.screens.preview import PreviewScreen
 from docchat.ui.screens.settings import SettingsScreen
@@ -134,9 +133,7 @@ def test_indexing_screen_after_a_run(
 
     async def ready(pilot: Any) -> None:
         app = pilot.app
-        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        await to_index_screen(pilot, app)
         app.screen.query_one("#index-path").focus()
         await pilot.press(*"~/docs", "enter", "ctrl+r")
         await wait_for(pilot, lambda: app.screen.finished is not None)
@@ -237,9 +234,7 @@ def test_indexing_screen_mid_run(
 
     async def ready(pilot: Any) -> None:
         app = pilot.app
-        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+        await to_index_screen(pilot, app)
         await pilot.press(*"~/docs", "enter", "ctrl+r")
         rate = app.screen.query_one("#index-rate")
         await wait_for(pilot, lambda: "embedding 4/19" in str(rate.render()))

@@ -9,6 +9,8 @@ from typing import Any
 
 from docchat.service import Docchat
 from docchat.ui.app import DocchatApp
+from docchat.ui.screens.index import IndexScreen
+from docchat.ui.screens.welcome import WelcomeScreen
 
 # Every UI test runs at 80×24 unless it says otherwise: the size the app must work at.
 SIZE = (80, 24)
@@ -35,6 +37,16 @@ async def wait_for(pilot: Any, condition: Callable[[], object], seconds: float =
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {condition}")
         await pilot.pause(0.01)
+
+
+async def to_index_screen(pilot: Any, app: DocchatApp, key: str = "enter") -> IndexScreen:
+    """From the welcome screen to the indexing screen (Enter there, or F3 from anywhere)."""
+    await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, IndexScreen))
+    screen = app.screen
+    assert isinstance(screen, IndexScreen)
+    return screen
 
 
 class Gate:
