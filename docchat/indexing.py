@@ -149,6 +149,7 @@ class IndexRun:
         # read the way this run would read it (OCR options, engines installed).
         self._trust_skips = False
         self._fingerprint_due = False  # (set per run by _begin)
+        self._reread_short = False  # a reread that kept a file's earlier text
 
     @functools.cached_property
     def max_tokens(self) -> int:
@@ -188,7 +189,9 @@ class IndexRun:
             return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
 
         reader = int(self.coll.meta("reader") or 1)
-        folders = self.coll.folders()  # (every folder it was indexed from, these included)
+        self._reread_short = False
+        # (the folders it was indexed from that are still there: the command must run)
+        folders = [f for f in self.coll.folders() if os.path.exists(f)]
         if reader < READER and not self.reread:
             self.tally.notes.append(
                 (
@@ -203,9 +206,16 @@ class IndexRun:
             # Every file was looked at the way this run reads: its verdicts can be trusted
             # from now on. (A watch's batch sees only some files, so it records nothing.)
             self.writer.remember_reading(self._reading)
-        whole = all(any(_within(Path(f), r) for r in roots) for f in folders)
-        if self.reread and not self.cancel.is_set() and reader < READER and whole:
-            self.writer.remember_reader(READER)  # (a reread of some folders is not enough)
+        if self.reread and reader < READER and not self.cancel.is_set():
+            # Read by this docchat only if every file it holds was read again now (a reread
+            # of some of its folders is not enough, nor one that kept earlier text) — but for
+            # files gone since, which no run can read (a folder deleted or unmounted).
+            whole = all(
+                any(_within(Path(p), r) for r in roots) or not os.path.exists(p)
+                for p in self.coll.document_paths()
+            )
+            if whole and not self._reread_short:
+                self.writer.remember_reader(READER)
 
     def apply(self, roots: Sequence[Path], changed: Iterable[Path]) -> Iterator[IndexEvent]:
         """Bring the collection in step with `changed` paths under `roots` (files or folders
@@ -246,13 +256,14 @@ class IndexRun:
         # (`preload`, in _read) instead of before it (~1 s of a 30-page first index here),
         # and a run with nothing to embed never loads it.
         self._fingerprint_due = self.coll.meta("fingerprint") is None
-        new = self.coll.meta("model") is None
         with self._timed("store"):  # (it opens the vector store when it must)
             self.writer.use_model(
-                self.embedder.name, self.embedder.dimension, None, self.embedder.precision
+                self.embedder.name,
+                self.embedder.dimension,
+                None,
+                self.embedder.precision,
+                reader=READER,  # (a new collection's files are all read by this docchat)
             )
-        if new:
-            self.writer.remember_reader(READER)  # (its files are all read by this docchat)
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
         self.tally = _Tally()
@@ -435,6 +446,19 @@ class IndexRun:
         key = str(path)
         st = None
         event = yield from self._read(path, pending)
+        if (
+            self.reread
+            and event is not None
+            and event.status in ("failed", "skipped")
+            and event.reason != GONE
+            and self._stored_as_is(path)
+        ):
+            # Read again, the file (unchanged since it was indexed) now fails or gives
+            # nothing: its chunks from the earlier reading are kept, not lost, and the
+            # collection does not count as read again.
+            self._reread_short = True
+            self.tally.notes.append((key, f"read again: {event.reason}; its earlier text is kept"))
+            event = FileDone(path, "unchanged")
         if event is not None:
             if event.status != "unchanged":  # (an unchanged file keeps its recorded ones)
                 with contextlib.suppress(OSError):
@@ -447,6 +471,15 @@ class IndexRun:
                 mtime_ns=st.st_mtime_ns if st else None,
             )
         return event
+
+    def _stored_as_is(self, path: Path) -> bool:
+        """Whether the collection holds this file with its present size and mtime."""
+        doc = self.coll.document(str(path))
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return doc is not None and (doc.size, doc.mtime_ns) == (st.st_size, st.st_mtime_ns)
 
     def _read(
         self, path: Path, pending: list[_Pending]

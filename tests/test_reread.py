@@ -85,3 +85,54 @@ def test_an_older_collection_says_how_to_read_its_files_again(
     run(service, docs, other, reread=True)
     assert coll.meta("reader") == str(READER)
     assert not [n for _, n in run(service, docs).notes if "--reread" in n]
+
+
+@pytest.mark.parametrize("outcome", ["fails", "finds nothing"])
+def test_a_file_the_new_reading_fails_on_keeps_its_earlier_text(
+    service: Docchat, docs: Path, monkeypatch: pytest.MonkeyPatch, outcome: str
+) -> None:
+    """Nothing indexed is lost to a reread: the file keeps its chunks (searchable, counted in
+    the ledger), a note says why, and the collection still says it should be read again."""
+    run(service, docs)
+    coll = service.open_collection("t")
+    coll.db.execute("DELETE FROM meta WHERE key='reader'")  # as indexed before READER
+    coll.db.commit()
+
+    def worse(path: Path) -> ParsedDocument:
+        doc = parse(path)
+        if path.name != "bread.txt":
+            return doc
+        if outcome == "fails":
+            raise ValueError("new parser bug")
+        return dataclasses.replace(doc, pages=(dataclasses.replace(doc.pages[0], text=""),))
+
+    monkeypatch.setattr(indexing, "parse", worse)
+    summary = run(service, docs, reread=True)
+    assert not summary.failed and not summary.skipped
+    assert next(n for p, n in summary.notes if p.endswith("bread.txt")).startswith("read again: ")
+    assert coll.meta("reader") is None  # not read again as a whole
+    hits = service.search("t", "sourdough starter", mode="keyword")
+    assert hits and Path(hits[0].path).name == "bread.txt"
+    again = run(service, docs)  # a plain run: unchanged, with its chunks in the ledger
+    assert again.unchanged == summary.unchanged
+    bread = next(f for f in service.files("t").files if f.path.endswith("bread.txt"))
+    assert bread.chunks >= 1 and bread.state in ("indexed", "unchanged")
+    assert [n for _, n in again.notes if "--reread" in n]
+
+
+def test_a_folder_gone_since_does_not_keep_a_collection_unread(
+    service: Docchat, docs: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "rivers.txt").write_text("Rivers carry silt to the sea.\n", encoding="utf-8")
+    run(service, docs, other)
+    coll = service.open_collection("t")
+    coll.db.execute("DELETE FROM meta WHERE key='reader'")
+    coll.db.commit()
+    (other / "rivers.txt").unlink()
+    other.rmdir()
+    notes = [n for _, n in run(service, docs).notes if "--reread" in n]
+    assert notes and notes[0].endswith(f"docchat index --reread -c t {docs}")  # runnable
+    run(service, docs, reread=True)
+    assert coll.meta("reader") == str(READER)

@@ -35,7 +35,7 @@ from docchat.embed.models import resolve_embedding_model
 from docchat.errors import ModelError, missing
 
 FORMAT = 2  # bump when the conversion or the quantisation recipe changes
-KEY_LIBRARIES = ("openvino", "nncf", "onnxruntime", "onnx", "torch", "transformers")
+KEY_LIBRARIES = ("openvino", "nncf", "torch", "transformers")  # (what builds and runs it)
 SAMPLE = Path(__file__).resolve().parent.parent / "sample"
 # Arithmetic asked of the CPU plugin per path (the int8 graph runs its other ops in bf16
 # where the CPU has it: the plugin's default).

@@ -149,11 +149,14 @@ class CollectionWriter:
         dimension: int,
         fingerprint: Callable[[], str] | None,
         precision: str = "fp32",
+        reader: int | None = None,
     ) -> None:
         """Record the embedding model and precision of a new collection (and the vector store
         it gets from the settings, made first so that an unreachable one records nothing),
         and its fingerprint when given (an index run records it with its first vectors,
-        `remember_fingerprint`, so that the model loads while the first file is parsed);
+        `remember_fingerprint`, so that the model loads while the first file is parsed) and
+        the version of docchat's reading its files get (`reader`, in the same transaction:
+        a new collection never looks older than it is);
         for an existing one, open (and recover) its vector store now only if a killed
         writer left work half done or its FAISS file is gone — else when the first chunk
         comes or goes, so that a run with nothing to do never loads the vectors. A
@@ -167,6 +170,7 @@ class CollectionWriter:
                 model=name,
                 dimension=dimension,
                 fingerprint=fingerprint() if fingerprint is not None else None,
+                reader=reader,
                 embed_precision=precision,
                 created=now,
                 last_indexed=now,
@@ -180,7 +184,12 @@ class CollectionWriter:
             self._loaded()
 
     def _set_meta(self, **values: object) -> None:
-        """Set these metadata keys (a None value deletes the key)."""
+        """Set these metadata keys (a None value deletes the key), all at once: a kill
+        never leaves some of them written (a new collection's model without its reader)."""
+        if not self._db.in_transaction:
+            with transaction(self._db):
+                self._set_meta(**values)
+            return
         self._db.executemany(
             "DELETE FROM meta WHERE key=?", [(k,) for k, v in values.items() if v is None]
         )

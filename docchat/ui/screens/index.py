@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from docchat.service import Docchat
 
 POST_EVERY_S = 0.1  # at most ~10 progress messages a second, however fast files go by
+NOTES_SHOWN = 50  # a run's notes written into the log at its end
 LOG_PER_POST = 100  # log lines carried by one message; the rest are counted, not listed
 
 now = time.monotonic  # module-level so snapshot tests can freeze the clock
@@ -318,9 +319,13 @@ class IndexScreen(Screen[None]):
         text = index_summary(s, now() - self._started_at, chunks=False)
         self.query_one("#index-rate", Static).update(text + "\nEsc or Ctrl+O opens the collection")
         log = self.query_one("#index-log", RichLog)
-        for where, note in s.notes:  # (a capped file, a re-embed, a collection to read again)
+        # (a capped file, a re-embed, a collection to read again; thousands of capped files
+        # are not thousands of lines: the CLI's `docchat index` lists them all)
+        for where, note in s.notes[:NOTES_SHOWN]:
             shown = relative_to_roots(Path(where), self.folders)  # (a name stays a name)
             log.write(Text.assemble(("note    ", "cyan"), f"{shown}: {note}"))
+        if len(s.notes) > NOTES_SHOWN:
+            log.write(Text(f"… and {len(s.notes) - NOTES_SHOWN} more notes", style="dim"))
         if not s.cancelled:
             self.query_one("#files-bar", ProgressBar).update(
                 total=self._files_total or 1, progress=self._files_total or 1
