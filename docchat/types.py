@@ -323,6 +323,9 @@ class CollectionInfo:
     last_indexed: float | None  # unix time
     # Where the vectors live: {"backend": "faiss"} or Milvus's URI, collection, index, ...
     vector_store: dict[str, object] = field(default_factory=lambda: {"backend": "faiss"})
+    # The version of docchat's reading its files went through (ingest.prepare.READER; 1:
+    # before it was recorded): older than this docchat's, `index --reread` reads them again.
+    reader: int = 1
 
     @property
     def vector_backend(self) -> str:
@@ -339,6 +342,7 @@ class CollectionInfo:
             "last_indexed": self.last_indexed,
             "vector_backend": self.vector_backend,
             "vector_store": self.vector_store,
+            "reader": self.reader,
         }
 
 

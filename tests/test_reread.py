@@ -6,6 +6,7 @@ texts that came out different are embedded."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import docchat.indexing as indexing
 from docchat.ingest.parsers import parse
 from docchat.ingest.prepare import READER
 from docchat.service import Docchat
+from docchat.store.collection import Collection
 from docchat.types import IndexSummary, ParsedDocument
 
 NEW_LINE = "Rye sourdough keeps for a week in a paper bag."
@@ -136,3 +138,21 @@ def test_a_folder_gone_since_does_not_keep_a_collection_unread(
     assert notes and notes[0].endswith(f"docchat index --reread -c t {docs}")  # runnable
     run(service, docs, reread=True)
     assert coll.meta("reader") == str(READER)
+
+
+def test_collections_list_says_which_ones_to_read_again(docs: Path, tmp_path: Path) -> None:
+    from test_cli_index import docchat, docchat_env
+
+    env = docchat_env(tmp_path)
+    docchat("index", str(docs), "-c", "new", "-q", env=env, check=True)
+    docchat("index", str(docs), "-c", "old", "-q", env=env, check=True)
+    old = Collection.open("old", str(tmp_path / "data"))
+    old.db.execute("DELETE FROM meta WHERE key='reader'")  # indexed before READER
+    old.db.commit()
+    listed = {
+        c["name"]: c
+        for c in json.loads(docchat("collections", "list", "--json", env=env, check=True).stdout)
+    }
+    assert (listed["new"]["reader"], listed["old"]["reader"]) == (READER, 1)
+    lines = docchat("collections", "list", env=env, check=True).stdout.splitlines()
+    assert [line.split()[0] for line in lines if "index --reread" in line] == ["old"]

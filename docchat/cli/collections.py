@@ -30,11 +30,15 @@ def list_(app: AppContext, as_json: bool) -> None:
             return 1 if problems else 0
         if not infos and not problems:
             click.echo("no collections yet — try: docchat index FOLDER -c NAME")
+        from docchat.ingest.prepare import READER
+
         for i in infos:
+            # (files read by an older docchat: `index --reread` reads them the way it now does)
+            older = "  (read by an older docchat: index --reread)" if i.reader < READER else ""
             click.echo(
                 f"{i.name:<20} {i.documents:>7} docs {i.chunks:>8} chunks  "
                 f"{i.model or '-'} ({i.dimension or '-'}d)  {size(i.size_bytes):>9}  "
-                f"{when(i.last_indexed or 0)}  {i.vector_backend}"
+                f"{when(i.last_indexed or 0)}  {i.vector_backend}{older}"
             )
         return 1 if problems else 0
 

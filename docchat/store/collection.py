@@ -539,6 +539,7 @@ class Collection:
             size_bytes=size,
             last_indexed=float(last) if last else None,
             vector_store=self.vector_config().public(),
+            reader=int(self.meta("reader") or 1),
         )
 
 
