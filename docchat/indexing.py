@@ -104,10 +104,6 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def _within(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
 class IndexRun:
     def __init__(
         self,
@@ -188,11 +184,11 @@ class IndexRun:
         def leftovers(seen: set[str]) -> tuple[list[str], list[str]]:
             return self._gone(roots, seen), self._under(roots, self.coll.ledger_paths(), seen)
 
-        reader = int(self.coll.meta("reader") or 1)
+        reader = self.coll.reader()
         self._reread_short = False
-        # (the folders it was indexed from that are still there: the command must run)
-        folders = [f for f in self.coll.folders() if os.path.exists(f)]
         if reader < READER and not self.reread:
+            # (the folders it was indexed from that are still there: the command must run)
+            folders = [f for f in self.coll.folders() if os.path.exists(f)]
             self.tally.notes.append(
                 (
                     self.coll.name,
@@ -210,10 +206,9 @@ class IndexRun:
             # Read by this docchat only if every file it holds was read again now (a reread
             # of some of its folders is not enough, nor one that kept earlier text) — but for
             # files gone since, which no run can read (a folder deleted or unmounted).
-            whole = all(
-                any(_within(Path(p), r) for r in roots) or not os.path.exists(p)
-                for p in self.coll.document_paths()
-            )
+            paths = self.coll.document_paths()
+            read = set(self._under(roots, paths, set()))
+            whole = all(p in read or not os.path.exists(p) for p in paths)
             if whole and not self._reread_short:
                 self.writer.remember_reader(READER)
 
@@ -474,12 +469,10 @@ class IndexRun:
 
     def _stored_as_is(self, path: Path) -> bool:
         """Whether the collection holds this file with its present size and mtime."""
-        doc = self.coll.document(str(path))
         try:
-            st = path.stat()
+            return self._stored_with(path, path.stat())
         except OSError:
             return False
-        return doc is not None and (doc.size, doc.mtime_ns) == (st.st_size, st.st_mtime_ns)
 
     def _read(
         self, path: Path, pending: list[_Pending]
@@ -621,8 +614,10 @@ class IndexRun:
 
     def _stamped(self, path: Path, st: os.stat_result) -> bool:
         """Whether the file is stored with this size and mtime (so it is not read)."""
-        if self.reread:
-            return False
+        return not self.reread and self._stored_with(path, st)
+
+    def _stored_with(self, path: Path, st: os.stat_result) -> bool:
+        """Whether the collection holds the file with the size and mtime in `st`."""
         key = str(path)
         if self._stamps is not None:
             return self._stamps.get(key) == (st.st_size, st.st_mtime_ns)

@@ -220,6 +220,11 @@ class Collection:
         ).fetchone()
         return DocumentRow(row[0], from_db(row[1]), *row[2:]) if row else None
 
+    def reader(self) -> int:
+        """The version of docchat's reading its files went through (ingest.prepare.READER;
+        1: made before it was recorded)."""
+        return int(self.meta("reader") or 1)
+
     def document_layout(self, doc_id: int) -> tuple[str | None, list[tuple[object, ...]]]:
         """A stored document's title and its settled chunks in order, each as (text hash,
         page, lines, characters, heading): what reading the file again must give for the
@@ -539,7 +544,7 @@ class Collection:
             size_bytes=size,
             last_indexed=float(last) if last else None,
             vector_store=self.vector_config().public(),
-            reader=int(self.meta("reader") or 1),
+            reader=self.reader(),
         )
 
 
