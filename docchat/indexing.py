@@ -1,9 +1,11 @@
 """One index run: walk → detect changes → parse → chunk → embed → the collection's writer, as
 a generator of progress events. The writer (store/writer.py) owns the vector index and the
-crash-safety protocol; this module decides what to parse and embed. Cancellation is a
-threading.Event checked between files, between embedding batches and between pages read by
-OCR, after which the run checkpoints and reports. Files are parsed on worker threads (the
-next ones ahead, ingest/ahead.py); while the run waits for one it reports OCR progress.
+crash-safety protocol; this module decides what to read, and reads it: files are parsed on
+worker threads (the next ones ahead, ingest/ahead.py; while the run waits for one it reports
+OCR progress). What it read waits in index_windows.py to be embedded and stored; both count
+into one index_tally.RunTally. Cancellation is a threading.Event checked between files,
+between embedding batches and between pages read by OCR, after which the run checkpoints and
+reports.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -28,6 +29,8 @@ from docchat.config import Settings
 from docchat.embed.base import Embedder
 from docchat.embed.context import PLAIN, embed_format, embed_text
 from docchat.errors import DocchatError, UnsupportedFile
+from docchat.index_tally import RunTally
+from docchat.index_windows import FLUSH_CHUNKS, EmbedWindows, Pending
 from docchat.ingest import ocr
 from docchat.ingest.ahead import ReadAhead
 from docchat.ingest.parsers import parse
@@ -36,7 +39,6 @@ from docchat.ingest.walk import WalkItem, walk, walk_changed
 from docchat.store.writer import CollectionWriter
 from docchat.types import (
     ChunksEmbedded,
-    ChunkSpan,
     FileDone,
     IndexEvent,
     IndexStarted,
@@ -45,28 +47,12 @@ from docchat.types import (
     ParsedDocument,
 )
 
-Status = Literal["indexed", "unchanged", "skipped", "failed", "removed"]
 log = logging.getLogger(__name__)
-FLUSH_CHUNKS = 256  # embed this many new chunks at once across small files
-FLUSH_FILES = 64
 GONE = "gone (deleted during the run)"
 STAMPS_AT_ONCE = 64  # files in a run or batch past which the stored stamps are read at once
 READ_AHEAD = 16  # files parsed on a worker thread ahead of the one being read
 READ_AHEAD_BYTES = 4 << 20  # larger files are parsed in turn: two at once could double the peak
 WAIT_POLL_S = 0.25  # while a file is parsed: how often OCR progress and the cancel are looked at
-STAGES = ("walk", "parse", "chunk", "embed", "store")  # the summary's timings
-
-
-@dataclass
-class _Pending:
-    path: Path
-    size: int
-    mtime_ns: int
-    content_hash: str
-    doc: ParsedDocument
-    chunks: list[tuple[ChunkSpan, str]]  # (span, hash of the text embedded for it)
-    texts: dict[str, str]  # hash → the text embedded (docchat/embed/context.py)
-    note: str | None = None  # a limit that left part of the file out
 
 
 @dataclass
@@ -76,20 +62,6 @@ class _Reading:
     parsed: ParsedDocument
     prepared: PreparedFile | None = None
     chunk_seconds: float = 0.0
-
-
-@dataclass
-class _Tally:
-    indexed: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[tuple[str, str]] = field(default_factory=list)
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    embedded: int = 0  # texts sent to the embedder (a renamed file's: none)
-    done: int = 0
 
 
 def text_hash(text: str) -> str:
@@ -125,15 +97,11 @@ class IndexRun:
         # and only texts not stored yet are embedded.
         self.reread = reread
         self.retry_failed = retry_failed or reread
-        self.tally = _Tally()
-        # Work is handed to the writer by time as well as by size, so that a kill loses at
-        # most index.checkpoint_seconds of embedding; the first batch is small, so the
-        # first files are searchable within seconds of the start.
-        self.commit_seconds = settings.index.checkpoint_seconds
-        self._last_commit = time.monotonic()
-        self._committed_any = False
-        self._rate = 0.0  # texts embedded per second, measured
-        self.timings = dict.fromkeys(STAGES, 0.0)
+        self.tally = RunTally()
+        # The files read wait there to be embedded and stored (index_windows.py).
+        self.windows = EmbedWindows(
+            writer, embedder, settings, self.tally, lambda: self.cancel.is_set()
+        )
         cfg = settings.index
         self._ocr = ocr.OcrOptions(cfg.ocr, cfg.ocr_language, cfg.ocr_engine)
         self._ocr_tally = ocr.OcrTally(self.cancel)
@@ -144,7 +112,6 @@ class IndexRun:
         # "no text", "not prose") keeps that verdict while it is unchanged: only if it was
         # read the way this run would read it (OCR options, engines installed).
         self._trust_skips = False
-        self._fingerprint_due = False  # (set per run by _begin)
         self._reread_short = False  # a reread that kept a file's earlier text
 
     @functools.cached_property
@@ -153,21 +120,13 @@ class IndexRun:
         embedder reads its tokenizer for it)."""
         return min(self.settings.index.chunk_tokens, self.embedder.max_tokens)
 
-    @contextlib.contextmanager
-    def _timed(self, stage: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[stage] += time.perf_counter() - started
-
     def run(self, roots: Sequence[Path]) -> Iterator[IndexEvent]:
         """Index everything under `roots`; what is stored under them and no longer found is
         forgotten."""
         started = time.perf_counter()
         cfg = self.settings.index
-        self.timings = dict.fromkeys(STAGES, 0.0)  # (a watch runs again to rescan)
-        with self._timed("walk"):
+        self.tally.restart_timings()  # (a watch runs again to rescan)
+        with self.tally.timed("walk"):
             items = list(
                 walk(
                     roots,
@@ -189,7 +148,7 @@ class IndexRun:
         if reader < READER and not self.reread:
             # (the folders it was indexed from that are still there: the command must run)
             folders = [f for f in self.coll.folders() if os.path.exists(f)]
-            self.tally.notes.append(
+            self.tally.counts.notes.append(
                 (
                     self.coll.name,
                     "docchat reads some files better than when this collection was indexed; "
@@ -222,8 +181,8 @@ class IndexRun:
         started = time.perf_counter()
         paths = sorted({Path(p) for p in changed})
         cfg = self.settings.index
-        self.timings = dict.fromkeys(STAGES, 0.0)
-        with self._timed("walk"):
+        self.tally.restart_timings()
+        with self.tally.timed("walk"):
             items = list(
                 walk_changed(
                     roots,
@@ -250,8 +209,8 @@ class IndexRun:
         # first vectors, not here: the model then loads while the first file is parsed
         # (`preload`, in _read) instead of before it (~1 s of a 30-page first index here),
         # and a run with nothing to embed never loads it.
-        self._fingerprint_due = self.coll.meta("fingerprint") is None
-        with self._timed("store"):  # (it opens the vector store when it must)
+        self.windows.fingerprint_due = self.coll.meta("fingerprint") is None
+        with self.tally.timed("store"):  # (it opens the vector store when it must)
             self.writer.use_model(
                 self.embedder.name,
                 self.embedder.dimension,
@@ -261,7 +220,7 @@ class IndexRun:
             )
         if remember:
             self.writer.remember_folders([str(r) for r in roots])
-        self.tally = _Tally()
+        self.tally.restart_counts()
         self._trust_skips = not self.retry_failed and self.coll.meta("reading") == self._reading
 
     def _reformat(self) -> Iterator[ChunksEmbedded]:
@@ -283,13 +242,13 @@ class IndexRun:
                 texts[h] = wanted
         todo = sorted(set(texts) - self.coll.known_hashes(texts), key=lambda h: len(texts[h]))
         vectors: dict[str, np.ndarray] = {}
-        if not (yield from self._embed(todo, texts, vectors)):
+        if not (yield from self.windows.embed(todo, texts, vectors)):
             return  # cancelled: nothing changed, the next run starts over
-        with self._timed("store"):
+        with self.tally.timed("store"):
             self.writer.rehash(changed, vectors, fmt)
         if changed:
             how = "with" if fmt != PLAIN else "without"
-            self.tally.notes.append(
+            self.tally.counts.notes.append(
                 (
                     self.coll.name,
                     f"re-embedded {len(changed)} chunks {how} their titles and headings "
@@ -311,8 +270,8 @@ class IndexRun:
         renamed across two batches still finds its embeddings."""
         total = len(items)
         seen: set[str] = set()
-        pending: list[_Pending] = []
-        self._last_commit = time.monotonic()
+        pending: list[Pending] = []
+        self.windows.restart_clock()
         gone: list[str] = []
         unseen: list[str] = []
         ocr_pages_before = self._ocr_tally.pages
@@ -332,8 +291,8 @@ class IndexRun:
             else:
                 yield event()
 
-        def flush(files: list[_Pending]) -> Iterator[IndexEvent]:
-            yield from self._flush(files, total)
+        def flush(files: list[Pending]) -> Iterator[IndexEvent]:
+            yield from self.windows.flush(files, total)
             for event in held:
                 yield event()
             held.clear()
@@ -348,14 +307,14 @@ class IndexRun:
                 if item.skip_reason:
                     self.writer.record(path, "skipped", item.skip_reason)
                     skipped = FileDone(item.path, "skipped", reason=item.skip_reason)
-                    yield from report(functools.partial(self._count, skipped, total))
+                    yield from report(functools.partial(self.tally.count, skipped, total))
                     yield from self._forget(path, total, quiet=True)
                     continue
                 event = yield from self._examine(item.path, pending)
                 if self._ahead is not None:
                     self._ahead.discard(item.path)  # taken, or unchanged after all
                 if event is not None:
-                    yield from report(functools.partial(self._count, event, total))
+                    yield from report(functools.partial(self.tally.count, event, total))
                     if event.reason == GONE:  # what was stored of it goes too
                         yield from self._forget(path, total, quiet=True)
                 elif len(pending) > 1 and len(pending[-1].chunks) >= FLUSH_CHUNKS:
@@ -364,7 +323,7 @@ class IndexRun:
                     big = pending.pop()
                     yield from flush(pending)
                     pending.append(big)
-                if self._flush_due(pending) or self._embed_while_reading(items, index, pending):
+                if self.windows.due(pending) or self._embed_while_reading(items, index, pending):
                     yield from flush(pending)
             yield from flush(pending)
             if not self.cancel.is_set():
@@ -384,12 +343,12 @@ class IndexRun:
             if self._ahead is not None:
                 self._ahead.close()
                 self._ahead = None
-        with self._timed("store"):
+        with self.tally.timed("store"):
             if finish:
                 self.writer.finish()
             elif items or gone or unseen:  # (a batch that touched nothing writes nothing)
                 self.writer.checkpoint(force=True)
-        t = self.tally
+        t = self.tally.counts
         yield IndexSummary(
             collection=self.coll.name,
             indexed=t.indexed,
@@ -402,38 +361,27 @@ class IndexRun:
             seconds=time.perf_counter() - started,
             cancelled=self.cancel.is_set(),
             notes=t.notes,
-            timings=dict(self.timings),
+            timings=dict(self.tally.timings),
             embedded=t.embedded,
             ocr_pages=self._ocr_tally.pages - ocr_pages_before,
         )
 
     # ------------------------------------------------------------ steps
 
-    def _flush_due(self, pending: list[_Pending]) -> bool:
-        """Whether the parsed files waiting should be embedded and written now."""
-        if not pending:
-            return False
-        chunks = sum(len(p.chunks) for p in pending)
-        if len(pending) >= FLUSH_FILES or chunks >= FLUSH_CHUNKS:
-            return True
-        if not self._committed_any and chunks >= self.settings.embed.batch_size:
-            return True  # the first results, soon
-        return time.monotonic() - self._last_commit >= self.commit_seconds
-
     def _embed_while_reading(
-        self, items: list[WalkItem], index: int, pending: list[_Pending]
+        self, items: list[WalkItem], index: int, pending: list[Pending]
     ) -> bool:
         """Whether to embed the files waiting now because the next one is still being read:
         the model works while the reader does, instead of both taking turns (a full batch
         at least, so that a flush is never a few texts)."""
         if self._ahead is None or index + 1 >= len(items):
             return False
-        if sum(len(p.chunks) for p in pending) < self.settings.embed.batch_size:
+        if not self.windows.a_batch_waits(pending):
             return False
         return self._ahead.busy(items[index + 1].path)
 
     def _examine(
-        self, path: Path, pending: list[_Pending]
+        self, path: Path, pending: list[Pending]
     ) -> Generator[OcrProgress, None, FileDone | None]:
         """Unchanged → event now; changed → parsed and queued for embedding (None); a run
         stopped while it was read → None. What happened to a file that gets no chunks goes
@@ -452,7 +400,9 @@ class IndexRun:
             # nothing: its chunks from the earlier reading are kept, not lost, and the
             # collection does not count as read again.
             self._reread_short = True
-            self.tally.notes.append((key, f"read again: {event.reason}; its earlier text is kept"))
+            self.tally.counts.notes.append(
+                (key, f"read again: {event.reason}; its earlier text is kept")
+            )
             event = FileDone(path, "unchanged")
         if event is not None:
             if event.status != "unchanged":  # (an unchanged file keeps its recorded ones)
@@ -475,7 +425,7 @@ class IndexRun:
             return False
 
     def _read(
-        self, path: Path, pending: list[_Pending]
+        self, path: Path, pending: list[Pending]
     ) -> Generator[OcrProgress, None, FileDone | None]:
         try:
             st = path.stat()
@@ -493,15 +443,15 @@ class IndexRun:
             preload = getattr(self.embedder, "preload", None)  # (a lazy embedder's)
             if preload is not None:
                 preload()  # a file to embed: load the model while it is parsed
-            with self._timed("parse"):  # (for a file read ahead: the wait for it, if any)
+            with self.tally.timed("parse"):  # (for a file read ahead: the wait for it, if any)
                 done = yield from self._wait(reading, path)
             parsed = done.parsed
             if done.prepared is None:
-                with self._timed("chunk"):
+                with self.tally.timed("chunk"):
                     prepared = self._chunk(parsed)
             else:  # chunked by the reading thread (its time, overlapped with embedding)
                 prepared = done.prepared
-                self.timings["chunk"] += done.chunk_seconds
+                self.tally.timings["chunk"] += done.chunk_seconds
             spans = prepared.spans
         except ocr.Stopped:
             return None  # not read: the run was cancelled
@@ -534,7 +484,7 @@ class IndexRun:
                 self.writer.touch(doc.id, st.st_size, st.st_mtime_ns)
                 return FileDone(path, "unchanged")  # read again, and read the same
         pending.append(
-            _Pending(
+            Pending(
                 path,
                 st.st_size,
                 st.st_mtime_ns,
@@ -640,110 +590,14 @@ class IndexRun:
             return FileDone(path, "skipped", reason=known.reason)
         return None
 
-    def _flush(self, pending: list[_Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
-        """Embed the pending files' new texts and hand each file to the writer as soon as
-        its vectors are made: in windows of files sized to take about half of
-        checkpoint_seconds (the first one a single batch), each sorted by length so that a
-        batch pads little."""
-        if not pending:
-            return
-        texts = {h: t for p in pending for h, t in p.texts.items()}
-        todo_set = set(texts) - self.coll.known_hashes(texts)
-        vectors: dict[str, np.ndarray] = {}
-        batch = self.settings.embed.batch_size
-        queue = list(pending)
-        pending.clear()
-        while queue and not self.cancel.is_set():
-            window: list[_Pending] = []
-            wanted: dict[str, None] = {}
-            size = self._window_size(batch)
-            while queue and (not window or len(wanted) < size):
-                p = queue.pop(0)
-                window.append(p)
-                wanted.update((h, None) for _, h in p.chunks if h in todo_set and h not in vectors)
-            todo = sorted(wanted, key=lambda h: len(texts[h]))
-            started = time.monotonic()
-            yield from self._embed(todo, texts, vectors, files=len(window))
-            took = time.monotonic() - started
-            if todo and took > 0 and not self.cancel.is_set():
-                self._rate = len(todo) / took
-            yield from self._put(window, todo_set, vectors, total)
-
-    def _embed(
-        self,
-        todo: Sequence[str],
-        texts: dict[str, str],
-        vectors: dict[str, np.ndarray],
-        files: int = 0,
-    ) -> Generator[ChunksEmbedded, None, bool]:
-        """Embed the texts of `todo` (hashes, sorted by length so a batch pads little) into
-        `vectors`, a batch at a time, with a progress event per batch (so a screen's progress
-        moves while a window is embedded); False when the run was cancelled first."""
-        batch = self.settings.embed.batch_size
-        for i in range(0, len(todo), batch):
-            if self.cancel.is_set():
-                return False
-            part = todo[i : i + batch]
-            with self._timed("embed"):
-                made = self.embedder.embed([texts[h] for h in part], batch)
-                if self._fingerprint_due:  # (the model is loaded now: one probe)
-                    self.writer.remember_fingerprint(self.embedder.fingerprint())
-                    self._fingerprint_due = False
-            vectors.update(zip(part, made, strict=True))
-            self.tally.embedded += len(part)
-            done = min(i + batch, len(todo))
-            yield ChunksEmbedded(done, len(todo), files, self.tally.chunks_added)
-        return True
-
-    def _window_size(self, batch: int) -> int:
-        """How many texts to embed before handing finished files to the writer."""
-        if not self._committed_any or self._rate <= 0:
-            return batch
-        fits = int(self._rate * self.commit_seconds / 2)
-        return max(batch, min(fits, FLUSH_CHUNKS * 4))
-
-    def _put(
-        self,
-        window: list[_Pending],
-        todo_set: set[str],
-        vectors: dict[str, np.ndarray],
-        total: int,
-    ) -> Iterator[FileDone]:
-        for p in window:
-            if any(h in todo_set and h not in vectors for _, h in p.chunks):
-                continue  # cancelled before this file's vectors were made; next run redoes it
-            with self._timed("store"):
-                added, removed = self._store_file(p, vectors)
-            self.tally.chunks_added += added
-            self.tally.chunks_removed += removed
-            self._committed_any = True
-            yield self._count(FileDone(p.path, "indexed", chunks=added, reason=p.note), total)
-        self._last_commit = time.monotonic()
-        with self._timed("store"):
-            self.writer.checkpoint()
-
-    def _store_file(self, p: _Pending, vectors: dict[str, np.ndarray]) -> tuple[int, int]:
-        return self.writer.put(
-            path=str(p.path),
-            size=p.size,
-            mtime_ns=p.mtime_ns,
-            content_hash=p.content_hash,
-            kind=p.doc.kind,
-            title=p.doc.title,
-            pages=sum(1 for pg in p.doc.pages if pg.number is not None) or None,
-            chunks=p.chunks,
-            vectors={h: vectors[h] for _, h in p.chunks if h in vectors},
-            ocr_pages=p.doc.ocr_pages,
-        )
-
     def _forget(self, path: str, total: int, quiet: bool = False) -> Iterator[FileDone]:
         removed = self.writer.forget(path)
         if removed or not quiet:
-            self.tally.chunks_removed += removed
-            self.tally.removed += 1
+            self.tally.counts.chunks_removed += removed
+            self.tally.counts.removed += 1
             if not quiet:
                 self.writer.record(path, "removed")
-                yield self._done(Path(path), "removed", total=total)
+                yield self.tally.done(Path(path), "removed", total=total)
 
     def _gone(self, roots: Sequence[Path], seen: set[str]) -> list[str]:
         """Stored files under the given roots that the walk no longer finds."""
@@ -758,39 +612,3 @@ class IndexRun:
             for p in paths
             if p not in seen and any(p == r or p.startswith(r.rstrip("/") + "/") for r in prefixes)
         ]
-
-    # ------------------------------------------------------------ events
-
-    def _count(self, event: FileDone, total: int) -> FileDone:
-        t = self.tally
-        if event.status == "indexed":
-            t.indexed += 1
-            if event.reason:
-                t.notes.append((str(event.path), event.reason))
-        elif event.status == "unchanged":
-            t.unchanged += 1
-        elif event.status == "skipped":
-            t.skipped.append((str(event.path), event.reason or ""))
-        elif event.status == "failed":
-            t.failed.append((str(event.path), event.reason or ""))
-        return self._done(event.path, event.status, event.chunks, event.reason, total)
-
-    def _done(
-        self,
-        path: Path,
-        status: Status,
-        chunks: int = 0,
-        reason: str | None = None,
-        total: int = 0,
-    ) -> FileDone:
-        if status != "removed":
-            self.tally.done += 1
-        return FileDone(
-            path,
-            status,
-            chunks=chunks,
-            reason=reason,
-            files_done=self.tally.done,
-            files_total=total,
-            chunks_done=self.tally.chunks_added,
-        )
