@@ -104,19 +104,33 @@ def main() -> None:
         shutil.copy2(f, dest)
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     # Their ONNX / OpenVINO models are built once per machine: not part of a run.
-    from docchat.embed.models import resolve_embedding_model
     from docchat.embed.precision import resolve_precision
 
     model = "all-MiniLM-L6-v2"
     built = {resolve_precision(p) for p in args.paths}  # "auto": what this machine gets
-    if "int8" in built:
-        from docchat.embed.onnx import prepared_model
-
-        prepared_model(Path(resolve_embedding_model(model)), int8=True, name=model)
-    for ov_path in {"ov-bf16", "ov-int8"} & built:
-        from docchat.embed.openvino import prepared_ir
-
-        prepared_ir(Path(resolve_embedding_model(model)), ov_path == "ov-int8", name=model)
+    # Exported/quantised models are built before the timed runs, in a process of their own:
+    # a child's peak RSS (wait4's ru_maxrss) starts at its parent's RSS when forked, so a
+    # parent that imported torch and NNCF for a build would inflate every row after it.
+    build = [
+        f"prepared_model(folder, int8=True, name={model!r})"
+        if p == "int8"
+        else f"prepared_ir(folder, {p == 'ov-int8'}, name={model!r})"
+        for p in sorted(built & {"int8", "ov-bf16", "ov-int8"})
+    ]
+    if build:
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from pathlib import Path\n"
+                "from docchat.embed.models import resolve_embedding_model\n"
+                "from docchat.embed.onnx import prepared_model\n"
+                "from docchat.embed.openvino import prepared_ir\n"
+                f"folder = Path(resolve_embedding_model({model!r}))\n" + "\n".join(build),
+            ],
+            env=env,
+            check=True,
+        )
     docchat = [sys.executable, "-m", "docchat"]
     rows: dict[str, list[dict[str, float]]] = {}
     timings: dict[str, dict[str, float]] = {}
