@@ -91,6 +91,13 @@ class OcrTally:
 _local = threading.local()
 _engines: dict[str, Any] = {}
 _engines_lock = threading.Lock()
+# RapidOCR reads one image at a time in a process. Its text detector needs ~550 MB of working
+# memory for a page rendered at 150 dpi (measured: a process at 185 MB peaks at 739 MB over
+# one page); the read-ahead worker and a big file's own thread could otherwise each read a
+# page at once and double an index run's peak. ONNX Runtime already spreads one image over
+# every core, so taking turns costs no speed.
+_turn = threading.Lock()
+TURN_POLL_S = 0.25  # a thread waiting for its turn looks at its run's cancel this often
 
 
 @contextlib.contextmanager
@@ -161,11 +168,26 @@ def _rapidocr(image: Image) -> str:
 
     engine = _engine()
     pixels = np.asarray(image.convert("RGB"))
-    result, _ = engine(pixels, return_word_box=True)
+    with _my_turn():
+        result, _ = engine(pixels, return_word_box=True)
     if not result:
         return ""
     gray = pixels.mean(axis=2)
     return _lines([(row[0], _spaced(gray, row[0], row[1], row[3])) for row in result])
+
+
+@contextlib.contextmanager
+def _my_turn() -> Iterator[None]:
+    """Hold the OCR engine for one image; a thread whose run is cancelled while it waits
+    stops (`Stopped`) instead of reading one more page."""
+    tally = (getattr(_local, "tally", None) or (None, None))[0]
+    while not _turn.acquire(timeout=TURN_POLL_S):
+        if tally is not None and tally.cancel.is_set():
+            raise Stopped
+    try:
+        yield
+    finally:
+        _turn.release()
 
 
 def _spaced(gray: Any, box: Any, text: str, chars: Any) -> str:

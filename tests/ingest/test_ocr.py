@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_parsers_pdf import pdf_bytes
@@ -210,3 +212,94 @@ def test_real_ocr_reads_a_rendered_page(service: Docchat, tmp_path: Path) -> Non
     [hit] = service.search("o", "patiently wading", k=1, mode="keyword")
     assert hit.page == 2 and hit.ocr
     assert "shallow water" in hit.text and "wading bird" in hit.text
+
+
+class _CountingEngine:
+    """A stand-in for RapidOCR that records how many images it reads at once; the first
+    one it is given holds the engine until `release` is set."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.most = 0
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, pixels: object, return_word_box: bool = False) -> tuple[list[Any], None]:
+        with self._lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        self.entered.set()
+        self.release.wait(timeout=30)
+        with self._lock:
+            self.active -= 1
+        return [], None
+
+
+class _WatchedLock:
+    """ocr._turn, counting the tries that found it taken (a reader waiting its turn)."""
+
+    def __init__(self) -> None:
+        self.inner = threading.Lock()
+        self.refused = threading.Event()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        got = self.inner.acquire(blocking, timeout)
+        if not got:
+            self.refused.set()
+        return got
+
+    def release(self) -> None:
+        self.inner.release()
+
+
+def test_two_threads_read_images_by_turns_so_the_peak_is_one_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read-ahead worker and a big file's thread may both reach OCR; the detector's
+    working memory (~550 MB a page) must not be needed twice at once."""
+    from PIL import Image
+
+    engine = _CountingEngine()
+    turn = _WatchedLock()
+    monkeypatch.setitem(ocr._engines, "rapidocr", engine)
+    monkeypatch.setattr(ocr, "_turn", turn)
+    monkeypatch.setattr(ocr, "TURN_POLL_S", 0.01)
+    image = Image.new("RGB", (8, 8), "white")
+    read: list[str] = []
+    first = threading.Thread(target=lambda: read.append(ocr._rapidocr(image)))
+    second = threading.Thread(target=lambda: read.append(ocr._rapidocr(image)))
+    first.start()
+    assert engine.entered.wait(timeout=30)
+    second.start()
+    assert turn.refused.wait(timeout=30), "the second reader never waited for its turn"
+    engine.release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert read == ["", ""] and engine.most == 1
+
+
+def test_a_reader_waiting_for_its_turn_stops_when_its_run_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PIL import Image
+
+    monkeypatch.setitem(ocr._engines, "rapidocr", _CountingEngine())
+    monkeypatch.setattr(ocr, "TURN_POLL_S", 0.01)
+    tally = ocr.OcrTally(threading.Event())
+    tally.cancel.set()
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        with ocr.using(ocr.OcrOptions("auto"), tally, "scan.pdf"):
+            try:
+                ocr._rapidocr(Image.new("RGB", (8, 8), "white"))
+            except BaseException as e:  # (what the thread ended with)
+                outcome.append(e)
+
+    with ocr._turn:  # another thread is reading a page
+        waiting = threading.Thread(target=read)
+        waiting.start()
+        waiting.join(timeout=30)
+        assert not waiting.is_alive(), "a cancelled run's reader kept waiting for the engine"
+    assert len(outcome) == 1 and isinstance(outcome[0], ocr.Stopped)
