@@ -28,34 +28,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from kept_sets import add_set_arguments, beir_set, question_corpora
 
 from docchat.config import Settings
 from docchat.embed.local_model import model_inputs
 from docchat.embed.onnx import OnnxEmbedder
-from docchat.evaluation import (
-    COLLECTION,
-    eval_settings,
-    load_qrels,
-    load_queries,
-    resolve_set,
-    score,
-    workspace,
-    write_corpus,
-)
-from docchat.page_eval import (
-    Question,
-    corpus_root,
-    index_corpus,
-    load_questions,
-    mean_metrics,
-    page_metrics,
-    rank_pages,
-    relative_path,
-)
-from docchat.page_eval import workspace as page_workspace
+from docchat.evaluation import score
+from docchat.page_eval import Question, mean_metrics, page_metrics, rank_pages, relative_path
 from docchat.retrieve.search import search
 from docchat.retrieve.terms import STOPWORDS
-from docchat.service import Docchat
 from docchat.types import Hit
 
 INF = float("inf")
@@ -132,25 +113,15 @@ def by_page(q: Question, hits: list[Hit], root: Path) -> dict[str, float]:
 def run_questions(
     settings: Settings, questions_file: Path, docs: Path, tokens: TokenVectors
 ) -> None:
-    questions = [q for q in load_questions(questions_file) if q.answerable]
     per: dict[object, list[dict[str, float]]] = {"defaults": []} | {g: [] for g in GRID}
-    for corpus in sorted({q.corpus or "" for q in questions}):
-        root = corpus_root(docs, corpus or None)
-        resolved = root.resolve()
-        mine = [q for q in questions if (q.corpus or "") == corpus]
-        with page_workspace(root, settings, keep=True) as folder:
-            service = Docchat(eval_settings(settings, folder))
-            index_corpus(service, root, lambda m: print(m, file=sys.stderr))
-            coll = service.open_collection(COLLECTION)
-            emb = service.embedder_for(coll)
-            for q in mine:
-                hits = search(coll, emb, q.text, 30, "hybrid", settings.search)
-                per["defaults"].append(by_page(q, hits, resolved))
-                for g in GRID:
-                    n, w, stop = g
-                    ranked = rerank(hits, tokens.of([q.text], stop)[0], tokens, n, w)
-                    per[g].append(by_page(q, ranked, resolved))
-            coll.close()
+    for corpus in question_corpora(settings, questions_file, docs):
+        for q in corpus.questions:
+            hits = search(corpus.coll, corpus.embedder, q.text, 30, "hybrid", settings.search)
+            per["defaults"].append(by_page(q, hits, corpus.root))
+            for g in GRID:
+                n, w, stop = g
+                ranked = rerank(hits, tokens.of([q.text], stop)[0], tokens, n, w)
+                per[g].append(by_page(q, ranked, corpus.root))
     print(f"\n{questions_file.name} on {docs} ({len(per['defaults'])} questions)\n")
     print("| variant | hit@1 | hit@5 | MRR@10 | nDCG@10 | MRR@10 odd / even |")
     print("|---|---:|---:|---:|---:|---|")
@@ -165,11 +136,7 @@ def run_questions(
     sys.stdout.flush()
 
 
-def run_beir(settings: Settings, folder_path: Path, tokens: TokenVectors) -> None:
-    data = resolve_set(str(folder_path), None, None, None)
-    qrels = load_qrels(data.qrels)
-    queries = load_queries(data.queries, set(qrels))
-    qrels = {q: r for q, r in qrels.items() if q in queries}
+def run_beir(settings: Settings, folder: Path, tokens: TokenVectors) -> None:
     runs: dict[object, dict[str, dict[str, float]]] = {"defaults": {}} | {g: {} for g in GRID}
 
     def documents(hits: list[Hit]) -> dict[str, float]:
@@ -178,34 +145,25 @@ def run_beir(settings: Settings, folder_path: Path, tokens: TokenVectors) -> Non
             docs.setdefault(Path(h.path).stem, float(300 - len(docs)))
         return docs
 
-    with workspace(data, settings, keep=True) as folder:
-        write_corpus(data.corpus, folder / "docs")
-        service = Docchat(eval_settings(settings, folder))
-        for _ in service.index(COLLECTION, [folder / "docs"]):
-            pass
-        coll = service.open_collection(COLLECTION)
-        emb = service.embedder_for(coll)
-        for qid, text in queries.items():
-            hits = search(coll, emb, text, 300, "hybrid", settings.search)
+    for data in beir_set(settings, folder):
+        for qid, text in data.queries.items():
+            hits = search(data.coll, data.embedder, text, 300, "hybrid", settings.search)
             runs["defaults"][qid] = documents(hits)
             for g in GRID:
                 n, w, stop = g
                 runs[g][qid] = documents(rerank(hits, tokens.of([text], stop)[0], tokens, n, w))
-        coll.close()
-    print(f"\n{folder_path.name} (test)\n")
-    print("| variant | nDCG@10 | MRR@10 |")
-    print("|---|---:|---:|")
-    for variant, run in runs.items():
-        s = score(qrels, run)
-        print(f"| {label(variant)} | {s['ndcg@10']:.4f} | {s['mrr@10']:.4f} |")
+        print(f"\n{data.name} (test)\n")
+        print("| variant | nDCG@10 | MRR@10 |")
+        print("|---|---:|---:|")
+        for variant, run in runs.items():
+            s = score(data.qrels, run)
+            print(f"| {label(variant)} | {s['ndcg@10']:.4f} | {s['mrr@10']:.4f} |")
     sys.stdout.flush()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--questions", type=Path)
-    ap.add_argument("--docs", type=Path)
-    ap.add_argument("--beir", type=Path, action="append", default=[])
+    add_set_arguments(ap)
     args = ap.parse_args()
     settings = Settings()
     tokens = TokenVectors()

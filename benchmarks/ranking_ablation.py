@@ -27,33 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from kept_sets import add_set_arguments, beir_set, question_corpora
 
 from docchat.config import SearchSettings, Settings
 from docchat.errors import DocchatError
-from docchat.evaluation import (
-    COLLECTION,
-    EvalSet,
-    eval_settings,
-    load_qrels,
-    load_queries,
-    resolve_set,
-    score,
-    workspace,
-    write_corpus,
-)
-from docchat.page_eval import (
-    corpus_root,
-    first_relevant,
-    index_corpus,
-    load_questions,
-    mean_metrics,
-    page_metrics,
-    rank_pages,
-    relative_path,
-)
-from docchat.page_eval import workspace as page_workspace
+from docchat.evaluation import score
+from docchat.page_eval import first_relevant, mean_metrics, page_metrics, rank_pages, relative_path
 from docchat.retrieve.search import search
-from docchat.service import Docchat
 
 OFF: dict[str, Any] = {
     "title_weight": 0.0,
@@ -124,58 +104,39 @@ def run_questions(
     chosen: dict[str, SearchSettings],
     details: list[dict[str, Any]],
 ) -> dict[str, tuple[dict[str, float], float]]:
-    questions = [q for q in load_questions(questions_file) if q.answerable]
     per: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
     ms: dict[str, list[float]] = {name: [] for name in chosen}
-    for corpus in sorted({q.corpus or "" for q in questions}):
-        root = corpus_root(docs, corpus or None)
-        mine = [q for q in questions if (q.corpus or "") == corpus]
-        with page_workspace(root, settings, keep=True) as folder:
-            service = Docchat(eval_settings(settings, folder))
-            index_corpus(service, root, lambda m: print(m, file=sys.stderr))
-            coll = service.open_collection(COLLECTION)
-            emb: Any = CachedQueries(service.embedder_for(coll))
-            resolved = root.resolve()
-            for q in mine:
-                emb.embed_query(q.text)
-            for name, s in chosen.items():
-                for q in mine:
-                    hits, t = timed(search, coll, emb, q.text, 30, "hybrid", s)
-                    ranked = rank_pages(
-                        q, ((relative_path(h.path, resolved), h.page) for h in hits)
-                    )
-                    per[name].append(page_metrics(ranked, q.relevant()))
-                    first = first_relevant(ranked, q.relevant())
-                    details.append({"variant": name, "id": q.id, "first": first, "top": ranked[:5]})
-                    ms[name].append(t)
-            coll.close()
+    for corpus in question_corpora(settings, questions_file, docs):
+        emb: Any = CachedQueries(corpus.embedder)
+        for q in corpus.questions:
+            emb.embed_query(q.text)
+        for name, s in chosen.items():
+            for q in corpus.questions:
+                hits, t = timed(search, corpus.coll, emb, q.text, 30, "hybrid", s)
+                ranked = rank_pages(q, ((relative_path(h.path, corpus.root), h.page) for h in hits))
+                per[name].append(page_metrics(ranked, q.relevant()))
+                first = first_relevant(ranked, q.relevant())
+                details.append({"variant": name, "id": q.id, "first": first, "top": ranked[:5]})
+                ms[name].append(t)
     return {n: (mean_metrics(per[n]), statistics.median(ms[n])) for n in chosen}
 
 
 def run_beir(
     settings: Settings,
-    data: EvalSet,
+    folder: Path,
     chosen: dict[str, SearchSettings],
     details: list[dict[str, Any]],
 ) -> dict[str, tuple[dict[str, float], float]]:
-    qrels = load_qrels(data.qrels)
-    queries = load_queries(data.queries, set(qrels))
-    qrels = {q: r for q, r in qrels.items() if q in queries}
     out: dict[str, tuple[dict[str, float], float]] = {}
-    with workspace(data, settings, keep=True) as folder:
-        write_corpus(data.corpus, folder / "docs")
-        service = Docchat(eval_settings(settings, folder))
-        for _ in service.index(COLLECTION, [folder / "docs"]):
-            pass
-        coll = service.open_collection(COLLECTION)
-        emb: Any = CachedQueries(service.embedder_for(coll))
-        for text in queries.values():
+    for data in beir_set(settings, folder):
+        emb: Any = CachedQueries(data.embedder)
+        for text in data.queries.values():
             emb.embed_query(text)
         for name, s in chosen.items():
             run: dict[str, dict[str, float]] = {}
             ms: list[float] = []
-            for qid, text in queries.items():
-                hits, t = timed(search, coll, emb, text, 300, "hybrid", s)
+            for qid, text in data.queries.items():
+                hits, t = timed(search, data.coll, emb, text, 300, "hybrid", s)
                 ms.append(t)
                 docs: dict[str, float] = {}
                 for h in hits:
@@ -184,19 +145,15 @@ def run_beir(
                         docs[doc] = float(300 - len(docs))
                 run[qid] = docs
                 details.append(
-                    {
-                        "set": data.corpus.parent.name,
-                        "variant": name,
-                        "id": qid,
-                        "top": list(docs)[:10],
-                    }
+                    {"set": data.name, "variant": name, "id": qid, "top": list(docs)[:10]}
                 )
-            out[name] = (score(qrels, run), statistics.median(ms))
-        coll.close()
+            out[name] = (score(data.qrels, run), statistics.median(ms))
     return out
 
 
-def table(title: str, results: dict[str, tuple[dict[str, float], float]], keys: Sequence[str]):
+def table(
+    title: str, results: dict[str, tuple[dict[str, float], float]], keys: Sequence[str]
+) -> None:
     print(f"\n{title}\n")
     print("| variant | " + " | ".join(keys) + " | p50 ms |")
     print("|---|" + "---:|" * (len(keys) + 1))
@@ -207,9 +164,7 @@ def table(title: str, results: dict[str, tuple[dict[str, float], float]], keys: 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--questions", type=Path)
-    ap.add_argument("--docs", type=Path)
-    ap.add_argument("--beir", type=Path, action="append", default=[])
+    add_set_arguments(ap)
     ap.add_argument("--only", action="append", default=[], help="variant names to run")
     ap.add_argument("--variant", action="append", default=[], help="name=key:value,...")
     ap.add_argument(
@@ -228,7 +183,7 @@ def main() -> None:
         res = run_questions(settings, args.questions, args.docs, chosen, details)
         table(f"{args.questions.name} on {args.docs}", res, ("hit@1", "hit@5", "mrr@10", "ndcg@10"))
     for folder in args.beir:
-        res = run_beir(settings, resolve_set(str(folder), None, None, None), chosen, details)
+        res = run_beir(settings, folder, chosen, details)
         table(f"{folder.name} (test)", res, ("ndcg@10", "mrr@10", "recall@100"))
     if args.details:
         with args.details.open("w", encoding="utf-8") as f:
