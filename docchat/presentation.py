@@ -182,19 +182,20 @@ def claim_line(answer: Answer, index: int) -> str:
 
 def claim_notes(answer: Answer, width: int = 72) -> list[str]:
     """One line per claim the check changed: '[?] "Paris is…" — not found in your documents',
-    '[1] → [2] "CREATE INDEX…"' (a citation corrected). Empty when nothing changed."""
+    '[1] → [2] "CREATE INDEX…"' (a citation corrected). Empty when nothing changed. A claim
+    the answer makes again (small models repeat themselves) gets no second line."""
 
     def short(text: str) -> str:
         flat = " ".join(without_markers(text).split())
         return f"\u201c{flat if len(flat) <= width else flat[: width - 1] + '…'}\u201d"
 
-    out = []
+    out: dict[str, None] = {}
     for c in answer.claims:
         if not c.supported:
-            out.append(f"{UNSUPPORTED_MARK} {short(c.text)} — {UNSUPPORTED_NOTE}")
+            out[f"{UNSUPPORTED_MARK} {short(c.text)} — {UNSUPPORTED_NOTE}"] = None
         elif c.corrected:
-            out.append(f"{cite(c.marked)} → {cite(c.sources)} {short(c.text)}")
-    return out
+            out[f"{cite(c.marked)} → {cite(c.sources)} {short(c.text)}"] = None
+    return list(out)
 
 
 def highlight_terms(query: str) -> list[str]:

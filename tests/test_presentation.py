@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from docchat.presentation import (
+    claim_notes,
     highlight_terms,
     index_summary,
     link_citations,
@@ -10,7 +11,7 @@ from docchat.presentation import (
     size,
     sources_line,
 )
-from docchat.types import Answer, IndexSummary, Source
+from docchat.types import Answer, Claim, IndexSummary, Source
 
 
 def source(n: int, page: int | None = None) -> Source:
@@ -57,3 +58,17 @@ def test_sources_line_names_cited_or_offered_sources() -> None:
 
 def test_highlight_terms_drop_stopwords_and_go_longest_first() -> None:
     assert highlight_terms("What is the Dropout of a neural net?") == ["dropout", "neural", "net"]
+
+
+def test_a_claim_said_again_is_noted_once() -> None:
+    """The bundled 135M model repeats list items; the check lists each claim it could not
+    find once, in the answer's order."""
+    lost = "The document can be edited or deleted without affecting the next one."
+    other = "Each passage contains its content hash, used for similarity search."
+    claims = tuple(
+        Claim(text, i * 100, i * 100 + len(text)) for i, text in enumerate([lost, other, lost])
+    )
+    answer = Answer("…", "q", "q", (source(1),), raw_answer="…", claims=claims)
+    notes = claim_notes(answer)
+    assert len(notes) == 2
+    assert "edited or deleted" in notes[0] and "content hash" in notes[1]

@@ -6,7 +6,10 @@ reads, each copy checked as a claim. llama.cpp's repeat penalty looks back 64 to
 than one turn of such a loop. So the answer is watched as it streams: once two consecutive
 sentences come again in the same order, the model is stopped and the answer ends before the
 repeated pair. Text inside code fences is not watched (code repeats lines on purpose), nor
-are short sentences (list items like "Run it." repeat legitimately).
+are short sentences (list items like "Run it." repeat legitimately). A list's markers are
+not part of what is compared: the demo's answer once looped as a numbered list ("5. The
+document can be edited…", "8. The document can be edited…"), where the numbers made every
+copy look new and each "5." ended a sentence of its own between the items.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import re
 MIN_SENTENCE_CHARS = 24  # shorter sentences repeat in good answers too
 _FENCE = "```"
 _END = re.compile(r"(?<=[.!?])\s+|\n+")
+_MARKER = re.compile(
+    r"^(?:\d{1,3}[.)]|[-*•+])(?:\s+|$)"
+)  # "12. ", "3) ", "- ", "* " at a line's start
 
 
 class LoopGuard:
@@ -28,6 +34,7 @@ class LoopGuard:
         self._sentences: list[tuple[str, int]] = []  # (normalised, start offset)
         self._pairs: set[tuple[str, str]] = set()
         self._in_fence = False
+        self._marker_start: int | None = None  # where a list item's bare number began
         self.cut: int | None = None  # where the repetition begins, once found
 
     def feed(self, piece: str) -> bool:
@@ -63,6 +70,14 @@ class LoopGuard:
         if fences % 2:
             self._in_fence = not self._in_fence
         words = " ".join(raw.split())
+        if watched and words and not _MARKER.sub("", words):
+            # A list item's number alone ("5.", split off by its dot): not a sentence; the
+            # item's sentence starts here, so a cut before it drops its number too.
+            self._marker_start = start if self._marker_start is None else self._marker_start
+            return
+        if self._marker_start is not None:
+            start, self._marker_start = self._marker_start, None
+        words = _MARKER.sub("", words)
         if not watched or len(words) < MIN_SENTENCE_CHARS:
             self._sentences.append(("", start))  # breaks a pair: nothing to compare
             return

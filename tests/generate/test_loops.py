@@ -74,3 +74,20 @@ def test_the_pipeline_stops_a_looping_model_and_keeps_the_first_copy(
     assert answer.text == " ".join([A, B, C])
     streamed = "".join(str(p) for p in items[:-1])
     assert streamed.count(A) == 2  # the model was stopped at the start of the second copy
+
+
+def test_a_numbered_list_that_loops_is_stopped_whatever_its_numbers() -> None:
+    """The demo's answer from the bundled SmolLM2-135M (session 25): items came back with new
+    numbers, and each number ("5.") ended a "sentence" of its own between them."""
+    items = [A, B, C, A, B, C, A, B]
+    looping = "\n".join(f"{n}. {item}" for n, item in enumerate(items, start=1))
+    guard, _ = fed(looping)
+    assert guard.cut is not None
+    assert guard.text == "\n".join(f"{n}. {item}" for n, item in enumerate([A, B, C], start=1))
+
+
+def test_a_numbered_list_of_different_items_is_not_a_loop() -> None:
+    text = "\n".join(f"{n}. {item}" for n, item in enumerate([A, B, C], start=1))
+    text += "\n- " + A.replace("guide", "manual") + "\n- " + B.replace("help", "info")
+    guard, _ = fed(text + "\nThe end of it all, said once more in closing.")
+    assert guard.cut is None and guard.text.startswith(text)
