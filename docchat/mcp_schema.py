@@ -56,6 +56,11 @@ class AskResult(BaseModel):
         "of the model's answer is supported by the sources"
     )
     stopped: bool
+    repeated: bool = Field(
+        False,
+        description="true: the model began to repeat itself and was stopped; the answer ends "
+        "before the repetition",
+    )
     query: str = Field(description="the search query (a follow-up's standalone rewrite)")
     model: str
     session: int | None

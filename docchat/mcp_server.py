@@ -201,6 +201,7 @@ class DocchatTools:
             cited=list(answer.cited),
             abstained=answer.abstained,
             stopped=answer.stopped,
+            repeated=answer.repeated,
             query=answer.query,
             model=answer.model,
             session=answer.session,

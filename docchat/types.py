@@ -477,6 +477,9 @@ class Answer:
     stopped: bool = False
     model: str = ""
     session: int | None = None
+    # The model began to repeat itself and was stopped there (generate/loops.py): the text
+    # ends before the repetition, though a live view may have shown some of it.
+    repeated: bool = False
     timings: AnswerTimings = field(default_factory=AnswerTimings)
     # Set when the claims were checked (answer.verify): the model's own text, and its claims.
     raw_answer: str | None = None
@@ -509,6 +512,7 @@ class Answer:
             "cited": list(self.cited),
             "abstained": self.abstained,
             "stopped": self.stopped,
+            "repeated": self.repeated,
             "query": self.query,
             "timings": self.timings.to_json(),
             "model": self.model,

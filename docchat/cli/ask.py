@@ -78,6 +78,8 @@ def print_footer_facts(answer: Answer) -> None:
         facts.append(f"first token {t.ttft_ms / 1000:.2f} s")
     if t.tokens_per_s is not None:
         facts.append(f"{t.tokens_per_s:.1f} tokens/s")
+    if answer.repeated:  # (what the live text showed of the repeat is not in the answer)
+        facts.append("stopped where the model began to repeat itself")
     if answer.session is not None:
         facts.append(f"session {answer.session}")
     if facts:

@@ -121,6 +121,7 @@ def answer_stream(
         abstained: bool = False,
         stopped: bool = False,
         verified: Verified | None = None,
+        repeated: bool = False,
     ) -> Answer:
         timings = replace(timings, load_ms=load_ms[0] if load_ms else None, total_ms=_ms(start))
         if verified is not None:
@@ -134,6 +135,7 @@ def answer_stream(
                 stopped=stopped,
                 model=loaded[0].name if loaded else model_name,
                 timings=timings,
+                repeated=repeated,
                 raw_answer=text,
                 claims=verified.claims,
             )
@@ -147,6 +149,7 @@ def answer_stream(
             stopped=stopped,
             model=loaded[0].name if loaded else model_name,
             timings=timings,
+            repeated=repeated,
         )
 
     query, condense_ms = question, None
@@ -221,4 +224,5 @@ def answer_stream(
         cited=tuple(parse_citations(text, len(prompt.sources))),
         stopped=cancelled(),
         verified=verified,
+        repeated=loops.cut is not None,
     )

@@ -48,7 +48,7 @@ def test_streams_pieces_then_a_cited_answer(make_hit: MakeHit, fake: FakeGenerat
     assert answer.text.endswith("[1]") and answer.cited == (1,)
     assert [s.n for s in answer.sources] == [1, 2]
     assert answer.cited_sources[0].page == 2 and answer.cited_sources[0].path.endswith("-1.md")
-    assert not answer.abstained and not answer.stopped
+    assert not answer.abstained and not answer.stopped and not answer.repeated
     assert answer.query == "What about churn?" and not answer.rewritten
     assert answer.model == "fake-generator"
     t = answer.timings

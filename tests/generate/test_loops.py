@@ -70,7 +70,8 @@ def test_the_pipeline_stops_a_looping_model_and_keeps_the_first_copy(
         )
     )
     answer = items[-1]
-    assert isinstance(answer, Answer) and not answer.stopped
+    assert isinstance(answer, Answer) and not answer.stopped and answer.repeated
+    assert answer.to_json()["repeated"] is True
     assert answer.text == " ".join([A, B, C])
     streamed = "".join(str(p) for p in items[:-1])
     assert streamed.count(A) == 2  # the model was stopped at the start of the second copy
