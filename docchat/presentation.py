@@ -32,9 +32,12 @@ from docchat.types import (
 )
 
 CITE_LINK = "cite:"  # href scheme of a linked citation: `cite:3` is source [3]
+# An answer cut where the model began to repeat itself (Answer.repeated).
+REPEATED_NOTE = "stopped where the model began to repeat itself"
 
 __all__ = [
     "CITE_LINK",
+    "REPEATED_NOTE",
     "answer_markdown",
     "claim_line",
     "claim_notes",
@@ -138,6 +141,8 @@ def sources_line(answer: Answer) -> str:
     parts = []
     if answer.stopped:
         parts.append("stopped")
+    if answer.repeated:
+        parts.append(REPEATED_NOTE)
     if answer.abstained:
         parts.append("not found in the documents")
     elif UNSUPPORTED_MARK in answer.text and any(not c.supported for c in answer.claims):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from docchat.presentation import (
+    REPEATED_NOTE,
     claim_notes,
     highlight_terms,
     index_summary,
@@ -54,6 +55,8 @@ def test_sources_line_names_cited_or_offered_sources() -> None:
     assert sources_line(answer) == "cited [2] doc2.md line 3"
     none = Answer("x", "q", "q", (source(1, page=4),), stopped=True)
     assert sources_line(none) == "stopped — no citation; offered [1] doc1.md p. 4, lines 3–5"
+    cut = Answer("x [2]", "q", "q", (source(2),), cited=(2,), repeated=True)
+    assert sources_line(cut) == f"{REPEATED_NOTE} — cited [2] doc2.md line 3"
 
 
 def test_highlight_terms_drop_stopwords_and_go_longest_first() -> None:

@@ -28,7 +28,7 @@ from docchat.cli.pipes import (
     text_or_stdin,
 )
 from docchat.errors import DocchatError
-from docchat.presentation import claim_notes, place
+from docchat.presentation import REPEATED_NOTE, claim_notes, place
 from docchat.types import Answer, Source
 
 
@@ -79,7 +79,7 @@ def print_footer_facts(answer: Answer) -> None:
     if t.tokens_per_s is not None:
         facts.append(f"{t.tokens_per_s:.1f} tokens/s")
     if answer.repeated:  # (what the live text showed of the repeat is not in the answer)
-        facts.append("stopped where the model began to repeat itself")
+        facts.append(REPEATED_NOTE)
     if answer.session is not None:
         facts.append(f"session {answer.session}")
     if facts:
