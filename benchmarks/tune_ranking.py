@@ -27,7 +27,7 @@ from ranking_ablation import CachedQueries, run_beir
 
 from docchat.config import SearchSettings, Settings
 from docchat.errors import DocchatError
-from docchat.evaluation import COLLECTION, eval_settings, resolve_set
+from docchat.evaluation import COLLECTION, eval_settings
 from docchat.page_eval import (
     corpus_root,
     index_corpus,
@@ -155,12 +155,7 @@ def main() -> None:
             f"{ho['mrr@10']:.4f} | {al['mrr@10']:.4f} |"
         )
     for folder in args.beir:
-        res = run_beir(
-            settings,
-            resolve_set(str(folder), None, None, None),
-            {"defaults": start, "tuned": current},
-            [],
-        )
+        res = run_beir(settings, folder, {"defaults": start, "tuned": current}, [])
         print(
             f"{folder.name} nDCG@10: defaults {res['defaults'][0]['ndcg@10']:.4f}, "
             f"tuned {res['tuned'][0]['ndcg@10']:.4f}"

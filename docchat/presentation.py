@@ -194,13 +194,15 @@ def claim_notes(answer: Answer, width: int = 72) -> list[str]:
         flat = " ".join(without_markers(text).split())
         return f"\u201c{flat if len(flat) <= width else flat[: width - 1] + '…'}\u201d"
 
-    out: dict[str, None] = {}
+    out: dict[tuple[str, ...], str] = {}  # (what changed, the whole claim) → its line
     for c in answer.claims:
+        said = " ".join(without_markers(c.text).split())
         if not c.supported:
-            out[f"{UNSUPPORTED_MARK} {short(c.text)} — {UNSUPPORTED_NOTE}"] = None
+            out.setdefault(("?", said), f"{UNSUPPORTED_MARK} {short(c.text)} — {UNSUPPORTED_NOTE}")
         elif c.corrected:
-            out[f"{cite(c.marked)} → {cite(c.sources)} {short(c.text)}"] = None
-    return list(out)
+            line = f"{cite(c.marked)} → {cite(c.sources)} {short(c.text)}"
+            out.setdefault((cite(c.marked), cite(c.sources), said), line)
+    return list(out.values())
 
 
 def highlight_terms(query: str) -> list[str]:

@@ -75,3 +75,7 @@ def test_a_claim_said_again_is_noted_once() -> None:
     notes = claim_notes(answer)
     assert len(notes) == 2
     assert "edited or deleted" in notes[0] and "content hash" in notes[1]
+    # Two claims that differ only past what a line shows are still two notes.
+    longer = (lost + " " + other, lost + " It also keeps a log.")
+    two = Answer("…", "q", "q", (), raw_answer="…", claims=tuple(Claim(t, 0, 1) for t in longer))
+    assert len(claim_notes(two, width=40)) == 2

@@ -9,7 +9,9 @@ repeated pair. Text inside code fences is not watched (code repeats lines on pur
 are short sentences (list items like "Run it." repeat legitimately). A list's markers are
 not part of what is compared: the demo's answer once looped as a numbered list ("5. The
 document can be edited…", "8. The document can be edited…"), where the numbers made every
-copy look new and each "5." ended a sentence of its own between the items.
+copy look new and each "5." ended a sentence of its own between the items. (So two lists
+whose items say the same thing in the same order — "Option B: 1. … 2. …" after "Option A" —
+end at the second: as bulleted lists always did.)
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import re
 MIN_SENTENCE_CHARS = 24  # shorter sentences repeat in good answers too
 _FENCE = "```"
 _END = re.compile(r"(?<=[.!?])\s+|\n+")
-_MARKER = re.compile(
-    r"^(?:\d{1,3}[.)]|[-*•+])(?:\s+|$)"
-)  # "12. ", "3) ", "- ", "* " at a line's start
+# A list item's marker at the start of a line: "12. ", "3) ", "b) ", "- ", "* ", "**5.** ",
+# "### 5. " (a numbered heading).
+_MARKER = re.compile(r"^(?:#{1,6}\s+)?(?:\*\*)?(?:\d{1,3}[.)]|[a-z]\)|[-*•+])(?:\*\*)?(?:\s+|$)")
 
 
 class LoopGuard:

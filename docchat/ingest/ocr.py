@@ -82,9 +82,9 @@ class OcrTally:
         with self._lock:
             self.reading = where
 
-    def finished(self) -> None:
+    def finished(self, read: bool = True) -> None:
         with self._lock:
-            self.pages += 1
+            self.pages += read
             self.reading = None
 
 
@@ -127,10 +127,14 @@ def read_image(image: Image) -> str:
     if tally is None:
         return _read_image(image)
     tally.started(where)
+    read = True
     try:
         return _read_image(image)
+    except Stopped:
+        read = False  # cancelled while waiting for the engine: no page was read
+        raise
     finally:
-        tally.finished()
+        tally.finished(read)
 
 
 def _read_image(image: Image) -> str:

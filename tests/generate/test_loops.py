@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fakes import FakeGenerator
 
 from docchat.generate.base import GenerationOptions
@@ -77,14 +78,17 @@ def test_the_pipeline_stops_a_looping_model_and_keeps_the_first_copy(
     assert streamed.count(A) == 2  # the model was stopped at the start of the second copy
 
 
-def test_a_numbered_list_that_loops_is_stopped_whatever_its_numbers() -> None:
+@pytest.mark.parametrize("marker", ["{n}.", "{n})", "**{n}.**", "### {n}."])
+def test_a_numbered_list_that_loops_is_stopped_whatever_its_numbers(marker: str) -> None:
     """The demo's answer from the bundled SmolLM2-135M (session 25): items came back with new
     numbers, and each number ("5.") ended a "sentence" of its own between them."""
-    items = [A, B, C, A, B, C, A, B]
-    looping = "\n".join(f"{n}. {item}" for n, item in enumerate(items, start=1))
-    guard, _ = fed(looping)
+
+    def listed(items: list[str]) -> str:
+        return "\n".join(f"{marker.format(n=n)} {item}" for n, item in enumerate(items, start=1))
+
+    guard, _ = fed(listed([A, B, C, A, B, C, A, B]))
     assert guard.cut is not None
-    assert guard.text == "\n".join(f"{n}. {item}" for n, item in enumerate([A, B, C], start=1))
+    assert guard.text == listed([A, B, C])
 
 
 def test_a_numbered_list_of_different_items_is_not_a_loop() -> None:

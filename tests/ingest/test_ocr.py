@@ -287,13 +287,19 @@ def test_a_reader_waiting_for_its_turn_stops_when_its_run_is_cancelled(
     monkeypatch.setitem(ocr._engines, "rapidocr", _CountingEngine())
     monkeypatch.setattr(ocr, "TURN_POLL_S", 0.01)
     tally = ocr.OcrTally(threading.Event())
-    tally.cancel.set()
+    started = tally.started
+
+    def then_cancelled(where: str | None) -> None:  # the run is stopped once this page began
+        started(where)
+        tally.cancel.set()
+
+    monkeypatch.setattr(tally, "started", then_cancelled)
     outcome: list[BaseException] = []
 
     def read() -> None:
-        with ocr.using(ocr.OcrOptions("auto"), tally, "scan.pdf"):
+        with ocr.using(ocr.OcrOptions("auto", engine="rapidocr"), tally, "scan.pdf"):
             try:
-                ocr._rapidocr(Image.new("RGB", (8, 8), "white"))
+                ocr.read_image(Image.new("RGB", (8, 8), "white"))
             except BaseException as e:  # (what the thread ended with)
                 outcome.append(e)
 
@@ -303,3 +309,4 @@ def test_a_reader_waiting_for_its_turn_stops_when_its_run_is_cancelled(
         waiting.join(timeout=30)
         assert not waiting.is_alive(), "a cancelled run's reader kept waiting for the engine"
     assert len(outcome) == 1 and isinstance(outcome[0], ocr.Stopped)
+    assert tally.pages == 0 and tally.reading is None  # no page was read
