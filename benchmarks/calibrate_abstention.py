@@ -181,7 +181,7 @@ def main() -> None:
         )
 
     real = np.concatenate([s for k, s in scores.items() if k.endswith(("/real", "/asked"))])
-    other = np.concatenate([s for k, s in scores.items() if "/other" in k])
+    elsewhere = np.concatenate([s for k, s in scores.items() if "/other" in k])
     off = np.concatenate([s for k, s in scores.items() if k.endswith("/offtopic")])
     print("\n## Threshold sweep (abstain when top-1 cosine < t)\n")
     print("| t | real questions refused (wrong) | other-field refused | off-topic refused |")
@@ -191,11 +191,11 @@ def main() -> None:
         wrong = float((real < t).mean())
         if wrong <= args.max_false_abstain:
             best = float(t)
-        print(f"| {t:.3f} | {wrong:.1%} | {(other < t).mean():.1%} | {(off < t).mean():.1%} |")
+        print(f"| {t:.3f} | {wrong:.1%} | {(elsewhere < t).mean():.1%} | {(off < t).mean():.1%} |")
     print(
         f"\nHighest t refusing at most {args.max_false_abstain:.1%} of real questions: "
         f"{best:.3f} (refuses {(off < best).mean():.0%} of off-topic, "
-        f"{(other < best).mean():.0%} of other-field questions)"
+        f"{(elsewhere < best).mean():.0%} of other-field questions)"
     )
 
 

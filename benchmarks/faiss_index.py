@@ -32,8 +32,11 @@ def synthetic(n: int, rng: np.random.Generator, centres: np.ndarray) -> np.ndarr
     return out
 
 
-def timed_queries(index: VectorIndex, queries: np.ndarray, k: int = 10) -> tuple[list, np.ndarray]:
-    times, found = [], []
+def timed_queries(
+    index: VectorIndex, queries: np.ndarray, k: int = 10
+) -> tuple[list[float], np.ndarray]:
+    times: list[float] = []
+    found = []
     for q in queries:
         t0 = time.perf_counter()
         _, ids = index.search(q[None, :], k)

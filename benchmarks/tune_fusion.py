@@ -97,7 +97,9 @@ def main() -> int:
         for w in (0.3, 0.4, 0.5, 0.6, 0.7):
             for rrf_k in (10, 60) if method == "rrf" else (60,):
 
-                def fused(q: str, m: str = method, c: int = cands, w: float = w, k: int = rrf_k):
+                def fused(
+                    q: str, m: str = method, c: int = cands, w: float = w, k: int = rrf_k
+                ) -> list[tuple[int, float]]:
                     lists = {"dense": dense[q][:c], "keyword": kw[q][:c]}
                     return fuse(lists, m, w, k)
 

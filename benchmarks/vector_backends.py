@@ -92,7 +92,9 @@ def open_store(name: str, folder: Path, server_uri: str):  # type: ignore[no-unt
     return open_backend(config, request)
 
 
-def measure(name: str, n: int, queries_n: int, server_uri: str, server_pid: int) -> dict:
+def measure(
+    name: str, n: int, queries_n: int, server_uri: str, server_pid: int
+) -> dict[str, object]:
     from docchat.store.vector_store import VectorRows
 
     data, queries = data_for(n, queries_n)

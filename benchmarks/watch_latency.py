@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work" / "watch"
@@ -69,7 +69,7 @@ class Watch:
             stderr=subprocess.PIPE,
             text=True,
         )
-        self.lines: list[dict[str, object]] = []
+        self.lines: list[dict[str, Any]] = []
         self.changed = threading.Condition()
         self.reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
         self.reader.start()
