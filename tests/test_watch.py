@@ -354,3 +354,16 @@ def test_the_command_says_what_it_does_in_words(tmp_path: Path, docs: Path) -> N
     assert "3 indexed" in text and "3 of 3 files searchable" in text
     assert head[-1] == "watching 1 folder for changes (Ctrl-C to stop)\n"
     assert "1 changed: done in" in batch and "1 indexed" in batch
+
+
+def test_a_watch_batch_prints_its_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    """A file edited past index.max_chunks_per_file while watched: the batch's line is
+    followed by the note that says it was cut short, as after `docchat index`."""
+    from docchat.cli.watch import _follow
+    from docchat.types import IndexSummary, WatchStatus
+
+    note = "kept the first 2,000 chunks (index.max_chunks_per_file)"
+    batch = IndexSummary("c", 1, 0, [], [], 0, 2000, 0, 1.0, notes=[("/docs/big.txt", note)])
+    _follow(iter([WatchStatus("synced"), WatchStatus("indexing", changed=1), batch]), 1)
+    out = capsys.readouterr().out
+    assert f"  note: /docs/big.txt: {note}" in out.splitlines()

@@ -99,6 +99,8 @@ def _follow(events: Iterator[WatchEvent], folders: int) -> None:
             what = f"{changed} changed" if changed else "rescan"
             stamp = time.strftime("%H:%M:%S")
             click.echo(f"{stamp} {what}: {index_summary(event)}")
+            for path, note in event.notes:  # (a file cut short by a limit, say)
+                click.echo(f"  note: {printable(path)}: {printable(note)}")
 
 
 def _print_json(event: WatchEvent) -> None:
