@@ -7,11 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
-import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -105,27 +102,36 @@ def test_a_failed_file_with_such_a_name_is_logged_without_a_logging_error(
 # ---------------------------------------------------------------- F4-F6: a full disk
 
 
-def limited(max_bytes: int) -> Callable[[], None]:
-    """A child whose writes past `max_bytes` in any file fail (EFBIG, as a full disk fails
-    them with ENOSPC), SIGXFSZ ignored so the write returns the error instead of killing."""
+# Sets the limit, then becomes the command (argv[2:]): the limit and the ignored SIGXFSZ
+# survive exec.
+LIMIT = (
+    "import os, resource, signal, sys\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+    "n = int(sys.argv[1])\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
-    def apply() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
 
-    return apply
+def limited(max_bytes: int, *argv: str) -> list[str]:
+    """`argv` run so that its writes past `max_bytes` in any file fail (EFBIG, as a full disk
+    fails them with ENOSPC), SIGXFSZ ignored so the write returns the error instead of killing.
+    The limit is set by a small Python that then execs the command, not by a preexec_fn: the
+    pytest worker may hold gRPC (a Milvus test ran in it before), whose fork handlers then run
+    in the forked child before exec and could abort it — "epoll_wait error: Bad file
+    descriptor", exit -6: this test's occasional failure in full runs, never alone."""
+    return [sys.executable, "-c", LIMIT, str(max_bytes), *argv]
 
 
 def run_limited(
     max_bytes: int, env: dict[str, str], *args: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "docchat", *args],
+        limited(max_bytes, sys.executable, "-m", "docchat", *args),
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
-        preexec_fn=limited(max_bytes),
     )
 
 
@@ -268,11 +274,10 @@ def test_a_vector_file_that_cannot_be_written_is_an_os_error_not_a_faiss_one(
         "    print('OSError', errno.errorcode.get(e.errno))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", script],
+        limited(64 * 1024, sys.executable, "-c", script),
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=limited(64 * 1024),
     )
     assert proc.stdout.strip() == "OSError EFBIG", proc.stderr
     assert not [p for p in tmp_path.iterdir() if "faiss" in p.name]  # nothing half-written
