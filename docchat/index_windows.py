@@ -39,6 +39,11 @@ class Pending:
     note: str | None = None  # a limit that left part of the file out
 
 
+def _waiting(pending: list[Pending]) -> int:
+    """Chunks of the files waiting (some may be stored already: counted all the same)."""
+    return sum(len(p.chunks) for p in pending)
+
+
 class EmbedWindows:
     def __init__(
         self,
@@ -71,7 +76,7 @@ class EmbedWindows:
         """Whether the parsed files waiting should be embedded and written now."""
         if not pending:
             return False
-        chunks = sum(len(p.chunks) for p in pending)
+        chunks = _waiting(pending)
         if len(pending) >= FLUSH_FILES or chunks >= FLUSH_CHUNKS:
             return True
         if not self._committed_any and chunks >= self.settings.embed.batch_size:
@@ -80,7 +85,7 @@ class EmbedWindows:
 
     def a_batch_waits(self, pending: list[Pending]) -> bool:
         """Whether at least one full batch of chunks waits (so a flush is never a few texts)."""
-        return sum(len(p.chunks) for p in pending) >= self.settings.embed.batch_size
+        return _waiting(pending) >= self.settings.embed.batch_size
 
     def flush(self, pending: list[Pending], total: int) -> Iterator[FileDone | ChunksEmbedded]:
         """Embed the pending files' new texts (those the collection does not hold yet) and hand

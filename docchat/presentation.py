@@ -190,18 +190,15 @@ def claim_notes(answer: Answer, width: int = 72) -> list[str]:
     '[1] → [2] "CREATE INDEX…"' (a citation corrected). Empty when nothing changed. A claim
     the answer makes again (small models repeat themselves) gets no second line."""
 
-    def short(text: str) -> str:
-        flat = " ".join(without_markers(text).split())
-        return f"\u201c{flat if len(flat) <= width else flat[: width - 1] + '…'}\u201d"
-
     out: dict[tuple[str, ...], str] = {}  # (what changed, the whole claim) → its line
     for c in answer.claims:
         said = " ".join(without_markers(c.text).split())
+        short = f"\u201c{said if len(said) <= width else said[: width - 1] + '…'}\u201d"
         if not c.supported:
-            out.setdefault(("?", said), f"{UNSUPPORTED_MARK} {short(c.text)} — {UNSUPPORTED_NOTE}")
+            out.setdefault(("?", said), f"{UNSUPPORTED_MARK} {short} — {UNSUPPORTED_NOTE}")
         elif c.corrected:
-            line = f"{cite(c.marked)} → {cite(c.sources)} {short(c.text)}"
-            out.setdefault((cite(c.marked), cite(c.sources), said), line)
+            was, now = cite(c.marked), cite(c.sources)
+            out.setdefault((was, now, said), f"{was} → {now} {short}")
     return list(out.values())
 
 

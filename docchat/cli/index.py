@@ -126,6 +126,12 @@ def _drive(events: Iterator[IndexEvent], quiet: bool) -> IndexSummary:
     return summary
 
 
+def print_notes(s: IndexSummary) -> None:
+    """A run's notes (a file cut short by a limit, a re-embed, the reread hint), a line each."""
+    for path, note in s.notes:
+        click.echo(f"  note: {printable(path)}: {printable(note)}")
+
+
 def _print_summary(s: IndexSummary) -> None:
     click.echo(index_summary(s))
     reasons: dict[str, int] = {}
@@ -133,8 +139,7 @@ def _print_summary(s: IndexSummary) -> None:
         reasons[reason] = reasons.get(reason, 0) + 1
     for reason, n in sorted(reasons.items(), key=lambda r: -r[1]):
         click.echo(f"  skipped {n}: {printable(reason)}")
-    for path, note in s.notes:
-        click.echo(f"  note: {printable(path)}: {printable(note)}")
+    print_notes(s)
     for path, error in s.failed:
         click.echo(f"  failed: {printable(path)}: {printable(error)}", err=True)
 

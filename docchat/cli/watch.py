@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import click
 
 from docchat.cli.common import AppContext, first_ctrl_c_sets, run_guarded
-from docchat.cli.index import _drive, _print_summary
+from docchat.cli.index import _drive, _print_summary, print_notes
 from docchat.presentation import coverage, index_summary, printable
 from docchat.types import FileDone, IndexEvent, IndexSummary, WatchEvent, WatchStatus
 
@@ -99,8 +99,7 @@ def _follow(events: Iterator[WatchEvent], folders: int) -> None:
             what = f"{changed} changed" if changed else "rescan"
             stamp = time.strftime("%H:%M:%S")
             click.echo(f"{stamp} {what}: {index_summary(event)}")
-            for path, note in event.notes:  # (a file cut short by a limit, say)
-                click.echo(f"  note: {printable(path)}: {printable(note)}")
+            print_notes(event)
 
 
 def _print_json(event: WatchEvent) -> None:
