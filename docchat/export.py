@@ -11,7 +11,7 @@ from functools import partial
 
 from docchat.claims.render import UNSUPPORTED_MARK, UNSUPPORTED_NOTE
 from docchat.generate.citations import rewrite
-from docchat.presentation import place, when
+from docchat.presentation import REPEATED_NOTE, place, when
 from docchat.types import MessageRow, SessionRow, Source
 
 
@@ -37,6 +37,8 @@ def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str
             unsupported = True
         if row.stopped:
             text += " *(stopped)*"
+        if row.repeated:
+            text += f" *({REPEATED_NOTE})*"
         if row.query and rows and row.query.strip() != _question_before(rows, row):
             lines += [f"*Searched for: {row.query}*", ""]
         lines += [f"**docchat:** {text}", ""]

@@ -558,6 +558,7 @@ class MessageRow:
     model: str | None = None
     abstained: bool = False
     stopped: bool = False
+    repeated: bool = False  # cut where the model began to repeat itself (Answer.repeated)
     sources: tuple[Source, ...] = ()
     cited: tuple[int, ...] = ()
 
@@ -569,6 +570,7 @@ class MessageRow:
                 model=self.model,
                 abstained=self.abstained,
                 stopped=self.stopped,
+                repeated=self.repeated,
                 sources=[s.to_json() for s in self.sources],
                 cited=list(self.cited),
             )

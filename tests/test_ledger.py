@@ -215,7 +215,7 @@ def test_a_collection_from_before_the_ledger_gets_rows_for_its_documents(
     db = sqlite3.connect(collection_dir("t", fake_settings.data_dir) / "docchat.sqlite")
     db.executescript(
         "DROP TABLE files; DROP TABLE folders; ALTER TABLE chunks DROP COLUMN ocr; "
-        "PRAGMA user_version = 2;"
+        "ALTER TABLE messages DROP COLUMN repeated; PRAGMA user_version = 2;"
     )
     db.close()
 

@@ -9,6 +9,7 @@ import pytest
 from fakes import FakeGenerator
 
 from docchat.errors import CollectionError
+from docchat.presentation import REPEATED_NOTE
 from docchat.service import Docchat
 from docchat.types import Answer, Hit
 
@@ -125,3 +126,19 @@ def test_export_turns_citations_into_footnotes(chat: Chat, make_hit: MakeHit) ->
     assert "*Searched for: 2024 churn*" in md and "It fell [^2.2]." in md
     assert "[^1.1]: /d/annual.pdf, p. 4, lines 10–14" in md
     assert "[^2.2]: /d/notes.md, lines 20–24" in md
+
+
+def test_an_answer_cut_for_repeating_itself_says_so_when_reopened(chat: Chat) -> None:
+    sentences = (
+        "The guide is designed to help you find documents that contain your files. "
+        "It does this by using the help command to get more information about a document. "
+    )
+    a = chat.ask("what is the guide for?", "new", sentences * 6)
+    assert a.repeated and a.session is not None
+    ((_, again),) = chat.service.session_turns("c", a.session)
+    assert again.repeated and again.text == a.text
+    row = chat.service.session_messages("c", a.session)[1]
+    assert row.repeated and row.to_json()["repeated"] is True
+    assert f"*({REPEATED_NOTE})*" in chat.service.export_session("c", a.session)
+    plain = chat.ask("and else?", "last", "Nothing else.")
+    assert not chat.service.session_messages("c", plain.session or 0)[3].repeated

@@ -132,6 +132,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: an answer cut where the model began to repeat itself (Answer.repeated), so that a
+    # reopened session still says so.
+    """
+    ALTER TABLE messages ADD COLUMN repeated INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -105,7 +105,7 @@ class Sessions:
             )
             cur = self._db.execute(
                 "INSERT INTO messages(session_id, role, content, query, model, abstained, "
-                "stopped, created_at) VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?)",
+                "stopped, repeated, created_at) VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     answer.text,
@@ -113,6 +113,7 @@ class Sessions:
                     answer.model,
                     int(answer.abstained),
                     int(answer.stopped),
+                    int(answer.repeated),
                     now,
                 ),
             )
@@ -160,11 +161,12 @@ class Sessions:
             )
             sources.setdefault(row[0], []).append((source, bool(row[9])))
         out: list[MessageRow] = []
-        for mid, role, content, created, query, model, abstained, stopped in self._db.execute(
-            "SELECT id, role, content, created_at, query, model, abstained, stopped "
+        for row in self._db.execute(
+            "SELECT id, role, content, created_at, query, model, abstained, stopped, repeated "
             "FROM messages WHERE session_id = ? ORDER BY id",
             (session_id,),
         ):
+            mid, role, content, created, query, model, abstained, stopped, repeated = row
             used = sources.get(mid, [])
             out.append(
                 MessageRow(
@@ -176,6 +178,7 @@ class Sessions:
                     model=model,
                     abstained=bool(abstained),
                     stopped=bool(stopped),
+                    repeated=bool(repeated),
                     sources=tuple(s for s, _ in used),
                     cited=tuple(s.n for s, c in used if c),
                 )
@@ -199,6 +202,7 @@ class Sessions:
                 cited=row.cited,
                 abstained=row.abstained,
                 stopped=row.stopped,
+                repeated=row.repeated,
                 model=row.model or "",
                 session=session_id,
             )
