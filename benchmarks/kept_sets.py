@@ -1,6 +1,6 @@
 """The evaluation sets' collections as the ranking benchmarks use them: the ones `docchat eval
 --keep` caches (indexed here if missing, through the normal index path), opened with the
-embedder that embeds their queries. Shared by ranking_ablation.py and maxsim_rerank.py."""
+embedder that embeds their queries. Shared by ranking_ablation.py and head_rerank.py."""
 
 from __future__ import annotations
 
