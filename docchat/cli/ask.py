@@ -78,7 +78,7 @@ def print_footer_facts(answer: Answer) -> None:
         facts.append(f"first token {t.ttft_ms / 1000:.2f} s")
     if t.tokens_per_s is not None:
         facts.append(f"{t.tokens_per_s:.1f} tokens/s")
-    if answer.repeated:  # (what the live text showed of the repeat is not in the answer)
+    if answer.repeated:  # (the stream held the repeat back: none of it was shown)
         facts.append(REPEATED_NOTE)
     if answer.session is not None:
         facts.append(f"session {answer.session}")

@@ -12,6 +12,12 @@ document can be edited…", "8. The document can be edited…"), where the numbe
 copy look new and each "5." ended a sentence of its own between the items. (So two lists
 whose items say the same thing in the same order — "Option B: 1. … 2. …" after "Option A" —
 end at the second: as bulleted lists always did.)
+
+What may be shown while the answer streams (`visible`) stops short of a possible repeat's
+start: a finished sentence that begins one of the pairs seen, and a sentence in progress that
+so far reads like the beginning of one. A stopped loop then shows nothing of its second copy
+(the terminal cannot take back what it printed), and a sentence that merely starts like an
+earlier one is held only until it differs — a few words.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ _END = re.compile(r"(?<=[.!?])\s+|\n+")
 # A list item's marker at the start of a line: "12. ", "3) ", "b) ", "- ", "* ", "**5.** ",
 # "### 5. " (a numbered heading).
 _MARKER = re.compile(r"^(?:#{1,6}\s+)?(?:\*\*)?(?:\d{1,3}[.)]|[a-z]\)|[-*•+])(?:\*\*)?(?:\s+|$)")
+# What a marker looks like before its last character has streamed in ("12", "**", "### 5").
+_MARKER_SO_FAR = re.compile(
+    r"(?:#{1,6}\s*)?(?:\*{1,2})?(?:\d{1,3}[.)]?|[a-z]\)?|[-*•+])?(?:\*{1,2})?"
+)
 
 
 class LoopGuard:
@@ -35,6 +45,7 @@ class LoopGuard:
         self._checked = 0  # characters already split into whole sentences
         self._sentences: list[tuple[str, int]] = []  # (normalised, start offset)
         self._pairs: set[tuple[str, str]] = set()
+        self._firsts: set[str] = set()  # the first sentence of each pair: where a repeat starts
         self._in_fence = False
         self._marker_start: int | None = None  # where a list item's bare number began
         self.cut: int | None = None  # where the repetition begins, once found
@@ -47,6 +58,29 @@ class LoopGuard:
         if not any(c.isspace() for c in piece):  # no sentence can have ended in it
             return False
         return self._scan()
+
+    @property
+    def visible(self) -> str:
+        """The answer so far, less what could be the start of a repetition (see above)."""
+        full = "".join(self._parts)
+        if self.cut is not None:
+            return self.text
+        held = len(full)
+        if self._marker_start is not None:  # a list item's number, its sentence to come
+            held = self._marker_start
+        if self._sentences and self._sentences[-1][0] in self._firsts:
+            held = min(held, self._sentences[-1][1])
+        tail = full[self._checked :]
+        if not self._in_fence and tail.strip():
+            raw = " ".join(tail.split())
+            words = _MARKER.sub("", raw)
+            if (
+                not words
+                or _MARKER_SO_FAR.fullmatch(raw)
+                or any(first.startswith(words) for first in self._firsts)
+            ):
+                held = min(held, self._checked)
+        return full[:held]
 
     @property
     def text(self) -> str:
@@ -89,4 +123,5 @@ class LoopGuard:
                 self.cut = previous_start
                 return
             self._pairs.add((previous, words))
+            self._firsts.add(previous)
         self._sentences.append((words, start))

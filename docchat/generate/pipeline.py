@@ -184,18 +184,25 @@ def answer_stream(
     finisher = verify(question, prompt.sources) if verify is not None else None
     stream = gen.stream(prompt.messages, options, cancel)
     loops = LoopGuard()
+    shown = 0  # characters of the answer yielded so far: what the guard lets show
     try:
         for piece in stream:
             if t_first is None:
                 t_first = time.perf_counter()
             if finisher is not None:
                 finisher.feed(piece)
-            yield piece
-            if loops.feed(piece):
+            looping = loops.feed(piece)
+            visible = loops.visible
+            if len(visible) > shown:
+                yield visible[shown:]
+                shown = len(visible)
+            if looping:
                 log.info("answer stopped: the model began to repeat itself")
                 break
             if cancelled():
                 break
+        if len(loops.text) > shown:  # held back, and no repetition after all
+            yield loops.text[shown:]
     finally:
         close = getattr(stream, "close", None)
         if close is not None:
