@@ -14,10 +14,10 @@ whose items say the same thing in the same order — "Option B: 1. … 2. …" a
 end at the second: as bulleted lists always did.)
 
 What may be shown while the answer streams (`visible`) stops short of a possible repeat's
-start: a finished sentence that begins one of the pairs seen, and a sentence in progress that
-so far reads like the beginning of one. A stopped loop then shows nothing of its second copy
-(the terminal cannot take back what it printed), and a sentence that merely starts like an
-earlier one is held only until it differs — a few words.
+start: a finished sentence said before, and a sentence in progress that so far reads like one
+said before (or a list marker still streaming in). A stopped loop then shows nothing of its
+second copy (the terminal cannot take back what it printed), and a sentence that merely
+starts like an earlier one is held only until it differs — a few words.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class LoopGuard:
         self._checked = 0  # characters already split into whole sentences
         self._sentences: list[tuple[str, int]] = []  # (normalised, start offset)
         self._pairs: set[tuple[str, str]] = set()
-        self._firsts: set[str] = set()  # the first sentence of each pair: where a repeat starts
+        self._seen: set[str] = set()  # every watched sentence so far: where a repeat can start
+        self._again = False  # the last sentence had been seen before
         self._in_fence = False
         self._marker_start: int | None = None  # where a list item's bare number began
         self.cut: int | None = None  # where the repetition begins, once found
@@ -64,11 +65,11 @@ class LoopGuard:
         """The answer so far, less what could be the start of a repetition (see above)."""
         full = "".join(self._parts)
         if self.cut is not None:
-            return self.text
+            return full[: self.cut]
         held = len(full)
         if self._marker_start is not None:  # a list item's number, its sentence to come
             held = self._marker_start
-        if self._sentences and self._sentences[-1][0] in self._firsts:
+        if self._again:
             held = min(held, self._sentences[-1][1])
         tail = full[self._checked :]
         if not self._in_fence and tail.strip():
@@ -77,7 +78,7 @@ class LoopGuard:
             if (
                 not words
                 or _MARKER_SO_FAR.fullmatch(raw)
-                or any(first.startswith(words) for first in self._firsts)
+                or any(seen.startswith(words) for seen in self._seen)
             ):
                 held = min(held, self._checked)
         return full[:held]
@@ -116,12 +117,14 @@ class LoopGuard:
         words = _MARKER.sub("", words)
         if not watched or len(words) < MIN_SENTENCE_CHARS:
             self._sentences.append(("", start))  # breaks a pair: nothing to compare
+            self._again = False
             return
+        self._again = words in self._seen
+        self._seen.add(words)
         if self._sentences and self._sentences[-1][0]:
             previous, previous_start = self._sentences[-1]
             if (previous, words) in self._pairs:
                 self.cut = previous_start
                 return
             self._pairs.add((previous, words))
-            self._firsts.add(previous)
         self._sentences.append((words, start))

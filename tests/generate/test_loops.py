@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 from fakes import FakeGenerator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from docchat.generate.base import GenerationOptions
 from docchat.generate.loops import LoopGuard
@@ -132,3 +134,47 @@ def test_a_numbered_list_of_different_items_is_not_a_loop() -> None:
     text += "\n- " + A.replace("guide", "manual") + "\n- " + B.replace("help", "info")
     guard, _ = fed(text + "\nThe end of it all, said once more in closing.")
     assert guard.cut is None and guard.text.startswith(text)
+
+
+SENTENCES = [A, B, C, "Short one.", "```", "1.", "**2.**", "- " + A, "b) " + B, "The guide is"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(SENTENCES), max_size=14),
+    st.lists(st.sampled_from([" ", "\n", "\n\n"]), min_size=14, max_size=14),
+    st.lists(st.integers(1, 9), min_size=1, max_size=40),
+)
+def test_nothing_shown_is_taken_back(
+    sentences: list[str], gaps: list[str], cuts: list[int]
+) -> None:
+    """Whatever the text and however it is split into pieces, what is visible only grows,
+    and the final answer begins with all of it."""
+    text = "".join(s + g for s, g in zip(sentences, gaps, strict=False))
+    guard, shown, at = LoopGuard(), [""], 0
+    for size in cuts * (len(text) // max(sum(cuts), 1) + 1):
+        if at >= len(text):
+            break
+        stop = guard.feed(text[at : at + size])
+        at += size
+        assert guard.visible.startswith(shown[-1]), (guard.visible, shown[-1])
+        shown.append(guard.visible)
+        if stop:
+            break
+    assert guard.text.startswith(shown[-1].rstrip())
+
+
+def test_text_held_back_is_shown_when_the_answer_ends(make_hit: Callable[..., Hit]) -> None:
+    # The answer ends on a sentence said before (held back while it streamed): not a loop.
+    gen = FakeGenerator(responses=[" ".join([A, B, C, A])])
+    items = list(
+        answer_stream(
+            "what is the guide for?",
+            search=lambda q: [make_hit(1)],
+            generator=gen,
+            options=GenerationOptions(max_tokens=400, temperature=0.0),
+        )
+    )
+    answer = items[-1]
+    assert isinstance(answer, Answer) and not answer.repeated
+    assert "".join(str(p) for p in items[:-1]).strip() == answer.text == " ".join([A, B, C, A])
