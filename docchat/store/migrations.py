@@ -150,4 +150,36 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"collection was written by a newer docchat (schema {current}); upgrade docchat"
         )
     for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
-        conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+        apply(conn, number, sql)
+
+
+def apply(conn: sqlite3.Connection, number: int, sql: str) -> None:
+    """Migration `number`, in one transaction — unless the schema has it already: a second
+    process that opened the collection at the same moment (an app and `docchat watch` after
+    an upgrade) read the old version too, and applies it first. So the version is read again
+    under the write lock, and what that process did is not done twice (an ALTER TABLE ADD
+    COLUMN would fail: 'duplicate column name')."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] < number:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """The script's statements one by one (a trigger's body holds semicolons of its own)."""
+    out: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\n;"):
+                out.append(pending)
+            pending = ""
+    return out
