@@ -3,14 +3,17 @@ listed, deleted and exported as Markdown."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import pytest
 from fakes import FakeGenerator
 
 from docchat.errors import CollectionError
+from docchat.locations import collection_dir
 from docchat.presentation import REPEATED_NOTE
 from docchat.service import Docchat
+from docchat.store.collection import Collection
 from docchat.types import Answer, Hit
 
 MakeHit = Callable[..., Hit]
@@ -142,3 +145,19 @@ def test_an_answer_cut_for_repeating_itself_says_so_when_reopened(chat: Chat) ->
     assert f"*({REPEATED_NOTE})*" in chat.service.export_session("c", a.session)
     plain = chat.ask("and else?", "last", "Nothing else.")
     assert not chat.service.session_messages("c", plain.session or 0)[3].repeated
+
+
+def test_a_session_reads_from_a_collection_that_could_not_be_migrated(chat: Chat) -> None:
+    """A full disk at the first open after an upgrade: the collection is read unmigrated."""
+    a = chat.ask("what is it?", "new", "It is a guide [1].")
+    folder = collection_dir("c", chat.service.settings.data_dir)
+    chat.service.close()
+    db = sqlite3.connect(folder / "docchat.sqlite")
+    db.executescript("ALTER TABLE messages DROP COLUMN repeated; PRAGMA user_version = 4;")
+    db.close()
+    old = Collection("c", folder, read_only_because=sqlite3.OperationalError("disk is full"))
+    try:
+        ((_, answer),) = old.sessions.turns(a.session or 0)
+        assert answer.text == "It is a guide [1]." and not answer.repeated
+    finally:
+        old.close()

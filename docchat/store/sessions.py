@@ -162,8 +162,8 @@ class Sessions:
             sources.setdefault(row[0], []).append((source, bool(row[9])))
         out: list[MessageRow] = []
         for row in self._db.execute(
-            "SELECT id, role, content, created_at, query, model, abstained, stopped, repeated "
-            "FROM messages WHERE session_id = ? ORDER BY id",
+            "SELECT id, role, content, created_at, query, model, abstained, stopped, "
+            f"{self._repeated()} FROM messages WHERE session_id = ? ORDER BY id",
             (session_id,),
         ):
             mid, role, content, created, query, model, abstained, stopped, repeated = row
@@ -184,6 +184,12 @@ class Sessions:
                 )
             )
         return out
+
+    def _repeated(self) -> str:
+        """The `repeated` column, or 0 where the schema predates it (migration 5): a collection
+        that could not be opened for writing (a full disk) is read unmigrated."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        return "repeated" if "repeated" in columns else "0"
 
     def turns(self, session_id: int) -> list[tuple[str, Answer]]:
         """(question, Answer) pairs, oldest first: what a follow-up is asked against, and what
