@@ -7,6 +7,7 @@ odd/even halves' MRR@10), by document on a BEIR set."""
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 from collections.abc import Callable, Sequence
@@ -110,3 +111,12 @@ def run_beir(settings: Settings, folder: Path, variants: Sequence[Variant]) -> N
             s = score(data.qrels, run)
             print(f"| {name} | {s['ndcg@10']:.4f} | {s['mrr@10']:.4f} |")
     sys.stdout.flush()
+
+
+def run_sets(args: argparse.Namespace, variants: Sequence[Variant]) -> None:
+    """Every variant on the sets the command line names (kept_sets.add_set_arguments)."""
+    settings = Settings()
+    if args.questions:
+        run_questions(settings, args.questions, args.docs, variants)
+    for folder in args.beir:
+        run_beir(settings, folder, variants)

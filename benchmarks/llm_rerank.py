@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from head_rerank import INF, Variant, rerank_head, run_beir, run_questions
+from head_rerank import INF, Variant, rerank_head, run_sets
 from kept_sets import add_set_arguments
 
-from docchat.config import Settings
 from docchat.generate.bundled import default_model_path
 from docchat.types import Hit
 
@@ -104,13 +103,8 @@ def main() -> None:
     ap.add_argument("--template", choices=sorted(TEMPLATES), default="chat")
     ap.add_argument("--max-passage", type=int, default=256, help="tokens of a passage read")
     args = ap.parse_args()
-    settings = Settings()
     model = QueryLikelihood(args.template, args.max_passage)
-    grid = variants(model)
-    if args.questions:
-        run_questions(settings, args.questions, args.docs, grid)
-    for folder in args.beir:
-        run_beir(settings, folder, grid)
+    run_sets(args, variants(model))
     per = model.seconds / max(model.pairs, 1) * 1000
     print(f"\n{model.pairs} (query, passage) pairs in {model.seconds:.1f} s ({per:.1f} ms each)")
 

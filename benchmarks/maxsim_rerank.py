@@ -23,10 +23,9 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from head_rerank import INF, Scorer, Variant, rerank_head, run_beir, run_questions
+from head_rerank import INF, Scorer, Variant, rerank_head, run_sets
 from kept_sets import add_set_arguments
 
-from docchat.config import Settings
 from docchat.embed.local_model import model_inputs
 from docchat.embed.onnx import OnnxEmbedder
 from docchat.retrieve.terms import STOPWORDS
@@ -94,13 +93,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_set_arguments(ap)
     args = ap.parse_args()
-    settings = Settings()
     tokens = TokenVectors()
-    grid = variants(tokens)
-    if args.questions:
-        run_questions(settings, args.questions, args.docs, grid)
-    for folder in args.beir:
-        run_beir(settings, folder, grid)
+    run_sets(args, variants(tokens))
     per = tokens.seconds / max(tokens.encoded, 1) * 1000
     print(f"\ntoken vectors: {tokens.encoded} texts in {tokens.seconds:.1f} s ({per:.1f} ms each)")
 

@@ -60,23 +60,28 @@ def test_legitimate_repeats_are_left_alone() -> None:
     assert guard.cut is None and guard.text.startswith(text)
 
 
-def test_the_pipeline_stops_a_looping_model_and_keeps_the_first_copy(
-    make_hit: Callable[..., Hit],
-) -> None:
-    gen = FakeGenerator(responses=[" ".join([A, B, C] * 6)])
+def answered(response: str, make_hit: Callable[..., Hit]) -> tuple[str, Answer]:
+    """(what streamed, the Answer) when the fake model gives `response`."""
     items = list(
         answer_stream(
             "what is the guide for?",
             search=lambda q: [make_hit(1)],
-            generator=gen,
+            generator=FakeGenerator(responses=[response]),
             options=GenerationOptions(max_tokens=400, temperature=0.0),
         )
     )
     answer = items[-1]
-    assert isinstance(answer, Answer) and not answer.stopped and answer.repeated
+    assert isinstance(answer, Answer)
+    return "".join(str(p) for p in items[:-1]), answer
+
+
+def test_the_pipeline_stops_a_looping_model_and_keeps_the_first_copy(
+    make_hit: Callable[..., Hit],
+) -> None:
+    streamed, answer = answered(" ".join([A, B, C] * 6), make_hit)
+    assert not answer.stopped and answer.repeated
     assert answer.to_json()["repeated"] is True
     assert answer.text == " ".join([A, B, C])
-    streamed = "".join(str(p) for p in items[:-1])
     # Stopped at the start of the second copy, of which nothing was shown.
     assert streamed.count(A) == 1 and streamed.strip() == answer.text
 
@@ -166,15 +171,6 @@ def test_nothing_shown_is_taken_back(
 
 def test_text_held_back_is_shown_when_the_answer_ends(make_hit: Callable[..., Hit]) -> None:
     # The answer ends on a sentence said before (held back while it streamed): not a loop.
-    gen = FakeGenerator(responses=[" ".join([A, B, C, A])])
-    items = list(
-        answer_stream(
-            "what is the guide for?",
-            search=lambda q: [make_hit(1)],
-            generator=gen,
-            options=GenerationOptions(max_tokens=400, temperature=0.0),
-        )
-    )
-    answer = items[-1]
-    assert isinstance(answer, Answer) and not answer.repeated
-    assert "".join(str(p) for p in items[:-1]).strip() == answer.text == " ".join([A, B, C, A])
+    streamed, answer = answered(" ".join([A, B, C, A]), make_hit)
+    assert not answer.repeated
+    assert streamed.strip() == answer.text == " ".join([A, B, C, A])
