@@ -24,7 +24,7 @@ from docchat.store.bm25 import Accelerator
 from docchat.store.catalog import discard_collection, list_collections
 from docchat.store.failures import write_error
 from docchat.store.layout import DB_FILE, VECTORS_FILE
-from docchat.store.migrations import ADDED, LIVE, REMOVED, migrate
+from docchat.store.migrations import ADDED, LIVE, READ_UNMIGRATED_FROM, REMOVED, migrate
 from docchat.store.paths import from_db, to_db
 from docchat.store.sessions import Sessions
 from docchat.store.sql import batches, marks
@@ -100,6 +100,9 @@ class Collection:
                 migrate(self.db)
             else:
                 self.db.execute("SELECT count(*) FROM meta").fetchone()
+                if self.db.execute("PRAGMA user_version").fetchone()[0] < READ_UNMIGRATED_FROM:
+                    error = write_error(name, folder, read_only_because)
+                    raise type(error)(f"{error} (it must first be upgraded to this docchat)")
         except BaseException:
             self.close()
             raise

@@ -17,6 +17,10 @@ LIVE, ADDED, REMOVED = 0, 1, 2  # chunk states, as above
 # "WHERE {UNSETTLED} AND state=?" — without it, a full scan of every chunk (tens of ms at
 # 100k chunks, at every checkpoint).
 UNSETTLED = "state != 0"
+# The oldest schema this code reads without migrating it first. A collection that cannot be
+# opened for writing (a full disk) is opened read-only and cannot be migrated; what came
+# after this one (5: messages.repeated) is read where present (store/sessions.py).
+READ_UNMIGRATED_FROM = 4
 
 MIGRATIONS: list[str] = [
     # 1: documents, chunks, embeddings by text hash, FTS5 over chunk text, metadata.

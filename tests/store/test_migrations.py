@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from docchat.store.migrations import MIGRATIONS, apply, migrate
+from docchat.errors import StoreWriteError
+from docchat.locations import collection_dir
+from docchat.service import Docchat
+from docchat.store.collection import Collection
+from docchat.store.migrations import MIGRATIONS, READ_UNMIGRATED_FROM, apply, migrate
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -56,3 +60,20 @@ def test_a_migration_that_fails_leaves_nothing_half_done(tmp_path: Path) -> None
         apply(conn, len(MIGRATIONS) + 1, bad)
     assert schema(conn) == before and not conn.in_transaction
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_an_old_collection_that_cannot_be_upgraded_says_so(
+    service: Docchat, tmp_path: Path
+) -> None:
+    """On a full disk a collection opens read-only, unmigrated: fine from schema 4 on (what
+    came later is read where present), a clear one-line error before it."""
+    service.open_collection("old", create=True)
+    folder = collection_dir("old", service.settings.data_dir)
+    service.close()
+    full = sqlite3.OperationalError("database or disk is full")
+    Collection("old", folder, read_only_because=full).close()
+    db = connect(folder / "docchat.sqlite")
+    db.execute(f"PRAGMA user_version = {READ_UNMIGRATED_FROM - 1}")
+    db.close()
+    with pytest.raises(StoreWriteError, match=r"disk full; free some space .* upgraded"):
+        Collection("old", folder, read_only_because=full)
