@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -77,6 +78,21 @@ def relevance(hits: Sequence[Hit]) -> float | None:
     dense = [h.explain.get("dense_score") for h in hits]
     cosines = [float(d) for d in dense if d is not None]
     return max(cosines) if cosines else float(hits[0].score)
+
+
+def _as_pieces(text: str, start: int, ends: deque[int], last: bool = False) -> Iterator[str]:
+    """text[start:] as the model's pieces (`ends`: where they end, consumed as they pass),
+    a piece only once it is whole unless this is the `last` call: a run of pieces the loop
+    guard held back comes out as those pieces, so a reader that counts pieces (the app's
+    live tokens/s) still counts tokens."""
+    at = start
+    while ends and ends[0] <= len(text):
+        end = ends.popleft()
+        if end > at:
+            yield text[at:end]
+            at = end
+    if last and len(text) > at:
+        yield text[at:]
 
 
 def _ms(since: float) -> float:
@@ -185,6 +201,8 @@ def answer_stream(
     stream = gen.stream(prompt.messages, options, cancel)
     loops = LoopGuard()
     shown = 0  # characters of the answer yielded so far: what the guard lets show
+    fed = 0  # characters the model has given
+    ends: deque[int] = deque()  # where its pieces end in the answer (those not yet shown)
     try:
         for piece in stream:
             if t_first is None:
@@ -192,17 +210,19 @@ def answer_stream(
             if finisher is not None:
                 finisher.feed(piece)
             looping = loops.feed(piece)
+            fed += len(piece)
+            ends.append(fed)
             visible = loops.visible
-            if len(visible) > shown:
-                yield visible[shown:]
-                shown = len(visible)
+            for part in _as_pieces(visible, shown, ends):
+                yield part
+                shown += len(part)
             if looping:
                 log.info("answer stopped: the model began to repeat itself")
                 break
             if cancelled():
                 break
-        if len(loops.text) > shown:  # held back, and no repetition after all
-            yield loops.text[shown:]
+        # What was held back, when it proved no repetition (or the answer was stopped).
+        yield from _as_pieces(loops.text, shown, ends, last=True)
     finally:
         close = getattr(stream, "close", None)
         if close is not None:

@@ -174,3 +174,18 @@ def test_text_held_back_is_shown_when_the_answer_ends(make_hit: Callable[..., Hi
     streamed, answer = answered(" ".join([A, B, C, A]), make_hit)
     assert not answer.repeated
     assert streamed.strip() == answer.text == " ".join([A, B, C, A])
+
+
+def test_held_back_text_is_released_as_the_models_pieces(make_hit: Callable[..., Hit]) -> None:
+    # Each item's number is held until its sentence shows it is no repeat, and "Item number"
+    # until the word after it differs from the first item's.
+    response = "1. Item number one is here.\n2. Item number two is here.\n3. Item number three."
+    streamed = list(
+        answer_stream(
+            "what is the guide for?",
+            search=lambda q: [make_hit(1)],
+            generator=FakeGenerator(responses=[response]),
+            options=GenerationOptions(max_tokens=400, temperature=0.0),
+        )
+    )[:-1]
+    assert streamed == re.findall(r"\s*\S+", response)  # one piece out per piece in
