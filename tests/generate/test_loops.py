@@ -60,8 +60,8 @@ def test_legitimate_repeats_are_left_alone() -> None:
     assert guard.cut is None and guard.text.startswith(text)
 
 
-def answered(response: str, make_hit: Callable[..., Hit]) -> tuple[str, Answer]:
-    """(what streamed, the Answer) when the fake model gives `response`."""
+def streamed(response: str, make_hit: Callable[..., Hit]) -> tuple[list[str], Answer]:
+    """(the pieces that streamed, the Answer) when the fake model gives `response`."""
     items = list(
         answer_stream(
             "what is the guide for?",
@@ -72,18 +72,24 @@ def answered(response: str, make_hit: Callable[..., Hit]) -> tuple[str, Answer]:
     )
     answer = items[-1]
     assert isinstance(answer, Answer)
-    return "".join(str(p) for p in items[:-1]), answer
+    return [str(p) for p in items[:-1]], answer
+
+
+def answered(response: str, make_hit: Callable[..., Hit]) -> tuple[str, Answer]:
+    """(what streamed, the Answer) when the fake model gives `response`."""
+    pieces, answer = streamed(response, make_hit)
+    return "".join(pieces), answer
 
 
 def test_the_pipeline_stops_a_looping_model_and_keeps_the_first_copy(
     make_hit: Callable[..., Hit],
 ) -> None:
-    streamed, answer = answered(" ".join([A, B, C] * 6), make_hit)
+    shown, answer = answered(" ".join([A, B, C] * 6), make_hit)
     assert not answer.stopped and answer.repeated
     assert answer.to_json()["repeated"] is True
     assert answer.text == " ".join([A, B, C])
     # Stopped at the start of the second copy, of which nothing was shown.
-    assert streamed.count(A) == 1 and streamed.strip() == answer.text
+    assert shown.count(A) == 1 and shown.strip() == answer.text
 
 
 def test_what_streams_holds_back_only_a_possible_repeat() -> None:
@@ -171,21 +177,14 @@ def test_nothing_shown_is_taken_back(
 
 def test_text_held_back_is_shown_when_the_answer_ends(make_hit: Callable[..., Hit]) -> None:
     # The answer ends on a sentence said before (held back while it streamed): not a loop.
-    streamed, answer = answered(" ".join([A, B, C, A]), make_hit)
+    shown, answer = answered(" ".join([A, B, C, A]), make_hit)
     assert not answer.repeated
-    assert streamed.strip() == answer.text == " ".join([A, B, C, A])
+    assert shown.strip() == answer.text == " ".join([A, B, C, A])
 
 
 def test_held_back_text_is_released_as_the_models_pieces(make_hit: Callable[..., Hit]) -> None:
     # Each item's number is held until its sentence shows it is no repeat, and "Item number"
     # until the word after it differs from the first item's.
     response = "1. Item number one is here.\n2. Item number two is here.\n3. Item number three."
-    streamed = list(
-        answer_stream(
-            "what is the guide for?",
-            search=lambda q: [make_hit(1)],
-            generator=FakeGenerator(responses=[response]),
-            options=GenerationOptions(max_tokens=400, temperature=0.0),
-        )
-    )[:-1]
-    assert streamed == re.findall(r"\s*\S+", response)  # one piece out per piece in
+    pieces, _ = streamed(response, make_hit)
+    assert pieces == re.findall(r"\s*\S+", response)  # one piece out per piece in
