@@ -67,20 +67,20 @@ class LoopGuard:
         if self.cut is not None:
             return full[: self.cut]
         held = len(full)
-        if self._marker_start is not None:  # a list item's number, its sentence to come
-            held = self._marker_start
         if self._again:
-            held = min(held, self._sentences[-1][1])
-        tail = full[self._checked :]
-        if not self._in_fence and tail.strip():
-            raw = " ".join(tail.split())
+            held = self._sentences[-1][1]
+        if not self._in_fence:
+            # The sentence under way (after a list item's number split off by its dot, if
+            # one is pending: a cut before the item drops its number too).
+            raw = " ".join(full[self._checked :].split())
             words = _MARKER.sub("", raw)
             if (
                 not words
                 or _MARKER_SO_FAR.fullmatch(raw)
                 or any(seen.startswith(words) for seen in self._seen)
             ):
-                held = min(held, self._checked)
+                start = self._checked if self._marker_start is None else self._marker_start
+                held = min(held, start)
         return full[:held]
 
     @property
@@ -94,7 +94,8 @@ class LoopGuard:
         self._parts = [full]
         pos = self._checked
         for match in _END.finditer(full, pos):
-            self._sentence(full[pos : match.start()], pos)
+            if full[pos : match.start()].strip():  # (a newline streamed on its own: no sentence)
+                self._sentence(full[pos : match.start()], pos)
             pos = match.end()
             if self.cut is not None:
                 return True

@@ -186,4 +186,6 @@ def _statements(script: str) -> list[str]:
             if pending.strip(" \t\n;"):
                 out.append(pending)
             pending = ""
+    if pending.strip(" \t\n;"):  # a trigger without its END: fail, as executescript would
+        raise sqlite3.OperationalError(f"incomplete statement in a migration: {pending[:80]!r}")
     return out

@@ -188,3 +188,22 @@ def test_held_back_text_is_released_as_the_models_pieces(make_hit: Callable[...,
     response = "1. Item number one is here.\n2. Item number two is here.\n3. Item number three."
     pieces, _ = streamed(response, make_hit)
     assert pieces == re.findall(r"\s*\S+", response)  # one piece out per piece in
+
+
+def test_a_list_item_shows_as_soon_as_it_is_no_repeat() -> None:
+    guard = LoopGuard()
+    for piece in ["1", ".", " Alpha"]:
+        guard.feed(piece)
+    assert guard.visible == "1. Alpha"  # nothing was said before it
+    for piece in [" beta gamma delta epsilon zeta.", "\n", "2", ".", " Mu", " nu"]:
+        guard.feed(piece)
+    assert guard.visible.endswith("zeta.\n2. Mu nu")  # differs from every earlier sentence
+
+
+def test_a_loop_is_caught_however_its_newlines_stream() -> None:
+    for newline in (["\n\n"], ["\n", "\n"], [" ", "\n"]):
+        guard = LoopGuard()
+        for sentence in [A, B, A, B]:
+            for piece in [sentence, *newline]:
+                guard.feed(piece)
+        assert guard.cut is not None and guard.text == f"{A}{''.join(newline)}{B}".rstrip()

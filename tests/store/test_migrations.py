@@ -77,3 +77,14 @@ def test_an_old_collection_that_cannot_be_upgraded_says_so(
     db.close()
     with pytest.raises(StoreWriteError, match=r"disk full; free some space .* upgraded"):
         Collection("old", folder, read_only_because=full)
+
+
+def test_an_unfinished_statement_in_a_migration_fails_rather_than_vanishes(
+    tmp_path: Path,
+) -> None:
+    conn = connect(tmp_path / "e.sqlite")
+    migrate(conn)
+    unfinished = "CREATE TRIGGER t AFTER INSERT ON meta BEGIN SELECT 1; "
+    with pytest.raises(sqlite3.OperationalError, match="incomplete statement"):
+        apply(conn, len(MIGRATIONS) + 1, unfinished)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
