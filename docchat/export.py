@@ -11,7 +11,7 @@ from functools import partial
 
 from docchat.claims.render import UNSUPPORTED_MARK, UNSUPPORTED_NOTE
 from docchat.generate.citations import rewrite
-from docchat.presentation import REPEATED_NOTE, place, when
+from docchat.presentation import cut_notes, place, when
 from docchat.types import MessageRow, SessionRow, Source
 
 
@@ -35,10 +35,7 @@ def to_markdown(session: SessionRow, rows: Sequence[MessageRow], collection: str
         if f" {UNSUPPORTED_MARK}" in text:  # a claim the check found in none of the sources
             text = text.replace(f" {UNSUPPORTED_MARK}", "[^?]")
             unsupported = True
-        if row.stopped:
-            text += " *(stopped)*"
-        if row.repeated:
-            text += f" *({REPEATED_NOTE})*"
+        text += "".join(f" *({note})*" for note in cut_notes(row))
         if row.query and rows and row.query.strip() != _question_before(rows, row):
             lines += [f"*Searched for: {row.query}*", ""]
         lines += [f"**docchat:** {text}", ""]

@@ -24,6 +24,7 @@ from docchat.types import (
     FileCounts,
     IndexStarted,
     IndexSummary,
+    MessageRow,
     OcrProgress,
     Source,
     WatchEvent,
@@ -42,6 +43,7 @@ __all__ = [
     "claim_line",
     "claim_notes",
     "coverage",
+    "cut_notes",
     "highlight_terms",
     "index_summary",
     "link_citations",
@@ -130,6 +132,13 @@ def coverage(counts: FileCounts) -> str:
     )
 
 
+def cut_notes(answer: Answer | MessageRow) -> list[str]:
+    """Why an answer (live or stored) ends early, if it does: stopped by its reader, or cut
+    where the model began to repeat itself. Every view of an answer shows these."""
+    cut = [("stopped", answer.stopped), (REPEATED_NOTE, answer.repeated)]
+    return [note for note, applies in cut if applies]
+
+
 def sources_line(answer: Answer) -> str:
     """'cited [1] dropout.md lines 3–5 · …', or the passages offered when none was cited."""
 
@@ -138,11 +147,7 @@ def sources_line(answer: Answer) -> str:
             f"[{s.n}] {printable(s.path.rsplit('/', 1)[-1])} {s.location}" for s in sources
         )
 
-    parts = []
-    if answer.stopped:
-        parts.append("stopped")
-    if answer.repeated:
-        parts.append(REPEATED_NOTE)
+    parts = cut_notes(answer)
     if answer.abstained:
         parts.append("not found in the documents")
     elif UNSUPPORTED_MARK in answer.text and any(not c.supported for c in answer.claims):

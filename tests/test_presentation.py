@@ -5,6 +5,7 @@ from __future__ import annotations
 from docchat.presentation import (
     REPEATED_NOTE,
     claim_notes,
+    cut_notes,
     highlight_terms,
     index_summary,
     link_citations,
@@ -12,7 +13,7 @@ from docchat.presentation import (
     size,
     sources_line,
 )
-from docchat.types import Answer, Claim, IndexSummary, Source
+from docchat.types import Answer, Claim, IndexSummary, MessageRow, Source
 
 
 def source(n: int, page: int | None = None) -> Source:
@@ -79,3 +80,16 @@ def test_a_claim_said_again_is_noted_once() -> None:
     longer = (lost + " " + other, lost + " It also keeps a log.")
     two = Answer("…", "q", "q", (), raw_answer="…", claims=tuple(Claim(t, 0, 1) for t in longer))
     assert len(claim_notes(two, width=40)) == 2
+
+
+def test_every_view_of_an_answer_says_why_it_ended_early() -> None:
+    """The app's sources line, `ask --md`'s footer, `sessions show` and the export all take
+    their notes from cut_notes: `ask --md` once left out the repeat."""
+    from docchat.cli.pipes import answer_markdown_footer
+
+    both = Answer("x", "q", "q", (source(1),), stopped=True, repeated=True)
+    assert cut_notes(both) == ["stopped", REPEATED_NOTE]
+    assert cut_notes(MessageRow(1, "assistant", "x", 0.0, repeated=True)) == [REPEATED_NOTE]
+    assert cut_notes(Answer("x", "q", "q", ())) == []
+    footer = answer_markdown_footer(both)
+    assert "*[stopped]*" in footer and f"*[{REPEATED_NOTE}]*" in footer

@@ -16,7 +16,7 @@ import click
 
 from docchat.claims.render import UNSUPPORTED_MARK, UNSUPPORTED_NOTE
 from docchat.cli.common import fail
-from docchat.presentation import location
+from docchat.presentation import cut_notes, location
 from docchat.types import Answer, Hit, Source
 
 FORMATS = ("plain", "md", "json")
@@ -87,8 +87,7 @@ def answer_heading(question: str) -> str:
 def answer_markdown_footer(answer: Answer) -> str:
     """After the streamed answer: the stop mark and the sources, cited ones marked."""
     out = [""]
-    if answer.stopped:
-        out += ["", "*[stopped]*"]
+    out += [line for note in cut_notes(answer) for line in ("", f"*[{note}]*")]
     if UNSUPPORTED_MARK in answer.text and any(not c.supported for c in answer.claims):
         out += ["", f"{UNSUPPORTED_MARK} {UNSUPPORTED_NOTE}"]
     if answer.sources:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from docchat.cli.common import AppContext, print_json, run_guarded
-from docchat.presentation import REPEATED_NOTE, when
+from docchat.presentation import cut_notes, when
 
 collection_option = click.option(
     "-c", "--collection", required=True, help="Collection the conversations belong to."
@@ -65,11 +65,7 @@ def show(app: AppContext, session_id: int, collection: str, as_json: bool) -> No
             if m.role == "user":
                 click.secho(f"\n> {m.content}", fg="cyan")
                 continue
-            click.echo(
-                m.content
-                + (" [stopped]" if m.stopped else "")
-                + (f" [{REPEATED_NOTE}]" if m.repeated else "")
-            )
+            click.echo(m.content + "".join(f" [{note}]" for note in cut_notes(m)))
             for s in m.sources:
                 click.echo(source_line(s, s.n in m.cited))
         return 0

@@ -120,10 +120,15 @@ def options() -> OcrOptions:
     return getattr(_local, "options", None) or OcrOptions(mode="off")
 
 
+def _tally() -> tuple[OcrTally | None, str | None]:
+    """The tally this thread's OCR counts in, and the file it reads (see `using`)."""
+    return getattr(_local, "tally", None) or (None, None)
+
+
 def read_image(image: Image) -> str:
     """The text of an image, lines top to bottom ("" when there is none). Raises Stopped
     when the index run it reads for was cancelled."""
-    tally, where = getattr(_local, "tally", None) or (None, None)
+    tally, where = _tally()
     if tally is None:
         return _read_image(image)
     tally.started(where)
@@ -184,7 +189,7 @@ def _rapidocr(image: Image) -> str:
 def _my_turn() -> Iterator[None]:
     """Hold the OCR engine for one image; a thread whose run is cancelled while it waits
     stops (`Stopped`) instead of reading one more page."""
-    tally = (getattr(_local, "tally", None) or (None, None))[0]
+    tally = _tally()[0]
     while not _turn.acquire(timeout=TURN_POLL_S):
         if tally is not None and tally.cancel.is_set():
             raise Stopped
